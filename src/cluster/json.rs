@@ -1,0 +1,1 @@
+//! ducktape's JSON cluster file.

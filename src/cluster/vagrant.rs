@@ -1,0 +1,1 @@
+//! Vagrant clusters, read from `vagrant ssh-config`.

@@ -1,0 +1,127 @@
+//! What a running test sees: its name, arguments, globals, results directory
+//! and nodes.
+
+use crate::registry::{IntoTestOutcome, TestOutcome};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A running test's context. Cheap to clone: fixtures may keep one.
+#[derive(Clone, Debug)]
+pub struct TestContext {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    test_id: String,
+    function: String,
+    module: String,
+    args: Vec<(String, Value)>,
+    globals: Arc<Value>,
+    results_dir: PathBuf,
+}
+
+/// Everything needed to build a [`TestContext`]; filled in by the runner.
+#[derive(Debug)]
+pub struct ContextParts {
+    /// Trial name.
+    pub test_id: String,
+    /// Function name.
+    pub function: String,
+    /// Module path without the crate.
+    pub module: String,
+    /// Case arguments.
+    pub args: Vec<(String, Value)>,
+    /// `--globals`.
+    pub globals: Arc<Value>,
+    /// The test's results directory (created).
+    pub results_dir: PathBuf,
+}
+
+impl TestContext {
+    /// Builds a context from its parts.
+    pub fn new(parts: ContextParts) -> Self {
+        TestContext {
+            inner: Arc::new(Inner {
+                test_id: parts.test_id,
+                function: parts.function,
+                module: parts.module,
+                args: parts.args,
+                globals: parts.globals,
+                results_dir: parts.results_dir,
+            }),
+        }
+    }
+
+    /// The trial name, unique in the session.
+    pub fn test_id(&self) -> &str {
+        &self.inner.test_id
+    }
+
+    /// The test function's name.
+    pub fn function_name(&self) -> &str {
+        &self.inner.function
+    }
+
+    /// The module path without the crate.
+    pub fn module_name(&self) -> &str {
+        &self.inner.module
+    }
+
+    /// The case's arguments (ducktape's `injected_args`).
+    pub fn injected_args(&self) -> &[(String, Value)] {
+        &self.inner.args
+    }
+
+    /// User globals from `--globals` (an object; empty when not given).
+    pub fn globals(&self) -> &Value {
+        &self.inner.globals
+    }
+
+    /// One global, if set.
+    pub fn global(&self, key: &str) -> Option<&Value> {
+        self.inner.globals.get(key)
+    }
+
+    /// This test's results directory: logs, `data.json`, service logs.
+    pub fn results_dir(&self) -> &Path {
+        &self.inner.results_dir
+    }
+}
+
+/// A fixture: ducktape's `Test` class with `setUp`/`tearDown`.
+///
+/// A test whose first parameter is `&mut F` gets a fresh `F` per case:
+/// `new`, then `setup`, the test body, and `teardown` whatever happened.
+pub trait Test: Sized {
+    /// Builds the fixture for one case.
+    fn new(ctx: &TestContext) -> crate::Result<Self>;
+
+    /// Runs before the test body (start services here).
+    fn setup(&mut self, _ctx: &TestContext) -> crate::Result<()> {
+        Ok(())
+    }
+
+    /// Runs after the test body, even when it failed or panicked.
+    fn teardown(&mut self, _ctx: &TestContext) {}
+}
+
+/// Runs a fixture-style test body: `new`, `setup`, body, then `teardown`
+/// even if the body panicked.
+pub fn run_fixture<F: Test, R: IntoTestOutcome>(
+    ctx: &TestContext,
+    body: impl FnOnce(&mut F) -> R,
+) -> TestOutcome {
+    let mut fixture = F::new(ctx)?;
+    if let Err(e) = fixture.setup(ctx) {
+        fixture.teardown(ctx);
+        return Err(e.context("setup failed"));
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut fixture)));
+    fixture.teardown(ctx);
+    match result {
+        Ok(r) => r.into_outcome(),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}

@@ -1,0 +1,64 @@
+//! ducktape-rs: system integration and performance tests for distributed
+//! systems, written as plain Rust functions and run by `cargo test`.
+//!
+//! ```ignore
+//! use ducktape::prelude::*;
+//!
+//! #[ducktape::test(cluster(num_nodes = 3), matrix(bounce = [true, false]))]
+//! fn zk_bounce(ctx: &TestContext, bounce: bool) -> ducktape::Result<()> {
+//!     Ok(())
+//! }
+//!
+//! ducktape::main!();
+//! ```
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod cluster;
+pub mod context;
+pub mod mark;
+pub mod registry;
+pub mod report;
+pub mod runner;
+
+pub use context::{Test, TestContext};
+pub use ducktape_macros::test;
+pub use registry::TestDescriptor;
+
+/// The error type tests return: any error converts into it with `?`.
+pub type Error = anyhow::Error;
+/// `Result<T, ducktape::Error>`.
+pub type Result<T = (), E = Error> = std::result::Result<T, E>;
+
+/// What most test files need.
+pub mod prelude {
+    pub use crate::cluster::spec::{ClusterSpec, NodeSpec};
+    pub use crate::{Test, TestContext};
+    pub use anyhow::{anyhow, bail, ensure, Context as _};
+}
+
+/// Runs the tests linked into this `harness = false` target and returns the
+/// process's exit code (0 all passed, 101 a test failed, 2 bad input).
+pub fn main() -> std::process::ExitCode {
+    runner::main()
+}
+
+/// Defines `fn main` for a `harness = false` test target.
+#[macro_export]
+macro_rules! main {
+    () => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::main()
+        }
+    };
+}
+
+/// Items the `#[ducktape::test]` expansion refers to. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cluster::spec::ClusterSpec;
+    pub use crate::context::{run_fixture, Test, TestContext};
+    pub use crate::mark::{ClusterMark, Mark};
+    pub use crate::registry::{arg, Args, IntoTestOutcome, TestDescriptor, TestOutcome, TESTS};
+    pub use linkme;
+}

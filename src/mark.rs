@@ -1,0 +1,438 @@
+//! Marks as plain data, and their expansion into test cases.
+//!
+//! Marks read left to right as ducktape's decorators read top to bottom:
+//! a `cluster` mark applies to the `parametrize`/`matrix`/`defaults` entries
+//! after it, until the next `cluster`.
+
+use crate::cluster::spec::ClusterSpec;
+use crate::registry::TestDescriptor;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A value list of one `matrix`/`defaults` key: JSON texts the macro wrote.
+pub type ValueList = &'static [&'static str];
+
+/// One mark of `#[ducktape::test(...)]`. Values are JSON texts.
+#[derive(Debug)]
+pub enum Mark {
+    /// `cluster(num_nodes = N[, node_type = "t"])` or `cluster(cluster_spec = EXPR)`.
+    Cluster(ClusterMark),
+    /// `parametrize(a = 1, b = "x")`: one case.
+    Parametrize(&'static [(&'static str, &'static str)]),
+    /// `matrix(a = [..], b = [..])`: the cartesian product.
+    Matrix(&'static [(&'static str, ValueList)]),
+    /// `defaults(a = [..])`: fills arguments every case lacks.
+    Defaults(&'static [(&'static str, ValueList)]),
+    /// `ignore` (empty: every case) or `ignore(a = 2)` (matching cases).
+    Ignore(&'static [(&'static str, &'static str)]),
+    /// `env(VAR = "value")`: ignored unless each variable has that value.
+    Env(&'static [(&'static str, &'static str)]),
+}
+
+/// What a `cluster` mark declares.
+#[derive(Debug)]
+pub enum ClusterMark {
+    /// `num_nodes = N`, optionally of one node type.
+    NumNodes {
+        /// How many Linux nodes.
+        num_nodes: usize,
+        /// Optional node type label.
+        node_type: Option<&'static str>,
+    },
+    /// `cluster_spec = EXPR`, evaluated when the cases are built.
+    Spec(fn() -> ClusterSpec),
+}
+
+impl ClusterMark {
+    fn spec(&self) -> ClusterSpec {
+        match self {
+            ClusterMark::NumNodes {
+                num_nodes,
+                node_type,
+            } => ClusterSpec::typed_linux(*num_nodes, *node_type),
+            ClusterMark::Spec(f) => f(),
+        }
+    }
+}
+
+/// How many nodes a case declared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClusterUse {
+    /// A `cluster` mark gave this spec.
+    Declared(ClusterSpec),
+    /// No `cluster` mark: the whole cluster, or `--default-num-nodes`.
+    Undeclared,
+}
+
+/// One runnable case of a test: a test function with one set of arguments.
+#[derive(Clone, Debug)]
+pub struct TestCase {
+    /// The function.
+    pub test: &'static TestDescriptor,
+    /// The trial name: `module::fn` or `module::fn::a=1,b=x`.
+    pub name: String,
+    /// Arguments in parameter order.
+    pub args: Vec<(String, Value)>,
+    /// Declared cluster use.
+    pub cluster: ClusterUse,
+    /// Why the case is ignored, if it is.
+    pub ignored: Option<String>,
+}
+
+impl TestCase {
+    /// The function's path (`module::fn`), shared by all its cases.
+    pub fn base(&self) -> String {
+        self.test.path()
+    }
+
+    /// The arguments as a JSON object (ducktape's `injected_args`), or null.
+    pub fn injected_args(&self) -> Value {
+        if self.args.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(self.args.iter().cloned().collect())
+        }
+    }
+}
+
+/// A mark whose JSON text does not parse: only possible when the registration
+/// was written by hand rather than by the macro.
+#[derive(Debug, thiserror::Error)]
+#[error("{test}: mark value `{text}` is not JSON: {source}")]
+pub struct MarkError {
+    test: String,
+    text: &'static str,
+    source: serde_json::Error,
+}
+
+struct Pending {
+    args: Vec<(String, Value)>,
+    cluster: Option<ClusterSpec>,
+}
+
+/// Expands a test's marks into its cases, in the order written.
+pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError> {
+    let parse = |text: &'static str| {
+        serde_json::from_str::<Value>(text).map_err(|source| MarkError {
+            test: test.path(),
+            text,
+            source,
+        })
+    };
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut current: Option<ClusterSpec> = None;
+    let mut first_cluster: Option<ClusterSpec> = None;
+    let mut defaults: Vec<(&str, Vec<Value>, Option<ClusterSpec>)> = Vec::new();
+    let mut ignores: Vec<Vec<(&str, Value)>> = Vec::new();
+    let mut env: Vec<(&str, &str)> = Vec::new();
+
+    for mark in test.marks {
+        match mark {
+            Mark::Cluster(c) => {
+                let spec = c.spec();
+                first_cluster.get_or_insert_with(|| spec.clone());
+                current = Some(spec);
+            }
+            Mark::Parametrize(kv) => {
+                let mut args = Vec::with_capacity(kv.len());
+                for (k, v) in kv.iter() {
+                    args.push((k.to_string(), parse(v)?));
+                }
+                pending.push(Pending {
+                    args,
+                    cluster: current.clone(),
+                });
+            }
+            Mark::Matrix(lists) => {
+                let lists = parse_lists(lists, &parse)?;
+                for args in product(&lists) {
+                    pending.push(Pending {
+                        args,
+                        cluster: current.clone(),
+                    });
+                }
+            }
+            Mark::Defaults(lists) => {
+                for (k, vs) in parse_lists(lists, &parse)? {
+                    defaults.push((k, vs, current.clone()));
+                }
+            }
+            Mark::Ignore(kv) => {
+                let mut m = Vec::new();
+                for (k, v) in kv.iter() {
+                    m.push((*k, parse(v)?));
+                }
+                ignores.push(m);
+            }
+            Mark::Env(kv) => env.extend(kv.iter().map(|(k, v)| (*k, *v))),
+        }
+    }
+
+    let pending = apply_defaults(pending, &defaults);
+    let env_reason = env.iter().find_map(|(var, want)| {
+        let have = std::env::var(var).ok();
+        (have.as_deref() != Some(*want)).then(|| format!("env {var} is not {want:?}"))
+    });
+
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut cases = Vec::with_capacity(pending.len());
+    for p in pending {
+        let args = in_param_order(test, p.args);
+        let cluster = match p.cluster.or_else(|| first_cluster.clone()) {
+            Some(spec) => ClusterUse::Declared(spec),
+            None => ClusterUse::Undeclared,
+        };
+        let ignored = env_reason.clone().or_else(|| {
+            ignores
+                .iter()
+                .any(|m| m.iter().all(|(k, v)| args.iter().any(|(a, b)| a == k && b == v)))
+                .then(|| "ignored by mark".to_string())
+        });
+        let mut name = case_name(&test.path(), &args);
+        let n = seen.entry(name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            name = format!("{name}~{n}");
+        }
+        cases.push(TestCase {
+            test,
+            name,
+            args,
+            cluster,
+            ignored,
+        });
+    }
+    Ok(cases)
+}
+
+type Lists<'a> = Vec<(&'a str, Vec<Value>)>;
+
+fn parse_lists<'a>(
+    lists: &'a [(&'static str, ValueList)],
+    parse: &impl Fn(&'static str) -> Result<Value, MarkError>,
+) -> Result<Lists<'a>, MarkError> {
+    lists
+        .iter()
+        .map(|(k, vs)| Ok((*k, vs.iter().map(|v| parse(v)).collect::<Result<_, _>>()?)))
+        .collect()
+}
+
+/// The cartesian product of the lists, first key varying slowest.
+fn product(lists: &[(&str, Vec<Value>)]) -> Vec<Vec<(String, Value)>> {
+    let mut out: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+    for (k, values) in lists {
+        let mut next = Vec::with_capacity(out.len() * values.len());
+        for prefix in &out {
+            for v in values {
+                let mut args = prefix.clone();
+                args.push((k.to_string(), v.clone()));
+                next.push(args);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// Fills each case's missing arguments with the product of the defaults; with
+/// no case at all, the defaults act as a matrix.
+fn apply_defaults(
+    pending: Vec<Pending>,
+    defaults: &[(&str, Vec<Value>, Option<ClusterSpec>)],
+) -> Vec<Pending> {
+    if defaults.is_empty() {
+        return if pending.is_empty() {
+            vec![Pending {
+                args: Vec::new(),
+                cluster: None,
+            }]
+        } else {
+            pending
+        };
+    }
+    let seed = if pending.is_empty() {
+        vec![Pending {
+            args: Vec::new(),
+            cluster: defaults[0].2.clone(),
+        }]
+    } else {
+        pending
+    };
+    let mut out = Vec::new();
+    for p in seed {
+        let missing: Vec<(&str, Vec<Value>)> = defaults
+            .iter()
+            .filter(|(k, _, _)| !p.args.iter().any(|(a, _)| a == k))
+            .map(|(k, vs, _)| (*k, vs.clone()))
+            .collect();
+        for extra in product(&missing) {
+            let mut args = p.args.clone();
+            args.extend(extra);
+            out.push(Pending {
+                args,
+                cluster: p.cluster.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn in_param_order(test: &TestDescriptor, mut args: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    args.sort_by_key(|(k, _)| {
+        test.params
+            .iter()
+            .position(|p| p == k)
+            .unwrap_or(usize::MAX)
+    });
+    args
+}
+
+/// The trial name of a case: the test path, then `::a=1,b=x` when it has
+/// arguments. Values stay readable and shell-safe: anything outside
+/// `[A-Za-z0-9_.+-]` is percent-encoded.
+pub fn case_name(base: &str, args: &[(String, Value)]) -> String {
+    if args.is_empty() {
+        return base.to_string();
+    }
+    let parts: Vec<String> = args
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode_value(v)))
+        .collect();
+    format!("{base}::{}", parts.join(","))
+}
+
+fn encode_value(v: &Value) -> String {
+    let raw = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::TestOutcome;
+
+    fn body(_: &crate::TestContext, _: &crate::registry::Args) -> TestOutcome {
+        Ok(None)
+    }
+
+    fn leak(marks: Vec<Mark>, params: &'static [&'static str]) -> &'static TestDescriptor {
+        Box::leak(Box::new(TestDescriptor {
+            name: "t",
+            module_path: "systest::m",
+            file: file!(),
+            line: line!(),
+            params,
+            marks: Box::leak(marks.into_boxed_slice()),
+            body,
+        }))
+    }
+
+    fn names(cases: &[TestCase]) -> Vec<&str> {
+        cases.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn plain_test_is_one_case_named_by_path() {
+        let cases = expand(leak(vec![], &[])).unwrap();
+        assert_eq!(names(&cases), ["m::t"]);
+        assert_eq!(cases[0].cluster, ClusterUse::Undeclared);
+    }
+
+    #[test]
+    fn matrix_is_a_product_and_cluster_applies_to_what_follows() {
+        let cases = expand(leak(
+            vec![
+                Mark::Cluster(ClusterMark::NumNodes {
+                    num_nodes: 2,
+                    node_type: None,
+                }),
+                Mark::Matrix(&[("a", &["1", "2"]), ("b", &["true", "false"])]),
+                Mark::Cluster(ClusterMark::NumNodes {
+                    num_nodes: 5,
+                    node_type: None,
+                }),
+                Mark::Parametrize(&[("b", "false"), ("a", "9")]),
+            ],
+            &["a", "b"],
+        ))
+        .unwrap();
+        assert_eq!(
+            names(&cases),
+            [
+                "m::t::a=1,b=true",
+                "m::t::a=1,b=false",
+                "m::t::a=2,b=true",
+                "m::t::a=2,b=false",
+                "m::t::a=9,b=false"
+            ]
+        );
+        assert_eq!(
+            cases[0].cluster,
+            ClusterUse::Declared(ClusterSpec::simple_linux(2))
+        );
+        assert_eq!(
+            cases[4].cluster,
+            ClusterUse::Declared(ClusterSpec::simple_linux(5))
+        );
+    }
+
+    #[test]
+    fn defaults_fill_missing_arguments_and_ignore_matches() {
+        let cases = expand(leak(
+            vec![
+                Mark::Parametrize(&[("a", "1")]),
+                Mark::Parametrize(&[("a", "2"), ("b", "\"x y\"")]),
+                Mark::Defaults(&[("b", &["\"p\"", "\"q\""])]),
+                Mark::Ignore(&[("b", "\"q\"")]),
+            ],
+            &["a", "b"],
+        ))
+        .unwrap();
+        assert_eq!(
+            names(&cases),
+            ["m::t::a=1,b=p", "m::t::a=1,b=q", "m::t::a=2,b=x%20y"]
+        );
+        let ignored: Vec<bool> = cases.iter().map(|c| c.ignored.is_some()).collect();
+        assert_eq!(ignored, [false, true, false]);
+    }
+
+    #[test]
+    fn env_mark_ignores_unless_the_variable_matches() {
+        let cases = expand(leak(
+            vec![Mark::Env(&[("DUCKTAPE_TEST_SURELY_UNSET_VAR", "1")])],
+            &[],
+        ))
+        .unwrap();
+        assert!(cases[0]
+            .ignored
+            .as_deref()
+            .unwrap()
+            .contains("DUCKTAPE_TEST_SURELY_UNSET_VAR"));
+    }
+
+    #[test]
+    fn bare_ignore_ignores_all_and_duplicates_get_a_suffix() {
+        let cases = expand(leak(
+            vec![
+                Mark::Ignore(&[]),
+                Mark::Parametrize(&[("a", "1")]),
+                Mark::Parametrize(&[("a", "1")]),
+            ],
+            &["a"],
+        ))
+        .unwrap();
+        assert_eq!(names(&cases), ["m::t::a=1", "m::t::a=1~2"]);
+        assert!(cases.iter().all(|c| c.ignored.is_some()));
+    }
+}

@@ -1,0 +1,3 @@
+//! The results tree and the session reports (text, JSON, HTML, JUnit).
+
+pub mod record;
