@@ -1,7 +1,9 @@
 //! What a running test sees: its name, arguments, globals, results directory
 //! and nodes.
 
+use crate::cluster::TestCluster;
 use crate::registry::{IntoTestOutcome, TestOutcome};
+use crate::service::{Registry, Service, ServiceHandle, Teardown};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +22,8 @@ struct Inner {
     args: Vec<(String, Value)>,
     globals: Arc<Value>,
     results_dir: PathBuf,
+    cluster: Arc<TestCluster>,
+    services: Registry,
 }
 
 /// Everything needed to build a [`TestContext`]; filled in by the runner.
@@ -37,6 +41,8 @@ pub struct ContextParts {
     pub globals: Arc<Value>,
     /// The test's results directory (created).
     pub results_dir: PathBuf,
+    /// The test's nodes.
+    pub cluster: Arc<TestCluster>,
 }
 
 impl TestContext {
@@ -50,6 +56,8 @@ impl TestContext {
                 args: parts.args,
                 globals: parts.globals,
                 results_dir: parts.results_dir,
+                cluster: parts.cluster,
+                services: Registry::default(),
             }),
         }
     }
@@ -87,6 +95,21 @@ impl TestContext {
     /// This test's results directory: logs, `data.json`, service logs.
     pub fn results_dir(&self) -> &Path {
         &self.inner.results_dir
+    }
+
+    /// The nodes leased to this test; services take theirs from here.
+    pub fn cluster(&self) -> &Arc<TestCluster> {
+        &self.inner.cluster
+    }
+
+    /// Creates a service on nodes of this test. After the test it is stopped,
+    /// its logs are collected, its nodes cleaned and freed, whatever happened.
+    pub fn service<S: Service>(&self, service: S) -> crate::Result<ServiceHandle<S>> {
+        self.inner.services.add(&self.inner.cluster, service)
+    }
+
+    pub(crate) fn services(&self) -> Vec<Arc<dyn Teardown>> {
+        self.inner.services.all()
     }
 }
 

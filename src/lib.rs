@@ -16,10 +16,15 @@
 pub mod cli;
 pub mod cluster;
 pub mod context;
+pub mod logging;
 pub mod mark;
 pub mod registry;
+pub mod remote;
 pub mod report;
 pub mod runner;
+pub mod service;
+pub mod template;
+pub mod wait;
 
 pub use context::{Test, TestContext};
 pub use ducktape_macros::test;
@@ -33,6 +38,9 @@ pub type Result<T = (), E = Error> = std::result::Result<T, E>;
 /// What most test files need.
 pub mod prelude {
     pub use crate::cluster::spec::{ClusterSpec, NodeSpec};
+    pub use crate::cluster::Node;
+    pub use crate::remote::RemoteAccount;
+    pub use crate::service::{LogSpec, Service, ServiceHandle, ServiceNodes};
     pub use crate::{Test, TestContext};
     pub use anyhow::{anyhow, bail, ensure, Context as _};
 }

@@ -1,5 +1,336 @@
-//! Clusters hand out nodes; specs say what a test needs.
+//! Clusters hand out nodes to tests; specs say what a test needs.
+//!
+//! A [`Cluster`] is an inventory of nodes plus a lease directory. Allocation
+//! is all-or-nothing and the same for every kind of cluster: a test gets its
+//! nodes by locking their lease files, waits (without spinning) while they
+//! are busy, and fails at once if the cluster can never satisfy it.
 
 pub mod json;
+pub mod lease;
+pub mod node;
+pub mod pool;
 pub mod spec;
 pub mod vagrant;
+
+pub use node::Node;
+pub use pool::TestCluster;
+
+use lease::{Lease, LeaseDir};
+use spec::{ClusterSpec, NodeSpec, OperatingSystem};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::remote::LocalAccount;
+
+/// Why a cluster could not be built or could not serve a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The request can never be met by this cluster.
+    #[error("InsufficientResources: the test needs {need} but the {cluster} cluster has {have}")]
+    InsufficientResources {
+        /// What was asked.
+        need: ClusterSpec,
+        /// The cluster's name.
+        cluster: String,
+        /// What the cluster has.
+        have: String,
+    },
+    /// The cluster file is bad.
+    #[error(transparent)]
+    File(#[from] json::ClusterFileError),
+    /// `--cluster` names no known cluster.
+    #[error("unknown --cluster {0:?}: use localhost (default), json or vagrant")]
+    Unknown(String),
+    /// Something the cluster needs is missing.
+    #[error("{0}")]
+    Config(String),
+    /// Lease files could not be used.
+    #[error("node leases in {dir}: {source}")]
+    Lease {
+        /// The lease directory.
+        dir: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// The nodes a cluster is made of.
+#[derive(Debug)]
+enum Inventory {
+    /// Virtual local nodes, made on demand; `limit` bounds their number.
+    Localhost { limit: Option<usize>, root: PathBuf },
+    /// Nodes listed in a cluster file.
+    Fixed(Vec<json::NodeConfig>),
+}
+
+/// A cluster: where tests get their nodes.
+#[derive(Debug)]
+pub struct Cluster {
+    name: String,
+    inventory: Inventory,
+    leases: LeaseDir,
+    keep_processes: bool,
+}
+
+impl Cluster {
+    /// The embedded localhost cluster: virtual nodes `worker1..` at
+    /// 127.0.0.1, 127.0.0.2, … each with its own directory; `limit` nodes at
+    /// most (unbounded when `None`).
+    pub fn localhost(limit: Option<usize>, keep_processes: bool) -> Result<Self, ClusterError> {
+        let base = LeaseDir::default_root();
+        let root = base
+            .parent()
+            .map(|p| p.join("localhost"))
+            .unwrap_or_else(|| base.join("localhost-nodes"));
+        Self::with_inventory(
+            "localhost",
+            Inventory::Localhost { limit, root },
+            keep_processes,
+        )
+    }
+
+    /// A cluster of the nodes a cluster file lists.
+    pub fn from_nodes(
+        name: &str,
+        nodes: Vec<json::NodeConfig>,
+        keep_processes: bool,
+    ) -> Result<Self, ClusterError> {
+        let id = identity(name, &nodes);
+        let mut cluster = Self::with_inventory(&id, Inventory::Fixed(nodes), keep_processes)?;
+        cluster.name = name.to_string();
+        Ok(cluster)
+    }
+
+    fn with_inventory(
+        id: &str,
+        inventory: Inventory,
+        keep_processes: bool,
+    ) -> Result<Self, ClusterError> {
+        let root = LeaseDir::default_root();
+        let leases = LeaseDir::open(&root, id).map_err(|source| ClusterError::Lease {
+            dir: root.clone(),
+            source,
+        })?;
+        Ok(Cluster {
+            name: id.to_string(),
+            inventory,
+            leases,
+            keep_processes,
+        })
+    }
+
+    /// The cluster's name (`localhost`, `json`, …).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of nodes, `None` when unbounded.
+    pub fn size(&self) -> Option<usize> {
+        match &self.inventory {
+            Inventory::Localhost { limit, .. } => *limit,
+            Inventory::Fixed(nodes) => Some(nodes.len()),
+        }
+    }
+
+    /// The lease directory (for tools and tests).
+    pub fn lease_dir(&self) -> &LeaseDir {
+        &self.leases
+    }
+
+    fn describe(&self) -> String {
+        match &self.inventory {
+            Inventory::Localhost { limit: None, .. } => "unbounded linux nodes".into(),
+            Inventory::Localhost { limit: Some(n), .. } => ClusterSpec::simple_linux(*n).to_string(),
+            Inventory::Fixed(nodes) => ClusterSpec::from_nodes(nodes.iter().map(|n| NodeSpec {
+                operating_system: n.operating_system,
+                node_type: n.node_type.clone(),
+            }))
+            .to_string(),
+        }
+    }
+
+    /// Properties of node `i`, or `None` past the end.
+    fn props(&self, i: usize) -> Option<(OperatingSystem, Option<&str>)> {
+        match &self.inventory {
+            Inventory::Localhost { limit, .. } => {
+                limit.is_none_or(|n| i < n).then_some((OperatingSystem::Linux, None))
+            }
+            Inventory::Fixed(nodes) => nodes
+                .get(i)
+                .map(|n| (n.operating_system, n.node_type.as_deref())),
+        }
+    }
+
+    /// Whether the request can ever be met: typed specs are matched first,
+    /// since untyped ones fit any node of their OS.
+    fn check_feasible(&self, spec: &ClusterSpec) -> Result<(), ClusterError> {
+        let Some(size) = self.size() else {
+            return match spec
+                .nodes()
+                .iter()
+                .find(|n| n.operating_system != OperatingSystem::Linux || n.node_type.is_some())
+            {
+                None => Ok(()),
+                Some(_) => Err(self.insufficient(spec)),
+            };
+        };
+        let mut taken = vec![false; size];
+        for want in ordered(spec) {
+            let found = (0..size).find(|&i| {
+                !taken[i] && self.props(i).is_some_and(|(os, ty)| want.matches(os, ty))
+            });
+            match found {
+                Some(i) => taken[i] = true,
+                None => return Err(self.insufficient(spec)),
+            }
+        }
+        Ok(())
+    }
+
+    fn insufficient(&self, spec: &ClusterSpec) -> ClusterError {
+        ClusterError::InsufficientResources {
+            need: spec.clone(),
+            cluster: self.name.clone(),
+            have: self.describe(),
+        }
+    }
+
+    /// Leases nodes for `spec`, waiting while they are busy. All or nothing:
+    /// on error no node stays leased.
+    pub fn alloc(&self, spec: &ClusterSpec) -> Result<Allocation, ClusterError> {
+        self.check_feasible(spec)?;
+        let lease_err = |source| ClusterError::Lease {
+            dir: self.leases.path().to_path_buf(),
+            source,
+        };
+        let _admission = self.leases.admission().map_err(lease_err)?;
+        let wants = ordered(spec);
+        let mut held: Vec<Lease> = Vec::with_capacity(wants.len());
+        let mut next_want = 0;
+        loop {
+            while next_want < wants.len() {
+                match self.lease_one(wants[next_want], &held).map_err(lease_err)? {
+                    Some(lease) => {
+                        held.push(lease);
+                        next_want += 1;
+                    }
+                    None => break,
+                }
+            }
+            if next_want == wants.len() {
+                break;
+            }
+            lease::wait_for_free();
+        }
+        let nodes = held
+            .iter()
+            .map(|l| self.node(l.index()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Allocation {
+            nodes,
+            _leases: held,
+        })
+    }
+
+    fn lease_one(&self, want: &NodeSpec, held: &[Lease]) -> std::io::Result<Option<Lease>> {
+        let mut i = 0;
+        while let Some((os, ty)) = self.props(i) {
+            if want.matches(os, ty) && !held.iter().any(|l| l.index() == i) {
+                if let Some(lease) = self.leases.try_lease(i)? {
+                    return Ok(Some(lease));
+                }
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    fn node(&self, i: usize) -> Result<Arc<Node>, ClusterError> {
+        match &self.inventory {
+            Inventory::Localhost { root, .. } => {
+                let name = format!("worker{}", i + 1);
+                let n = i + 1;
+                let hostname = format!("127.0.{}.{}", n / 256, n % 256);
+                let account = LocalAccount::new(
+                    &name,
+                    &hostname,
+                    root.join(&name),
+                    &format!("localhost/{name}"),
+                    self.keep_processes,
+                );
+                Ok(Arc::new(Node::new(
+                    i,
+                    OperatingSystem::Linux,
+                    None,
+                    Arc::new(account),
+                )))
+            }
+            Inventory::Fixed(_) => Err(ClusterError::Config(format!(
+                "the {} cluster's nodes are SSH hosts, and this build has no SSH remote accounts \
+                 yet; use --cluster localhost",
+                self.name
+            ))),
+        }
+    }
+}
+
+/// Typed node specs first: they can only use nodes of their type.
+fn ordered(spec: &ClusterSpec) -> Vec<&NodeSpec> {
+    let mut wants: Vec<&NodeSpec> = spec.nodes().iter().collect();
+    wants.sort_by_key(|n| n.node_type.is_none());
+    wants
+}
+
+/// A stable name for a file-defined cluster, so every process of a run (and
+/// every run against the same hosts) shares one lease directory.
+fn identity(name: &str, nodes: &[json::NodeConfig]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for n in nodes {
+        (&n.hostname, n.port).hash(&mut h);
+    }
+    format!("{name}-{:016x}", h.finish())
+}
+
+/// Nodes leased to one test; dropping it frees them.
+#[derive(Debug)]
+pub struct Allocation {
+    nodes: Vec<Arc<Node>>,
+    _leases: Vec<Lease>,
+}
+
+impl Allocation {
+    /// The leased nodes.
+    pub fn nodes(&self) -> &[Arc<Node>] {
+        &self.nodes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn localhost_nodes_get_their_own_address_and_directory() {
+        let cluster = Cluster::localhost(None, false).unwrap();
+        let a = cluster.alloc(&ClusterSpec::simple_linux(2)).unwrap();
+        let b = cluster.alloc(&ClusterSpec::simple_linux(1)).unwrap();
+        let mut all: Vec<&str> = a.nodes().iter().chain(b.nodes()).map(|n| n.hostname()).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 3, "a node was leased twice: {all:?}");
+        assert_ne!(a.nodes()[0].path("x"), a.nodes()[1].path("x"));
+    }
+
+    #[test]
+    fn impossible_requests_fail_at_once_naming_need_and_size() {
+        let cluster = Cluster::localhost(Some(2), false).unwrap();
+        let err = cluster.alloc(&ClusterSpec::simple_linux(3)).unwrap_err().to_string();
+        assert!(err.contains("needs 3 linux") && err.contains("has 2 linux"), "{err}");
+        let err = cluster
+            .alloc(&ClusterSpec::typed_linux(1, Some("large")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("InsufficientResources"), "{err}");
+    }
+}

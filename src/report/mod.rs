@@ -1,3 +1,330 @@
 //! The results tree and the session reports (text, JSON, HTML, JUnit).
+//!
+//! Tests finish in threads of one process or in many processes (one per test
+//! under nextest) that share one session directory, so the session reports are
+//! built incrementally: [`SessionReports::append`] does O(1) work per test
+//! under the session's file lock and never reads other tests' records.
+//!
+//! Files in a session directory:
+//! - `records.jsonl`: one [`TestRecord`] per line, appended; the source of
+//!   truth that [`rebuild`] replays.
+//! - `session.json`: the [`SessionMeta`] of the process that created it.
+//! - `.report-state.json`: running totals and the byte offsets to rewrite.
+//! - `report.txt`, `report.json`, `report.xml` (JUnit), `report.html` +
+//!   `report.css` + `report.js`.
+//! - `.lock`: the lock file.
 
+mod error;
+mod fsutil;
+pub mod historical;
+mod html;
+mod json_report;
+mod jsonfmt;
+mod junit;
 pub mod record;
+pub mod session_dir;
+mod state;
+#[cfg(test)]
+mod tests;
+mod txt;
+
+pub use error::ReportError;
+pub use record::{SessionMeta, Status, TestRecord};
+
+use error::IoContext;
+use state::State;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+const LOCK: &str = ".lock";
+const STATE: &str = ".report-state.json";
+const RECORDS: &str = "records.jsonl";
+const META: &str = "session.json";
+const TXT: &str = "report.txt";
+const JSON: &str = "report.json";
+const XML: &str = "report.xml";
+const HTML: &str = "report.html";
+const CSS: &str = "report.css";
+const JS: &str = "report.js";
+
+/// Session totals, for the console's final line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// Tests reported so far.
+    pub tests: u64,
+    /// Tests that passed on the first run.
+    pub passed: u64,
+    /// Tests that failed.
+    pub failed: u64,
+    /// Tests that passed on a rerun.
+    pub flaky: u64,
+    /// Tests that were not run.
+    pub ignored: u64,
+    /// Wall time from the first test's start to the last one's stop.
+    pub run_time_seconds: f64,
+}
+
+/// The reports of one session directory, shared by every thread and process
+/// that runs tests of the session.
+#[derive(Clone, Debug)]
+pub struct SessionReports {
+    dir: PathBuf,
+    meta: SessionMeta,
+}
+
+impl SessionReports {
+    /// Opens the reports of `session_dir`, creating the directory and the
+    /// report files if they are absent. Idempotent and safe to call from many
+    /// processes: the first caller's `meta` is kept in `session.json` and used
+    /// by everyone (a later caller's `meta` is ignored).
+    pub fn open(session_dir: &Path, meta: &SessionMeta) -> Result<Self, ReportError> {
+        fsutil::create_dirs(session_dir)?;
+        let _lock = fsutil::lock(&session_dir.join(LOCK))?;
+        let meta_path = session_dir.join(META);
+        let meta = if meta_path.exists() {
+            load_meta(&meta_path)?
+        } else {
+            let text = serde_json::to_string_pretty(meta)
+                .map_err(|e| ReportError::invalid(&meta_path, e.to_string()))?;
+            fsutil::write_atomic(&meta_path, text.as_bytes())?;
+            meta.clone()
+        };
+        if !session_dir.join(STATE).exists() {
+            rebuild_locked(session_dir, &meta)?;
+        }
+        Ok(SessionReports {
+            dir: session_dir.to_path_buf(),
+            meta,
+        })
+    }
+
+    /// The session directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Adds one finished test to every session report: O(1) work, under the
+    /// session lock. If the last append was cut short (a crash), the reports
+    /// are first rebuilt from `records.jsonl`.
+    pub fn append(&self, record: &TestRecord) -> Result<(), ReportError> {
+        let records_path = self.dir.join(RECORDS);
+        let line = serde_json::to_string(record)
+            .map_err(|e| ReportError::invalid(&records_path, format!("cannot store {}: {e}", record.test_id)))?
+            + "\n";
+        // Render from the record as a rebuild will read it back, so both give
+        // the same bytes even where a float's text round trip is inexact.
+        let record: TestRecord = serde_json::from_str(&line)
+            .map_err(|e| ReportError::invalid(&records_path, format!("cannot store {}: {e}", record.test_id)))?;
+
+        let _lock = fsutil::lock(&self.dir.join(LOCK))?;
+        let state_path = self.dir.join(STATE);
+        let mut state = State::load(&state_path)?;
+        let stored = std::fs::metadata(&records_path).ctx("stat", &records_path)?.len();
+        if stored != state.records_len {
+            state = rebuild_locked(&self.dir, &self.meta)?;
+        }
+        let mut records = OpenOptions::new()
+            .append(true)
+            .open(&records_path)
+            .ctx("open", &records_path)?;
+        records.write_all(line.as_bytes()).ctx("append to", &records_path)?;
+        let files = ReportFiles::open(&self.dir)?;
+        files.apply(&self.meta, &mut state, &record)?;
+        state.records_len += line.len() as u64;
+        state.save(&state_path)
+    }
+
+    /// The totals so far. Reads only the state file, which is replaced
+    /// atomically, so it needs no lock.
+    pub fn summary(&self) -> Result<Summary, ReportError> {
+        let s = State::load(&self.dir.join(STATE))?;
+        Ok(Summary {
+            tests: s.tests,
+            passed: s.passed,
+            failed: s.failed,
+            flaky: s.flaky,
+            ignored: s.ignored,
+            run_time_seconds: s.wall_time(),
+        })
+    }
+}
+
+/// Regenerates every session report of `session_dir` from its
+/// `records.jsonl` and `session.json` (for a results directory copied or
+/// damaged after the run). The output is byte-identical to what the
+/// incremental appends produced.
+pub fn rebuild(session_dir: &Path) -> Result<(), ReportError> {
+    let _lock = fsutil::lock(&session_dir.join(LOCK))?;
+    let meta = load_meta(&session_dir.join(META))?;
+    rebuild_locked(session_dir, &meta).map(drop)
+}
+
+/// Writes a test directory's own `report.json` and `report.txt`, and
+/// `data.json` when the test returned data. Paths inside are relative to
+/// `test_dir`, which is created if needed.
+pub fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), ReportError> {
+    fsutil::create_dirs(test_dir)?;
+    let depth = record
+        .relative_results_dir
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .count();
+    let base = if depth == 0 { "./".to_owned() } else { "../".repeat(depth) };
+    let json = json_report::record_json(record, &base, "./");
+    let text = jsonfmt::pretty_indented(&json, 0) + "\n";
+    fsutil::write_file(&test_dir.join(JSON), text.as_bytes())?;
+    fsutil::write_file(&test_dir.join(TXT), txt::test_report(record).as_bytes())?;
+    if !record.data.is_null() {
+        let data = jsonfmt::ascii_json(&record.data, true) + "\n";
+        fsutil::write_file(&test_dir.join("data.json"), data.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn load_meta(path: &Path) -> Result<SessionMeta, ReportError> {
+    let text = fsutil::read_string(path)?;
+    serde_json::from_str(&text).map_err(|e| ReportError::invalid(path, e.to_string()))
+}
+
+/// Writes fresh report files and replays `records.jsonl` into them; the
+/// caller holds the session lock. A last line without its newline (a crash
+/// mid-append) is cut off. Returns the saved state.
+fn rebuild_locked(dir: &Path, meta: &SessionMeta) -> Result<State, ReportError> {
+    let mut state = write_empty_reports(dir, meta)?;
+    let records_path = dir.join(RECORDS);
+    let records = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&records_path)
+        .ctx("open", &records_path)?;
+    let files = ReportFiles::open(dir)?;
+    let mut reader = BufReader::new(&records);
+    let mut line = String::new();
+    for number in 1.. {
+        line.clear();
+        let n = reader.read_line(&mut line).ctx("read", &records_path)?;
+        if n == 0 {
+            break;
+        }
+        if !line.ends_with('\n') {
+            records.set_len(state.records_len).ctx("truncate", &records_path)?;
+            break;
+        }
+        let record: TestRecord = serde_json::from_str(&line)
+            .map_err(|e| ReportError::invalid(&records_path, format!("line {number}: {e}")))?;
+        files.apply(meta, &mut state, &record)?;
+        state.records_len += n as u64;
+    }
+    state.save(&dir.join(STATE))?;
+    Ok(state)
+}
+
+/// Writes every report for a session with no tests yet; returns the matching
+/// state (offsets set, `records_len` 0).
+fn write_empty_reports(dir: &Path, meta: &SessionMeta) -> Result<State, ReportError> {
+    let mut state = State::default();
+    let txt = txt::header(meta, &state);
+    state.txt_header_len = txt.len() as u64;
+    fsutil::write_file(&dir.join(TXT), txt.as_bytes())?;
+
+    let prefix = json_report::prefix(meta);
+    state.json_results_end = prefix.len() as u64;
+    let json = prefix + &json_report::tail(meta, &state);
+    fsutil::write_file(&dir.join(JSON), json.as_bytes())?;
+
+    let xml = junit::header(meta, &state);
+    state.xml_header_len = xml.len() as u64;
+    state.xml_cases_end = state.xml_header_len;
+    fsutil::write_file(&dir.join(XML), (xml + junit::TAIL).as_bytes())?;
+
+    fsutil::write_file(&dir.join(JS), html::script_head(meta).as_bytes())?;
+    fsutil::write_file(&dir.join(HTML), html::HTML.as_bytes())?;
+    fsutil::write_file(&dir.join(CSS), html::CSS.as_bytes())?;
+    Ok(state)
+}
+
+/// The report files that change per test, open for in-place updates.
+struct ReportFiles {
+    txt: (File, PathBuf),
+    json: (File, PathBuf),
+    xml: (File, PathBuf),
+    js: (File, PathBuf),
+}
+
+impl ReportFiles {
+    fn open(dir: &Path) -> Result<Self, ReportError> {
+        let open = |name: &str| {
+            let path = dir.join(name);
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .ctx("open", &path)?;
+            Ok::<_, ReportError>((file, path))
+        };
+        Ok(ReportFiles {
+            txt: open(TXT)?,
+            json: open(JSON)?,
+            xml: open(XML)?,
+            js: open(JS)?,
+        })
+    }
+
+    /// Adds `r` to the totals and to each report. Each write touches only the
+    /// new record, the fixed-size headers and the fixed-size JSON tail.
+    fn apply(&self, meta: &SessionMeta, state: &mut State, r: &TestRecord) -> Result<(), ReportError> {
+        let first = state.tests == 0;
+        state.add(r);
+
+        let (file, path) = &self.txt;
+        append(file, path, txt::session_block(r).as_bytes())?;
+        rewrite_header(file, path, &txt::header(meta, state), state.txt_header_len)?;
+
+        let (file, path) = &self.json;
+        let entry = json_report::entry(r, first);
+        write_at(file, path, state.json_results_end, entry.as_bytes())?;
+        state.json_results_end += entry.len() as u64;
+        replace_from(file, path, state.json_results_end, &json_report::tail(meta, state))?;
+
+        let (file, path) = &self.xml;
+        let case = junit::testcase(r);
+        write_at(file, path, state.xml_cases_end, case.as_bytes())?;
+        state.xml_cases_end += case.len() as u64;
+        replace_from(file, path, state.xml_cases_end, junit::TAIL)?;
+        rewrite_header(file, path, &junit::header(meta, state), state.xml_header_len)?;
+
+        let (file, path) = &self.js;
+        append(file, path, html::script_line(r).as_bytes())
+    }
+}
+
+fn write_at(mut file: &File, path: &Path, offset: u64, bytes: &[u8]) -> Result<(), ReportError> {
+    file.seek(SeekFrom::Start(offset)).ctx("seek in", path)?;
+    file.write_all(bytes).ctx("write", path)
+}
+
+fn append(mut file: &File, path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    file.seek(SeekFrom::End(0)).ctx("seek in", path)?;
+    file.write_all(bytes).ctx("write", path)
+}
+
+/// Writes `text` at `offset` and cuts the file after it.
+fn replace_from(file: &File, path: &Path, offset: u64, text: &str) -> Result<(), ReportError> {
+    write_at(file, path, offset, text.as_bytes())?;
+    file.set_len(offset + text.len() as u64).ctx("truncate", path)
+}
+
+/// Overwrites the fixed-size header; refuses (rather than corrupt the file)
+/// if its size changed.
+fn rewrite_header(file: &File, path: &Path, header: &str, len: u64) -> Result<(), ReportError> {
+    if header.len() as u64 != len {
+        return Err(ReportError::invalid(
+            path,
+            format!("header outgrew its reserved {len} bytes ({} needed)", header.len()),
+        ));
+    }
+    write_at(file, path, 0, header.as_bytes())
+}

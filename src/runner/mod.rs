@@ -1,6 +1,295 @@
-//! Session, selection, scheduling and trials.
+//! One run of a test binary: parse, select, then list or run the trials.
+
+pub mod select;
+mod trial;
+
+use crate::cli::{self, CliError, Options};
+use crate::cluster::{json, vagrant, Cluster, ClusterError};
+use crate::mark::{ClusterUse, TestCase};
+use crate::registry::TESTS;
+use crate::report::record::{SessionMeta, Status, TestRecord};
+use crate::report::{session_dir, write_test_report, SessionReports};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use once_cell::sync::OnceCell;
+use serde_json::Value;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Exit status for bad input, as libtest uses.
+const BAD_INPUT: u8 = 2;
 
 /// Entry point of a `harness = false` target.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+pub fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode, String> {
+    let parsed = match cli::parse_env() {
+        Ok(p) => p,
+        Err(CliError::Display(text)) => {
+            print!("{text}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let o = &parsed.options;
+    let all = all_cases()?;
+    let run_times = o
+        .historical_report
+        .as_deref()
+        .map(crate::report::historical::load_run_times)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let selection = select::select(all, o, parsed.parameters.as_ref(), run_times.as_ref())
+        .map_err(|e| e.to_string())?;
+    if let Some(seed) = selection.sample_seed {
+        eprintln!("ducktape: --sample {} with --sample-seed {seed}", o.sample.unwrap_or(0));
+    }
+    let mut cases = selection.cases;
+
+    if o.collect_only {
+        let mut out = std::io::stdout().lock();
+        for c in &cases {
+            let _ = writeln!(out, "{}", c.name);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if o.collect_num_nodes {
+        let cluster = build_cluster(o).map_err(|e| e.to_string())?;
+        println!("{}", total_nodes(&cases, o, cluster.size()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if o.list {
+        let trials = cases
+            .iter()
+            .map(|c| Trial::test(c.name.clone(), || Ok(())).with_ignored_flag(c.ignored.is_some()))
+            .collect();
+        let _ = libtest_mimic::run(&libtest_args(o, true), trials);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let threads = o.test_threads.unwrap_or(o.max_parallel);
+    if threads > 1 {
+        // Large tests first: they get an empty cluster, small ones fill gaps.
+        cases.sort_by_key(|c| std::cmp::Reverse(declared_nodes(c)));
+    }
+    let args = libtest_args(o, false);
+    let runtime = Arc::new(OnceCell::new());
+    let parsed = Arc::new(parsed.clone());
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let (rt, parsed) = (runtime.clone(), parsed.clone());
+            Trial::ignorable_test(case.name.clone(), move || {
+                let rt = rt
+                    .get_or_try_init(|| Runtime::new(&parsed))
+                    .map_err(|e: String| Failed::from(e))?;
+                run_trial(rt, &case)
+            })
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    if let Some(rt) = runtime.get() {
+        rt.print_summary();
+    }
+    Ok(conclusion.exit_code())
+}
+
+fn run_trial(rt: &Runtime, case: &TestCase) -> Result<Completion, Failed> {
+    if rt.stop_requested() {
+        return Ok(Completion::ignored_with("not run: an earlier test failed (--exit-first)"));
+    }
+    match trial::run_case(rt, case) {
+        Ok(Status::Ignore) => Ok(Completion::ignored_with(
+            case.ignored.clone().unwrap_or_default(),
+        )),
+        Ok(_) => Ok(Completion::Completed),
+        Err(msg) => Err(msg.into()),
+    }
+}
+
+/// Every case of every registered test, sorted by name.
+fn all_cases() -> Result<Vec<TestCase>, String> {
+    let mut cases = Vec::new();
+    for t in TESTS.iter() {
+        cases.extend(crate::mark::expand(t).map_err(|e| e.to_string())?);
+    }
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cases)
+}
+
+fn declared_nodes(c: &TestCase) -> usize {
+    match &c.cluster {
+        ClusterUse::Declared(spec) => spec.size(),
+        ClusterUse::Undeclared => 0,
+    }
+}
+
+fn total_nodes(cases: &[TestCase], o: &Options, cluster_size: Option<usize>) -> usize {
+    cases
+        .iter()
+        .map(|c| match &c.cluster {
+            ClusterUse::Declared(spec) => spec.size(),
+            ClusterUse::Undeclared => o.default_num_nodes.or(cluster_size).unwrap_or(1),
+        })
+        .sum()
+}
+
+fn libtest_args(o: &Options, listing: bool) -> Arguments {
+    use crate::cli::{Color, Format};
+    Arguments {
+        list: listing,
+        ignored: listing && o.ignored,
+        include_ignored: o.include_ignored,
+        quiet: o.quiet,
+        nocapture: true,
+        test_threads: Some(o.test_threads.unwrap_or(o.max_parallel)),
+        logfile: o.logfile.as_ref().map(|p| p.display().to_string()),
+        color: o.color.map(|c| match c {
+            Color::Auto => libtest_mimic::ColorSetting::Auto,
+            Color::Always => libtest_mimic::ColorSetting::Always,
+            Color::Never => libtest_mimic::ColorSetting::Never,
+        }),
+        format: o.format.map(|f| match f {
+            Format::Pretty => libtest_mimic::FormatSetting::Pretty,
+            Format::Terse => libtest_mimic::FormatSetting::Terse,
+            Format::Json => libtest_mimic::FormatSetting::Json,
+        }),
+        ..Arguments::default()
+    }
+}
+
+/// Builds the cluster `--cluster` names.
+pub fn build_cluster(o: &Options) -> Result<Cluster, ClusterError> {
+    match o.cluster.as_str() {
+        "localhost" | "ducktape.cluster.localhost.LocalhostCluster" => {
+            Cluster::localhost(o.localhost_nodes, o.no_teardown)
+        }
+        "json" | "ducktape.cluster.json.JsonCluster" => {
+            let file = o.cluster_file.as_deref().ok_or_else(|| {
+                ClusterError::Config("--cluster json needs --cluster-file PATH".into())
+            })?;
+            Cluster::from_nodes("json", json::load_json_cluster(file)?, o.no_teardown)
+        }
+        "vagrant" | "ducktape.cluster.vagrant.VagrantCluster" => Cluster::from_nodes(
+            "vagrant",
+            vagrant::load_vagrant_cluster(o.cluster_file.as_deref())?,
+            o.no_teardown,
+        ),
+        other => Err(ClusterError::Unknown(other.to_string())),
+    }
+}
+
+/// What every trial of the process shares, built when the first one runs
+/// (listing builds none of it).
+pub(crate) struct Runtime {
+    options: Options,
+    globals: Arc<Value>,
+    cluster: Cluster,
+    session_id: String,
+    session_dir: PathBuf,
+    reports: SessionReports,
+    failed: AtomicBool,
+}
+
+impl Runtime {
+    fn new(parsed: &cli::Parsed) -> Result<Self, String> {
+        let o = &parsed.options;
+        let cluster = build_cluster(o).map_err(|e| e.to_string())?;
+        let session = match std::env::var("NEXTEST_RUN_ID") {
+            Ok(run_id) => session_dir::join_session(&o.results_root, &run_id),
+            Err(_) => session_dir::create_session(&o.results_root),
+        }
+        .map_err(|e| e.to_string())?;
+        crate::logging::init(Some(&session.dir), o.debug, o.quiet)
+            .map_err(|e| format!("session logs in {}: {e}", session.dir.display()))?;
+        let meta = SessionMeta {
+            session_id: session.id.clone(),
+            ducktape_version: env!("CARGO_PKG_VERSION").to_string(),
+            cluster_num_nodes: cluster.size().unwrap_or(0),
+            session_context: session_context(o, &session.id, &session.dir, &parsed.globals),
+        };
+        let reports = SessionReports::open(&session.dir, &meta).map_err(|e| e.to_string())?;
+        Ok(Runtime {
+            options: o.clone(),
+            globals: Arc::new(parsed.globals.clone()),
+            cluster,
+            session_id: session.id,
+            session_dir: session.dir,
+            reports,
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether `--exit-first` should stop the run.
+    fn stop_requested(&self) -> bool {
+        self.options.exit_first && self.failed.load(Ordering::SeqCst)
+    }
+
+    /// How many times a failing test runs: `--deflake`, unless nextest is
+    /// already retrying it.
+    fn attempts(&self) -> usize {
+        let nextest_retries = std::env::var("NEXTEST_TOTAL_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > 1);
+        if nextest_retries {
+            1
+        } else {
+            self.options.deflake
+        }
+    }
+
+    /// Writes a test's own report and adds it to the session's.
+    fn report(&self, dir: &Path, record: &TestRecord) {
+        if let Err(e) = write_test_report(dir, record) {
+            tracing::error!("test report for {}: {e}", record.test_id);
+        }
+        if let Err(e) = self.reports.append(record) {
+            tracing::error!("session report for {}: {e}", record.test_id);
+        }
+    }
+
+    fn print_summary(&self) {
+        let Ok(s) = self.reports.summary() else { return };
+        eprintln!(
+            "ducktape session {}: {} PASS, {} FLAKY, {} FAIL, {} IGNORE in {:.2} s; report: {}",
+            self.session_id,
+            s.passed,
+            s.flaky,
+            s.failed,
+            s.ignored,
+            s.run_time_seconds,
+            self.session_dir.join("report.html").display()
+        );
+    }
+}
+
+fn session_context(o: &Options, id: &str, dir: &Path, globals: &Value) -> Value {
+    serde_json::json!({
+        "_globals": globals,
+        "compress": o.compress,
+        "debug": o.debug,
+        "default_expected_num_nodes": o.default_num_nodes,
+        "deflake_num": o.deflake,
+        "exit_first": o.exit_first,
+        "fail_bad_cluster_utilization": o.fail_bad_cluster_utilization,
+        "fail_greedy_tests": o.fail_greedy_tests,
+        "ignore_node_type": o.ignore_node_type,
+        "max_parallel": o.test_threads.unwrap_or(o.max_parallel),
+        "nested_result_dirs": o.nested_result_dirs,
+        "no_teardown": o.no_teardown,
+        "results_dir": dir.display().to_string(),
+        "session_id": id,
+        "test_runner_timeout": o.test_runner_timeout,
+    })
 }

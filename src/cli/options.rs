@@ -1,0 +1,192 @@
+//! The whole command-line grammar: libtest's flags (what cargo, nextest and
+//! IDEs send) and ducktape's.
+
+use clap::{ArgAction, Parser, ValueEnum};
+use std::path::PathBuf;
+
+/// Output format of the test listing and progress (libtest's `--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per test.
+    Pretty,
+    /// One character per test.
+    Terse,
+    /// libtest's JSON lines.
+    Json,
+}
+
+/// Terminal colors (libtest's `--color`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Color when stdout is a terminal.
+    Auto,
+    /// Always color.
+    Always,
+    /// Never color.
+    Never,
+}
+
+/// Every flag a ducktape-rs test binary takes.
+///
+/// Each long flag can also be set with a `DUCKTAPE_<FLAG>` environment
+/// variable (`--subset 2` ≡ `DUCKTAPE_SUBSET=2`), because `cargo nextest run`
+/// passes no unknown flags to a test binary.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "ducktape",
+    version,
+    about = "Runs ducktape-rs system tests (a harness = false test target).",
+    disable_help_subcommand = true,
+    args_override_self = true
+)]
+pub struct Options {
+    /// Run tests whose name contains any of these (or equals one, with --exact);
+    /// a `.yml` suite file runs the tests it names.
+    #[arg(value_name = "FILTER")]
+    pub filters: Vec<String>,
+
+    // ---- libtest ----
+    /// Filters match whole names: a test's path runs all its cases.
+    #[arg(long, help_heading = "libtest")]
+    pub exact: bool,
+    /// Skip tests whose name contains this (or equals it, with --exact).
+    #[arg(long, value_name = "FILTER", help_heading = "libtest")]
+    pub skip: Vec<String>,
+    /// List the tests instead of running them.
+    #[arg(long, help_heading = "libtest")]
+    pub list: bool,
+    /// Output format.
+    #[arg(long, value_enum, help_heading = "libtest")]
+    pub format: Option<Format>,
+    /// Run only ignored tests.
+    #[arg(long, help_heading = "libtest")]
+    pub ignored: bool,
+    /// Run ignored tests too.
+    #[arg(long, help_heading = "libtest")]
+    pub include_ignored: bool,
+    /// Accepted for libtest compatibility: output is never captured (test logs go to files).
+    #[arg(long, help_heading = "libtest")]
+    pub nocapture: bool,
+    /// Accepted for libtest compatibility (IntelliJ sends it).
+    #[arg(long, help_heading = "libtest")]
+    pub show_output: bool,
+    /// Tests run at once (overrides --max-parallel).
+    #[arg(long, value_name = "N", help_heading = "libtest")]
+    pub test_threads: Option<usize>,
+    /// Print less.
+    #[arg(short, long, help_heading = "libtest")]
+    pub quiet: bool,
+    /// Colors.
+    #[arg(long, value_enum, help_heading = "libtest")]
+    pub color: Option<Color>,
+    /// Unstable libtest options (`-Z unstable-options`), accepted.
+    #[arg(short = 'Z', value_name = "FLAG", help_heading = "libtest")]
+    pub unstable: Vec<String>,
+    /// Write the libtest log here as well.
+    #[arg(long, value_name = "PATH", help_heading = "libtest")]
+    pub logfile: Option<PathBuf>,
+    /// Accepted: cargo passes it to test targets.
+    #[arg(long, hide = true)]
+    pub test: bool,
+    /// Accepted: cargo bench passes it; there are no benches in a systest target.
+    #[arg(long, hide = true)]
+    pub bench: bool,
+    /// Accepted and ignored (libtest's timing report).
+    #[arg(long, hide = true)]
+    pub report_time: bool,
+    /// Accepted and ignored (libtest's time limits).
+    #[arg(long, hide = true)]
+    pub ensure_time: bool,
+
+    // ---- ducktape ----
+    /// Print the selected test ids; run nothing.
+    #[arg(long)]
+    pub collect_only: bool,
+    /// Print the total nodes the selected tests request; run nothing.
+    #[arg(long)]
+    pub collect_num_nodes: bool,
+    /// More verbose console output (debug-level logs).
+    #[arg(long)]
+    pub debug: bool,
+    /// Extra config file (same syntax as the command line).
+    #[arg(long, value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+    /// Compress service logs on the node before collecting them.
+    #[arg(long)]
+    pub compress: bool,
+    /// Cluster: `localhost` (default), `json`, `vagrant`.
+    #[arg(long, default_value = "localhost", value_name = "NAME")]
+    pub cluster: String,
+    /// Nodes assumed for a test with no `cluster` mark.
+    #[arg(long, value_name = "N")]
+    pub default_num_nodes: Option<usize>,
+    /// JSON cluster file (also the Vagrant cache).
+    #[arg(long, value_name = "PATH")]
+    pub cluster_file: Option<PathBuf>,
+    /// Size of the localhost cluster (default: unbounded).
+    #[arg(long, value_name = "N")]
+    pub localhost_nodes: Option<usize>,
+    /// Where session directories go.
+    #[arg(long, default_value = "./results", value_name = "PATH")]
+    pub results_root: PathBuf,
+    /// One directory per parameter (`a=1/b=2/`) instead of `a=1.b=2`.
+    #[arg(long)]
+    pub nested_result_dirs: bool,
+    /// Stop after the first failure.
+    #[arg(long)]
+    pub exit_first: bool,
+    /// Leave processes and files in place after each test.
+    #[arg(long)]
+    pub no_teardown: bool,
+    /// Run the selected tests with exactly these arguments (a JSON object).
+    #[arg(long, value_name = "JSON")]
+    pub parameters: Option<String>,
+    /// User globals: a JSON object, or a file holding one.
+    #[arg(long, value_name = "JSON|PATH")]
+    pub globals: Option<String>,
+    /// Tests run at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub max_parallel: usize,
+    /// Run every selected test N times.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
+    /// Split the tests into N subsets ...
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub subsets: usize,
+    /// ... and run subset I (0-based).
+    #[arg(long, default_value_t = 0, value_name = "I")]
+    pub subset: usize,
+    /// Earlier report.json (ours or ducktape's): balance subsets by run time.
+    #[arg(long, value_name = "PATH")]
+    pub historical_report: Option<PathBuf>,
+    /// Run a random sample of N tests.
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Seed for --sample (printed when not given).
+    #[arg(long, value_name = "SEED")]
+    pub sample_seed: Option<u64>,
+    /// Fail a test that used fewer nodes than it declared.
+    #[arg(long)]
+    pub fail_bad_cluster_utilization: bool,
+    /// Fail a test with no `cluster` mark (0 nodes must be explicit).
+    #[arg(long)]
+    pub fail_greedy_tests: bool,
+    /// Match any node of the right OS, whatever its node_type.
+    #[arg(long)]
+    pub ignore_node_type: bool,
+    /// Milliseconds a test may run before it is stopped and failed.
+    #[arg(long, default_value_t = 1_800_000, value_name = "MS")]
+    pub test_runner_timeout: u64,
+    /// Registered functions called with an SSH error and the account.
+    #[arg(long, value_name = "NAME", num_args = 1.., action = ArgAction::Append)]
+    pub ssh_checker_function: Vec<String>,
+    /// Run a failing test up to N times in all; a pass on a rerun is FLAKY.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub deflake: usize,
+    /// Services get no nodes (tests against a platform that is already running).
+    #[arg(long)]
+    pub skip_nodes_allocation: bool,
+    /// Leave these tests out (names or patterns, as filters).
+    #[arg(long, value_name = "FILTER", num_args = 1.., action = ArgAction::Append)]
+    pub exclude: Vec<String>,
+}

@@ -1,0 +1,86 @@
+//! A node: one host of the cluster and the account that drives it.
+
+use super::spec::OperatingSystem;
+use crate::remote::{LogMonitor, RemoteAccount, RemoteError};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One node of a cluster.
+#[derive(Clone)]
+pub struct Node {
+    index: usize,
+    os: OperatingSystem,
+    node_type: Option<String>,
+    account: Arc<dyn RemoteAccount>,
+}
+
+impl Node {
+    /// A node with its position in the cluster, properties and account.
+    pub fn new(
+        index: usize,
+        os: OperatingSystem,
+        node_type: Option<String>,
+        account: Arc<dyn RemoteAccount>,
+    ) -> Self {
+        Node {
+            index,
+            os,
+            node_type,
+            account,
+        }
+    }
+
+    /// Position in the cluster (the lease key).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The node's name (`worker1`, or `host` from the cluster file).
+    pub fn name(&self) -> &str {
+        self.account.name()
+    }
+
+    /// Address other nodes and clients use for this node.
+    pub fn hostname(&self) -> &str {
+        self.account.hostname()
+    }
+
+    /// Operating system.
+    pub fn operating_system(&self) -> OperatingSystem {
+        self.os
+    }
+
+    /// Node type label, if any.
+    pub fn node_type(&self) -> Option<&str> {
+        self.node_type.as_deref()
+    }
+
+    /// The account that runs commands on this node.
+    pub fn account(&self) -> &Arc<dyn RemoteAccount> {
+        &self.account
+    }
+
+    /// A path under the node's service directory: where a service keeps its
+    /// configs, data and logs on this node.
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.account.root().join(rel)
+    }
+
+    /// Starts watching a log file on this node.
+    pub fn monitor_log(&self, path: impl AsRef<Path>) -> Result<LogMonitor, RemoteError> {
+        LogMonitor::start(self.account.clone(), path.as_ref())
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.hostname())
+    }
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

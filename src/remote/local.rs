@@ -1,0 +1,335 @@
+//! The local account: a virtual node of the localhost cluster, whose
+//! commands are processes on this machine.
+//!
+//! All virtual nodes share one process table, so every process a node starts
+//! carries `DUCKTAPE_NODE=<tag>` in its environment, and [`pids`] only sees
+//! processes with this node's tag (children inherit it).
+//!
+//! [`pids`]: RemoteAccount::pids
+
+use super::{Lines, Output, RemoteAccount, RemoteError};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// How long `exec` waits for output pipes after the command exited: a
+/// background process that kept the pipe open must not hang the caller.
+const PIPE_GRACE: Duration = Duration::from_millis(200);
+
+/// A virtual node's account.
+#[derive(Debug)]
+pub struct LocalAccount {
+    name: String,
+    hostname: String,
+    root: PathBuf,
+    tag: String,
+    keep_processes: bool,
+}
+
+impl LocalAccount {
+    /// An account for node `name` reachable at `hostname`, keeping its files
+    /// under `root`. With `keep_processes` (`--no-teardown`) background
+    /// processes outlive the test process; otherwise they die with it.
+    pub fn new(name: &str, hostname: &str, root: PathBuf, tag: &str, keep_processes: bool) -> Self {
+        LocalAccount {
+            name: name.to_string(),
+            hostname: hostname.to_string(),
+            root,
+            tag: tag.to_string(),
+            keep_processes,
+        }
+    }
+
+    fn command(&self, cmd: &str) -> Command {
+        let mut c = Command::new("bash");
+        c.arg("-c")
+            .arg(cmd)
+            .current_dir(&self.root)
+            .env("DUCKTAPE_NODE", &self.tag)
+            .env("DUCKTAPE_NODE_ROOT", &self.root)
+            .env("DUCKTAPE_NODE_HOSTNAME", &self.hostname)
+            .stdin(Stdio::null())
+            .process_group(0);
+        c
+    }
+
+    fn io_err(&self, op: impl Into<String>) -> impl FnOnce(std::io::Error) -> RemoteError + '_ {
+        let op = op.into();
+        move |source| RemoteError::Io {
+            node: self.name.clone(),
+            op,
+            source,
+        }
+    }
+
+    fn ensure_root(&self) -> Result<(), RemoteError> {
+        std::fs::create_dir_all(&self.root).map_err(self.io_err(format!(
+            "create node directory {}",
+            self.root.display()
+        )))
+    }
+}
+
+fn read_all(mut r: impl Read + Send + 'static) -> crossbeam_channel::Receiver<Vec<u8>> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+fn status_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+fn kill_group(pid: u32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory
+    // is touched and a stale group only yields ESRCH.
+    unsafe {
+        libc::kill(-(pid as i32), libc::SIGKILL);
+    }
+}
+
+impl RemoteAccount for LocalAccount {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn exec(&self, cmd: &str, timeout: Duration) -> Result<Output, RemoteError> {
+        self.ensure_root()?;
+        tracing::debug!(node = %self.name, cmd, "exec");
+        let mut child = self
+            .command(cmd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(self.io_err(format!("start `{cmd}`")))?;
+        let out_rx = child.stdout.take().map(read_all);
+        let err_rx = child.stderr.take().map(read_all);
+        let pid = child.id();
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            let _ = done_tx.send(child.wait());
+        });
+        let status = match done_rx.recv_timeout(timeout) {
+            Ok(status) => status.map_err(self.io_err(format!("wait for `{cmd}`")))?,
+            Err(_) => {
+                kill_group(pid);
+                return Err(RemoteError::Timeout {
+                    node: self.name.clone(),
+                    cmd: cmd.to_string(),
+                    timeout,
+                });
+            }
+        };
+        let collect = |rx: Option<crossbeam_channel::Receiver<Vec<u8>>>| {
+            rx.and_then(|rx| rx.recv_timeout(PIPE_GRACE).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        };
+        let output = Output {
+            status: status_code(status),
+            stdout: collect(out_rx),
+            stderr: collect(err_rx),
+        };
+        tracing::debug!(node = %self.name, cmd, status = output.status, "exit");
+        Ok(output)
+    }
+
+    fn spawn(&self, cmd: &str, log: &Path) -> Result<u32, RemoteError> {
+        self.ensure_root()?;
+        let log = self.root.join(log);
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir).map_err(self.io_err("create log directory"))?;
+        }
+        let open = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+        };
+        let (out, err) = (
+            open().map_err(self.io_err(format!("open log {}", log.display())))?,
+            open().map_err(self.io_err(format!("open log {}", log.display())))?,
+        );
+        let mut command = self.command(cmd);
+        command.stdout(out).stderr(err);
+        if !self.keep_processes {
+            // SAFETY: prctl is async-signal-safe; it only sets this child's
+            // parent-death signal so it dies if the test process is killed.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        // The parent-death signal fires when the *thread* that forked exits,
+        // so the child is started by a thread that lives exactly as long as
+        // it does (and reaps it, so a dead service is never a zombie).
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || match command.spawn() {
+            Ok(mut child) => {
+                let _ = tx.send(Ok(child.id()));
+                let _ = child.wait();
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        });
+        let pid = rx
+            .recv()
+            .map_err(|_| std::io::Error::other("spawner thread died"))
+            .and_then(|r| r)
+            .map_err(self.io_err(format!("start `{cmd}`")))?;
+        tracing::debug!(node = %self.name, cmd, pid, "spawned");
+        Ok(pid)
+    }
+
+    fn capture(&self, cmd: &str) -> Result<Lines, RemoteError> {
+        self.ensure_root()?;
+        let mut child = self
+            .command(cmd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(self.io_err(format!("start `{cmd}`")))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout pipe"))
+            .map_err(self.io_err("capture"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut child = Some(child);
+        let cmd = cmd.to_string();
+        Ok(Box::new(std::iter::from_fn(move || match lines.next() {
+            Some(line) => Some(line),
+            None => {
+                let status = child.take()?.wait();
+                match status {
+                    Ok(s) if s.success() => None,
+                    Ok(s) => Some(Err(std::io::Error::other(format!(
+                        "`{cmd}` exited with status {}",
+                        status_code(s)
+                    )))),
+                    Err(e) => Some(Err(e)),
+                }
+            }
+        })))
+    }
+
+    fn read_from(&self, path: &Path, offset: u64) -> Result<Vec<u8>, RemoteError> {
+        let path = self.root.join(path);
+        let op = format!("read {}", path.display());
+        let mut f = std::fs::File::open(&path).map_err(self.io_err(op.clone()))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(self.io_err(op.clone()))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).map_err(self.io_err(op))?;
+        Ok(buf)
+    }
+
+    fn create_file(&self, path: &Path, contents: &[u8]) -> Result<(), RemoteError> {
+        let path = self.root.join(path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(self.io_err(format!("create {}", dir.display())))?;
+        }
+        std::fs::write(&path, contents).map_err(self.io_err(format!("write {}", path.display())))
+    }
+
+    fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
+        let re = regex::Regex::new(pattern).map_err(|e| RemoteError::Io {
+            node: self.name.clone(),
+            op: format!("pids: bad pattern /{pattern}/"),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+        })?;
+        let me = std::process::id();
+        let tag = format!("DUCKTAPE_NODE={}", self.tag);
+        let entries = std::fs::read_dir("/proc").map_err(self.io_err("list /proc"))?;
+        let mut pids = Vec::new();
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if pid == me || !has_env(pid, &tag) {
+                continue;
+            }
+            // A process may exit between listing and reading: skip it.
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                continue;
+            };
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if !is_zombie(pid) && re.is_match(cmdline.trim_end()) {
+                pids.push(pid);
+            }
+        }
+        pids.sort_unstable();
+        Ok(pids)
+    }
+
+    fn copy_from(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {
+        copy(&self.root.join(src), dest).map_err(self.io_err(format!(
+            "copy {} to {}",
+            src.display(),
+            dest.display()
+        )))
+    }
+
+    fn copy_to(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {
+        copy(src, &self.root.join(dest)).map_err(self.io_err(format!(
+            "copy {} to {}",
+            src.display(),
+            dest.display()
+        )))
+    }
+}
+
+fn has_env(pid: u32, tag: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|&b| b == 0).any(|kv| kv == tag.as_bytes()))
+        .unwrap_or(false)
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// `cp -a`: recursive, keeps permissions and times.
+fn copy(src: &Path, dest: &Path) -> std::io::Result<()> {
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(src)
+        .arg(dest)
+        .stdin(Stdio::null())
+        .output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}

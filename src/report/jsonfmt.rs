@@ -1,0 +1,90 @@
+//! JSON text in the two shapes the reports need beyond serde_json's defaults.
+
+use serde::Serialize;
+use serde_json::ser::{Formatter, Serializer};
+use std::io::{self, Write};
+
+/// Compact JSON with every non-ASCII character written as `\uXXXX`.
+///
+/// With `python` it also uses `", "` and `": "` between items, which is what
+/// Python's `json.dumps` prints (ducktape's `report.txt` data line). The ASCII
+/// escaping makes the text safe inside JavaScript source whatever the page's
+/// encoding, including U+2028/U+2029, which serde_json leaves raw.
+struct AsciiFormatter {
+    python: bool,
+}
+
+impl AsciiFormatter {
+    fn separator<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        match (first, self.python) {
+            (true, _) => Ok(()),
+            (false, true) => w.write_all(b", "),
+            (false, false) => w.write_all(b","),
+        }
+    }
+}
+
+impl Formatter for AsciiFormatter {
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.separator(w, first)
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.separator(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(if self.python { b": " } else { b":" })
+    }
+
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
+        for c in s.chars() {
+            if c.is_ascii() {
+                w.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `value` as compact, ASCII-only JSON (`python`: with Python's separators).
+pub(crate) fn ascii_json(value: &impl Serialize, python: bool) -> String {
+    let mut out = Vec::new();
+    let mut ser = Serializer::with_formatter(&mut out, AsciiFormatter { python });
+    // Serializing a serde_json::Value or a derived struct into memory cannot
+    // fail (all map keys are strings), so an error here would be a bug.
+    if value.serialize(&mut ser).is_err() {
+        return "null".to_owned();
+    }
+    // The formatter writes ASCII only.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Pretty JSON (2-space indent) with every line after the first indented by
+/// `indent` spaces, for nesting inside a larger hand-assembled document.
+/// serde_json never puts a raw newline inside a string, so this is safe.
+pub(crate) fn pretty_indented(value: &impl Serialize, indent: usize) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+    text.replace('\n', &format!("\n{}", " ".repeat(indent)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn python_style_and_ascii() {
+        let v = json!({"a": [1, 2.5], "b": "é\u{2028}😀"});
+        assert_eq!(
+            ascii_json(&v, true),
+            r#"{"a": [1, 2.5], "b": "\u00e9\u2028\ud83d\ude00"}"#
+        );
+        assert_eq!(ascii_json(&v, false), r#"{"a":[1,2.5],"b":"\u00e9\u2028\ud83d\ude00"}"#);
+    }
+}

@@ -1,0 +1,379 @@
+//! Tests of the session reports: snapshots of every format for a fixed
+//! suite, concurrent appends, crash recovery, and rebuild == incremental.
+
+use super::*;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs;
+use std::sync::{Arc, Barrier};
+
+fn meta() -> SessionMeta {
+    SessionMeta {
+        session_id: "2026-11-24--001".into(),
+        ducktape_version: "0.1.0".into(),
+        cluster_num_nodes: 8,
+        session_context: json!({"max_parallel": 2, "deflake": 2, "nested_result_dirs": false}),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    module: &str,
+    function: &str,
+    args: Value,
+    status: Status,
+    summary: &str,
+    start: f64,
+    run: f64,
+    nodes: (usize, usize),
+    data: Value,
+) -> TestRecord {
+    let arg_pairs: Vec<(String, Value)> = args
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let suffix = if arg_pairs.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = arg_pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("::{}", parts.join(","))
+    };
+    TestRecord {
+        test_id: format!("{module}::{function}{suffix}"),
+        module_name: module.into(),
+        cls_name: module.into(),
+        function_name: function.into(),
+        injected_args: args,
+        description: String::new(),
+        test_status: status,
+        summary: summary.into(),
+        run_time_seconds: run,
+        start_time: start,
+        stop_time: if start > 0.0 { start + run } else { 0.0 },
+        data,
+        nodes_allocated: nodes.0,
+        nodes_used: nodes.1,
+        relative_results_dir: session_dir::relative_test_dir(module, function, &arg_pairs, 1, false),
+        services: vec![],
+        attempts: if status == Status::Flaky { 2 } else { 1 },
+        faults: vec![],
+    }
+}
+
+/// PASS with data, FAIL with markup in its message, FLAKY, IGNORE, and a
+/// PASS whose data holds characters that must be escaped in JS.
+fn suite() -> Vec<TestRecord> {
+    let t0 = 1_795_548_792.25;
+    let mut pass = record(
+        "services",
+        "test_http",
+        Value::Null,
+        Status::Pass,
+        "Test Passed",
+        t0,
+        9.5,
+        (8, 8),
+        json!({"nodes": 8, "start_s": 4.745}),
+    );
+    pass.description = "Starts an HTTP service on 8 nodes.".into();
+    pass.services = vec![json!({"service_id": "http-1", "nodes": ["worker1"]})];
+    let fail = record(
+        "kafka::bounce",
+        "test_bounce",
+        json!({"bounce": true, "msg": "a<b>&\"c\""}),
+        Status::Fail,
+        "AssertionError: expected 3 brokers, saw 2 <&>\n  at kafka/bounce.rs:42",
+        t0 + 9.75,
+        2.125,
+        (3, 2),
+        Value::Null,
+    );
+    let flaky = record(
+        "kafka::bounce",
+        "test_restart",
+        json!({"n": 2}),
+        Status::Flaky,
+        "run 1 summary:\n  timed out\n~~~~~~~~~~~~~\nrun 2: PASSED",
+        t0 + 12.0,
+        1.5,
+        (2, 2),
+        Value::Null,
+    );
+    let ignore = record(
+        "slow",
+        "test_soak",
+        Value::Null,
+        Status::Ignore,
+        "ignored: env DUCKTAPE_SLOW=1 is not set",
+        0.0,
+        0.0,
+        (0, 0),
+        Value::Null,
+    );
+    let unicode = record(
+        "services",
+        "test_echo",
+        json!({"text": "é/x"}),
+        Status::Pass,
+        "Test Passed",
+        t0 + 13.5,
+        0.25,
+        (1, 1),
+        json!({"echo": "é\u{2028}</script>"}),
+    );
+    vec![pass, fail, flaky, ignore, unicode]
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    fs::read_to_string(dir.join(name)).unwrap()
+}
+
+const REPORTS: [&str; 6] = [TXT, JSON, XML, JS, HTML, CSS];
+
+fn report_bytes(dir: &Path) -> BTreeMap<&'static str, Vec<u8>> {
+    REPORTS.iter().map(|&n| (n, fs::read(dir.join(n)).unwrap())).collect()
+}
+
+fn session_with(records: &[TestRecord]) -> (tempfile::TempDir, SessionReports) {
+    let tmp = tempfile::tempdir().unwrap();
+    let reports = SessionReports::open(&tmp.path().join("s"), &meta()).unwrap();
+    for r in records {
+        reports.append(r).unwrap();
+    }
+    (tmp, reports)
+}
+
+#[test]
+fn snapshots_of_every_format() {
+    let (_tmp, reports) = session_with(&suite());
+    let dir = reports.dir();
+    insta::assert_snapshot!("report.txt", read(dir, TXT));
+    insta::assert_snapshot!("report.json", read(dir, JSON));
+    insta::assert_snapshot!("report.xml", read(dir, XML));
+    insta::assert_snapshot!("report.js", read(dir, JS));
+}
+
+#[test]
+fn empty_session_reports_are_valid() {
+    let (_tmp, reports) = session_with(&[]);
+    let dir = reports.dir();
+    let json: Value = serde_json::from_str(&read(dir, JSON)).unwrap();
+    assert_eq!(json["results"], json!([]));
+    assert_eq!(json["num_passed"], 0);
+    assert_eq!(json["run_time_statistics"]["mean"], Value::Null);
+    insta::assert_snapshot!("empty.report.xml", read(dir, XML));
+    assert!(read(dir, TXT).contains("tests run:        0"));
+    assert_eq!(reports.summary().unwrap(), Summary::default());
+}
+
+#[test]
+fn json_report_has_ducktape_keys_and_values() {
+    let (_tmp, reports) = session_with(&suite());
+    let ours: Value = serde_json::from_str(&read(reports.dir(), JSON)).unwrap();
+    let theirs: Value =
+        serde_json::from_str(include_str!("../../tests/fixtures/ducktape-0.17-report.json")).unwrap();
+    for key in theirs.as_object().unwrap().keys() {
+        assert!(ours.get(key).is_some(), "missing top-level key {key}");
+    }
+    for key in theirs["results"][0].as_object().unwrap().keys() {
+        assert!(ours["results"][0].get(key).is_some(), "missing result key {key}");
+    }
+    assert_eq!(ours["num_passed"], 2);
+    assert_eq!(ours["num_failed"], 1);
+    assert_eq!(ours["num_flaky"], 1);
+    assert_eq!(ours["num_ignored"], 1);
+    assert_eq!(ours["results"].as_array().unwrap().len(), 5);
+    assert_eq!(ours["cluster_nodes_allocated"], json!({"max": 8, "min": 0, "mean": 2.8}));
+    // First start 0.0 s, last stop 13.75 s: wall time 13.75.
+    assert_eq!(ours["run_time_seconds"], 13.75);
+    let sum_run = 9.5 + 2.125 + 1.5 + 0.0 + 0.25;
+    assert_eq!(ours["parallelism"], sum_run / 13.75);
+    let node_seconds = 8.0 * 9.5 + 2.0 * 2.125 + 2.0 * 1.5 + 0.25;
+    assert_eq!(ours["cluster_utilization"], node_seconds / (8.0 * 13.75));
+    let s = reports.summary().unwrap();
+    assert_eq!((s.tests, s.passed, s.failed, s.flaky, s.ignored), (5, 2, 1, 1, 1));
+    assert_eq!(s.run_time_seconds, 13.75);
+}
+
+#[test]
+fn rebuild_reproduces_the_incremental_bytes() {
+    let (_tmp, reports) = session_with(&suite());
+    let dir = reports.dir();
+    let before = report_bytes(dir);
+    let state_before = fs::read(dir.join(STATE)).unwrap();
+    for name in REPORTS {
+        fs::write(dir.join(name), "damaged").unwrap();
+    }
+    rebuild(dir).unwrap();
+    assert_eq!(report_bytes(dir), before);
+    assert_eq!(fs::read(dir.join(STATE)).unwrap(), state_before);
+}
+
+#[test]
+fn reopening_keeps_the_first_meta_and_the_results() {
+    let (_tmp, reports) = session_with(&suite()[..2]);
+    let mut other = meta();
+    other.session_id = "something-else".into();
+    let again = SessionReports::open(reports.dir(), &other).unwrap();
+    again.append(&suite()[2]).unwrap();
+    let txt = read(reports.dir(), TXT);
+    assert!(txt.contains("session_id:       2026-11-24--001"), "{txt}");
+    assert_eq!(again.summary().unwrap().tests, 3);
+}
+
+#[test]
+fn recovers_from_an_interrupted_append() {
+    let records = suite();
+    let (_tmp, reports) = session_with(&records[..2]);
+    let dir = reports.dir().to_path_buf();
+    let jsonl = dir.join(RECORDS);
+    // Crash after the record was stored but before the reports were updated.
+    let line = serde_json::to_string(&records[2]).unwrap() + "\n";
+    let mut text = read(&dir, RECORDS) + &line;
+    fs::write(&jsonl, &text).unwrap();
+    // …then a crash halfway through writing the next line.
+    text.push_str("{\"test_id\": \"half");
+    fs::write(&jsonl, &text).unwrap();
+    reports.append(&records[3]).unwrap();
+    reports.append(&records[4]).unwrap();
+
+    let (_tmp2, clean) = session_with(&records);
+    assert_eq!(report_bytes(&dir), report_bytes(clean.dir()));
+    assert_eq!(read(&dir, RECORDS), read(clean.dir(), RECORDS));
+}
+
+#[test]
+fn rebuild_names_a_corrupt_line() {
+    let (_tmp, reports) = session_with(&suite()[..1]);
+    let jsonl = reports.dir().join(RECORDS);
+    fs::write(&jsonl, read(reports.dir(), RECORDS) + "not json\n").unwrap();
+    let err = rebuild(reports.dir()).unwrap_err().to_string();
+    assert!(err.contains("records.jsonl") && err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn concurrent_appends_from_many_threads() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 50;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (dir, barrier) = (dir.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                // Each thread opens the session itself, as a nextest process would.
+                let reports = SessionReports::open(&dir, &meta()).unwrap();
+                barrier.wait();
+                for i in 0..PER_THREAD {
+                    let mut r = suite()[(t + i) % 5].clone();
+                    r.test_id = format!("{}#{t}.{i}", r.test_id);
+                    reports.append(&r).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let total = THREADS * PER_THREAD;
+    let mut expected = [0usize; 4]; // pass, fail, flaky, ignore
+    for t in 0..THREADS {
+        for i in 0..PER_THREAD {
+            expected[[0, 1, 2, 3, 0][(t + i) % 5]] += 1;
+        }
+    }
+
+    let json: Value = serde_json::from_str(&read(&dir, JSON)).unwrap();
+    assert_eq!(json["results"].as_array().unwrap().len(), total);
+    assert_eq!(json["num_passed"], expected[0]);
+    assert_eq!(json["num_failed"], expected[1]);
+    assert_eq!(json["num_flaky"], expected[2]);
+    assert_eq!(json["num_ignored"], expected[3]);
+
+    let xml = read(&dir, XML);
+    assert_eq!(xml.matches("<testcase ").count(), total);
+    let header = format!("tests=\"{total}\" failures=\"{}\"", expected[1]);
+    assert_eq!(xml.matches(&header).count(), 2, "{}", &xml[..600]);
+    assert!(xml.contains(&format!("skipped=\"{}\"", expected[3])));
+    assert!(xml.ends_with(">\n</testsuite>\n</testsuites>\n"));
+
+    let txt = read(&dir, TXT);
+    assert!(txt.contains(&format!("tests run:        {total} ")));
+    assert!(txt.contains(&format!("failed:           {} ", expected[1])));
+    assert_eq!(txt.matches("test_id:    ").count(), total);
+    assert_eq!(read(&dir, JS).lines().count(), total + 1);
+
+    // Incremental, in whatever order the threads interleaved == rebuild.
+    let before = report_bytes(&dir);
+    rebuild(&dir).unwrap();
+    assert_eq!(report_bytes(&dir), before);
+}
+
+#[test]
+fn per_test_report_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records = suite();
+    let pass = &records[0];
+    let test_dir = tmp.path().join(&pass.relative_results_dir);
+    write_test_report(&test_dir, pass).unwrap();
+    insta::assert_snapshot!("test.report.json", read(&test_dir, JSON));
+    insta::assert_snapshot!("test.report.txt", read(&test_dir, TXT));
+    assert_eq!(read(&test_dir, "data.json"), "{\"nodes\": 8, \"start_s\": 4.745}\n");
+
+    let fail = &records[1];
+    let test_dir = tmp.path().join(&fail.relative_results_dir);
+    write_test_report(&test_dir, fail).unwrap();
+    let json: Value = serde_json::from_str(&read(&test_dir, JSON)).unwrap();
+    assert_eq!(json["base_results_dir"], "../../../../../");
+    assert_eq!(json["results_dir"], "./");
+    assert!(!test_dir.join("data.json").exists());
+    assert!(read(&test_dir, TXT).contains("\n      at kafka/bounce.rs:42\n"));
+}
+
+#[test]
+fn js_lines_cannot_break_out() {
+    let (_tmp, reports) = session_with(&suite());
+    let js = read(reports.dir(), JS);
+    assert!(js.is_ascii());
+    for line in js.lines().skip(1) {
+        let json = line.strip_prefix("ducktape.add(").and_then(|l| l.strip_suffix(");")).unwrap();
+        let back: TestRecord = serde_json::from_str(json).unwrap();
+        assert!(suite().contains(&back));
+    }
+}
+
+#[test]
+fn historical_reads_ducktape_and_ours() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ducktape-0.17-report.json");
+    let times = historical::load_run_times(&fixture).unwrap();
+    assert_eq!(times.len(), 2);
+    assert_eq!(
+        times["ducktape_suite.services.ServiceTest.test_http_8_nodes"],
+        9.581135511398315
+    );
+
+    let (_tmp, reports) = session_with(&suite());
+    let ours = historical::load_run_times(&reports.dir().join(JSON)).unwrap();
+    assert_eq!(ours.len(), 5);
+    assert_eq!(ours["services::test_http"], 9.5);
+}
+
+#[test]
+fn historical_errors_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("garbage.json", "\u{0}\u{1}not json"),
+        ("shape.json", "{\"results\": 3}"),
+        ("entry.json", "{\"results\": [{\"test_id\": 1}]}"),
+    ];
+    for (name, text) in cases {
+        let path = tmp.path().join(name);
+        fs::write(&path, text).unwrap();
+        let err = historical::load_run_times(&path).unwrap_err().to_string();
+        assert!(err.contains(name), "{err}");
+    }
+    let missing = tmp.path().join("missing.json");
+    let err = historical::load_run_times(&missing).unwrap_err().to_string();
+    assert!(err.contains("missing.json") && err.contains("read"), "{err}");
+}

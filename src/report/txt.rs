@@ -1,0 +1,92 @@
+//! ducktape's `report.txt`: a header with the session totals, then one block
+//! per test. The header is a fixed-size block (value lines padded with spaces)
+//! so it can be rewritten in place while test blocks are appended.
+
+use super::jsonfmt::ascii_json;
+use super::record::{SessionMeta, Status, TestRecord};
+use super::state::State;
+
+/// ducktape's separator width.
+const WIDTH: usize = 100;
+/// Width the changing header lines are padded to.
+const PADDED: usize = 64;
+
+/// `1 minute 2.500 seconds`, like ducktape's `format_time`.
+pub(crate) fn format_time(t: f64) -> String {
+    let t = t.max(0.0);
+    let minutes = (t / 60.0).floor() as u64;
+    let seconds = t % 60.0;
+    match minutes {
+        0 => format!("{seconds:.3} seconds"),
+        1 => format!("1 minute {seconds:.3} seconds"),
+        m => format!("{m} minutes {seconds:.3} seconds"),
+    }
+}
+
+/// The header: always the same length for a given session, whatever the
+/// totals (a value too wide for its padding is cut, which no real run reaches).
+pub(crate) fn header(meta: &SessionMeta, s: &State) -> String {
+    let padded = |label: &str, value: String| {
+        let mut line = format!("{label:<18}{value}");
+        line.truncate(PADDED);
+        format!("{line:<PADDED$}\n")
+    };
+    let rule = "=".repeat(WIDTH);
+    let mut out = format!(
+        "{rule}\nSESSION REPORT (ALL TESTS)\nducktape version: {}\nsession_id:       {}\n",
+        meta.ducktape_version, meta.session_id
+    );
+    out += &padded("run time:", format_time(s.wall_time()));
+    out += &padded("tests run:", s.tests.to_string());
+    out += &padded("passed:", s.passed.to_string());
+    out += &padded("flaky:", s.flaky.to_string());
+    out += &padded("failed:", s.failed.to_string());
+    out += &padded("ignored:", s.ignored.to_string());
+    out + &rule + "\n"
+}
+
+/// ducktape's `result_string`: id, status, time, the summary of a failed (or
+/// flaky) test, and the returned data as one line of JSON.
+pub(crate) fn result_string(r: &TestRecord) -> String {
+    let mut out = format!(
+        "test_id:    {}\nstatus:     {}\nrun time:   {}\n",
+        r.test_id,
+        r.test_status.as_str(),
+        format_time(r.run_time_seconds)
+    );
+    if matches!(r.test_status, Status::Fail | Status::Flaky) {
+        out.push_str("\n\n");
+        for line in r.summary.lines() {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !r.data.is_null() {
+        out.push_str(&ascii_json(&r.data, true));
+        out.push('\n');
+    }
+    out
+}
+
+/// One test's block in the session report.
+pub(crate) fn session_block(r: &TestRecord) -> String {
+    result_string(r) + &"-".repeat(WIDTH) + "\n"
+}
+
+/// A test directory's own `report.txt`.
+pub(crate) fn test_report(r: &TestRecord) -> String {
+    "=".repeat(WIDTH) + "\n" + &result_string(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_time;
+
+    #[test]
+    fn times_like_ducktape() {
+        assert_eq!(format_time(13.394660472869873), "13.395 seconds");
+        assert_eq!(format_time(61.5), "1 minute 1.500 seconds");
+        assert_eq!(format_time(3600.0), "60 minutes 0.000 seconds");
+    }
+}

@@ -1,0 +1,325 @@
+//! Running one case: nodes, context, the body under a timeout, deflake
+//! reruns, teardown, and its result record.
+
+use super::Runtime;
+use crate::cluster::spec::ClusterSpec;
+use crate::cluster::TestCluster;
+use crate::context::{ContextParts, TestContext};
+use crate::logging::TEST_SPAN;
+use crate::mark::{ClusterUse, TestCase};
+use crate::report::record::{Status, TestRecord};
+use crate::report::session_dir::relative_test_dir;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How one attempt ended.
+struct Attempt {
+    passed: bool,
+    summary: String,
+    data: serde_json::Value,
+    nodes_allocated: usize,
+    nodes_used: usize,
+    services: Vec<serde_json::Value>,
+    start: f64,
+    stop: f64,
+}
+
+/// Runs every repetition of a case and reports each; `Err` carries the
+/// failure message libtest prints.
+pub(crate) fn run_case(rt: &Runtime, case: &TestCase) -> Result<Status, String> {
+    let mut worst = Status::Pass;
+    let mut failures = Vec::new();
+    for repeat in 1..=rt.options.repeat {
+        if rt.stop_requested() {
+            break;
+        }
+        let (status, summary) = run_repetition(rt, case, repeat);
+        match status {
+            Status::Fail => {
+                worst = Status::Fail;
+                failures.push(summary);
+                rt.failed.store(true, Ordering::SeqCst);
+            }
+            Status::Flaky if worst == Status::Pass => worst = Status::Flaky,
+            Status::Ignore => worst = Status::Ignore,
+            _ => {}
+        }
+    }
+    if failures.is_empty() {
+        Ok(worst)
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, String) {
+    let rel = relative_test_dir(
+        case.test.module(),
+        case.test.name,
+        &case.args,
+        repeat,
+        rt.options.nested_result_dirs,
+    );
+    let dir = rt.session_dir.join(&rel);
+    if let Some(reason) = &case.ignored {
+        let now = unix_now();
+        let record = record(case, &rel, Status::Ignore, reason.clone(), None, now, 1);
+        rt.report(&dir, &record);
+        return (Status::Ignore, reason.clone());
+    }
+    let max_attempts = rt.attempts();
+    let mut attempts = Vec::new();
+    for n in 1..=max_attempts {
+        let attempt_dir = if n == 1 {
+            dir.clone()
+        } else {
+            dir.join(format!("attempt-{n}"))
+        };
+        let a = run_attempt(rt, case, &attempt_dir);
+        let passed = a.passed;
+        attempts.push(a);
+        if passed || rt.stop_requested() {
+            break;
+        }
+        tracing::warn!(test = %case.name, attempt = n, "failed; rerunning (--deflake)");
+    }
+    let count = attempts.len() as u32;
+    let (status, last) = match attempts.pop() {
+        Some(last) if last.passed && count > 1 => (Status::Flaky, last),
+        Some(last) if last.passed => (Status::Pass, last),
+        Some(last) => (Status::Fail, last),
+        None => return (Status::Fail, "no attempt ran".into()),
+    };
+    if status == Status::Flaky {
+        eprintln!("FLAKY {} (passed on attempt {count})", case.name);
+    }
+    let summary = last.summary.clone();
+    let record = record(case, &rel, status, summary.clone(), Some(last), 0.0, count);
+    rt.report(&dir, &record);
+    (status, summary)
+}
+
+fn record(
+    case: &TestCase,
+    rel: &str,
+    status: Status,
+    summary: String,
+    attempt: Option<Attempt>,
+    now: f64,
+    attempts: u32,
+) -> TestRecord {
+    let (start, stop, data, allocated, used, services) = match attempt {
+        Some(a) => (a.start, a.stop, a.data, a.nodes_allocated, a.nodes_used, a.services),
+        None => (now, now, serde_json::Value::Null, 0, 0, Vec::new()),
+    };
+    TestRecord {
+        test_id: case.name.clone(),
+        module_name: case.test.module().to_string(),
+        cls_name: case.test.module().to_string(),
+        function_name: case.test.name.to_string(),
+        injected_args: case.injected_args(),
+        description: String::new(),
+        test_status: status,
+        summary,
+        run_time_seconds: stop - start,
+        start_time: start,
+        stop_time: stop,
+        data,
+        nodes_allocated: allocated,
+        nodes_used: used,
+        relative_results_dir: rel.to_string(),
+        services,
+        attempts,
+        faults: Vec::new(),
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The nodes a case asks for, after `--default-num-nodes`,
+/// `--fail-greedy-tests` and `--ignore-node-type`.
+fn requested_spec(rt: &Runtime, case: &TestCase) -> Result<ClusterSpec, String> {
+    let spec = match &case.cluster {
+        ClusterUse::Declared(spec) => spec.clone(),
+        ClusterUse::Undeclared if rt.options.fail_greedy_tests => {
+            return Err(format!(
+                "{} has no cluster mark and --fail-greedy-tests is set: declare its nodes \
+                 with cluster(num_nodes = N) (0 is allowed)",
+                case.test.path()
+            ))
+        }
+        ClusterUse::Undeclared => ClusterSpec::simple_linux(
+            rt.options
+                .default_num_nodes
+                .or(rt.cluster.size())
+                .unwrap_or(1),
+        ),
+    };
+    Ok(if rt.options.ignore_node_type {
+        spec.without_node_types()
+    } else {
+        spec
+    })
+}
+
+fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path) -> Attempt {
+    let start = unix_now();
+    let failed = |summary: String| Attempt {
+        passed: false,
+        summary,
+        data: serde_json::Value::Null,
+        nodes_allocated: 0,
+        nodes_used: 0,
+        services: Vec::new(),
+        start,
+        stop: unix_now(),
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return failed(format!("cannot create {}: {e}", dir.display()));
+    }
+    let spec = match requested_spec(rt, case) {
+        Ok(spec) => spec,
+        Err(msg) => return failed(msg),
+    };
+    let allocation = match rt.cluster.alloc(&spec) {
+        Ok(a) => a,
+        Err(e) => return failed(e.to_string()),
+    };
+    let pool = Arc::new(TestCluster::new(
+        &allocation,
+        rt.options.skip_nodes_allocation,
+    ));
+    let ctx = TestContext::new(ContextParts {
+        test_id: case.name.clone(),
+        function: case.test.name.to_string(),
+        module: case.test.module().to_string(),
+        args: case.args.clone(),
+        globals: rt.globals.clone(),
+        results_dir: dir.to_path_buf(),
+        cluster: pool.clone(),
+    });
+    let span = tracing::info_span!(TEST_SPAN, dir = %dir.display(), test = %case.name);
+    let nodes: Vec<&str> = allocation.nodes().iter().map(|n| n.name()).collect();
+    span.in_scope(|| tracing::info!(nodes = ?nodes, "running {}", case.name));
+    let started = Instant::now();
+    let outcome = run_body(rt, case, &ctx, &span);
+    let (mut passed, mut summary, data) = match outcome {
+        Ok(data) => (true, "Test Passed".to_string(), data.unwrap_or_default()),
+        Err(msg) => (false, msg, serde_json::Value::Null),
+    };
+    span.in_scope(|| {
+        if passed {
+            tracing::info!(elapsed = ?started.elapsed(), "PASS");
+        } else {
+            tracing::error!("FAIL: {summary}");
+        }
+    });
+    let services = span.in_scope(|| teardown(rt, &ctx, passed));
+    let used = pool.max_used();
+    if passed && rt.options.fail_bad_cluster_utilization && used < spec.size() {
+        passed = false;
+        summary = format!(
+            "cluster utilization: the test declared {} nodes but used {used} \
+             (--fail-bad-cluster-utilization)",
+            spec.size()
+        );
+    }
+    if !passed {
+        let _ = std::fs::write(dir.join("failure.txt"), format!("{summary}\n"));
+    }
+    if let Some(data) = (!data.is_null()).then_some(&data) {
+        let _ = std::fs::write(
+            dir.join("data.json"),
+            serde_json::to_vec_pretty(data).unwrap_or_default(),
+        );
+    }
+    drop(allocation);
+    Attempt {
+        passed,
+        summary,
+        data,
+        nodes_allocated: spec.size(),
+        nodes_used: used,
+        services,
+        start,
+        stop: unix_now(),
+    }
+}
+
+/// Runs the body on its own thread so a hung test can be abandoned at the
+/// timeout: its services are torn down and the next test still runs.
+fn run_body(
+    rt: &Runtime,
+    case: &TestCase,
+    ctx: &TestContext,
+    span: &tracing::Span,
+) -> Result<Option<serde_json::Value>, String> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let (body, ctx2, args, span2) = (case.test.body, ctx.clone(), case.args.clone(), span.clone());
+    let spawned = std::thread::Builder::new()
+        .name(format!("test {}", case.name))
+        .spawn(move || {
+            let r = span2.in_scope(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&ctx2, &args)))
+            });
+            let _ = tx.send(r);
+        });
+    if let Err(e) = spawned {
+        return Err(format!("cannot start the test thread: {e}"));
+    }
+    let timeout = Duration::from_millis(rt.options.test_runner_timeout);
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(Ok(data))) => Ok(data),
+        Ok(Ok(Err(e))) => Err(format!("{e:#}")),
+        Ok(Err(panic)) => Err(format!("test panicked: {}", panic_message(&panic))),
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(format!(
+            "test timed out after {} ms (--test-runner-timeout) and was abandoned",
+            rt.options.test_runner_timeout
+        )),
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+            Err("the test thread died without a result".into())
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// Stops, collects, cleans and frees every service of the test, last
+/// created first. Errors are logged, never lost, and never stop the rest.
+fn teardown(rt: &Runtime, ctx: &TestContext, passed: bool) -> Vec<serde_json::Value> {
+    let services = ctx.services();
+    let no_teardown = rt.options.no_teardown;
+    if no_teardown && !services.is_empty() {
+        tracing::warn!("--no-teardown: leaving services' processes and files in place");
+    }
+    for svc in services.iter().rev() {
+        if svc.running() && !no_teardown {
+            if let Err(e) = svc.stop() {
+                tracing::error!(service = svc.id(), "stop failed: {e:#}");
+            }
+        }
+        for problem in svc.collect_logs(ctx.results_dir(), !passed, rt.options.compress) {
+            tracing::warn!(service = svc.id(), "log not collected: {problem}");
+        }
+        if !no_teardown {
+            if let Err(e) = svc.clean() {
+                tracing::error!(service = svc.id(), "clean failed: {e:#}");
+            }
+        }
+        svc.free();
+    }
+    services.iter().map(|s| s.describe()).collect()
+}
