@@ -17,8 +17,13 @@
 #     The rest of the file system (/usr, /etc, /var, ...) is the machine's.
 #
 # Usage (as root):
-#   netns-cluster.sh up [N] [--dir DIR]   bring up N nodes (default 3, max 200);
-#                                         prints DIR/cluster.json on stdout
+#   netns-cluster.sh up [N] [--dir DIR] [--quickack]
+#                                         bring up N nodes (default 3, max 200);
+#                                         prints DIR/cluster.json on stdout.
+#                                         --quickack: no TCP delayed ACKs on the
+#                                         cluster subnet (hides Nagle stalls of
+#                                         clients without TCP_NODELAY; off by
+#                                         default, as on a real network)
 #   netns-cluster.sh down [--dir DIR]     kill every node process, delete the
 #                                         namespaces, veths, bridge and DIR
 #   netns-cluster.sh cut K                partition node K: its bridge-side veth
@@ -141,8 +146,7 @@ node_init_pid() {
     pidfile=$(resolve_dir)/node$k/init.pid
     if [ -r "$pidfile" ]; then
         p=$(<"$pidfile")
-        if [ -n "$p" ] && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "" ] &&
-            is_ns_init "$p" && [ "$(ip netns identify "$p" 2>/dev/null)" = "$ns" ]; then
+        if [ -n "$p" ] && is_ns_init "$p" && [ "$(stat -L -c %i "/proc/$p/ns/net" 2>/dev/null)" = "$(stat -L -c %i "/run/netns/$ns" 2>/dev/null)" ]; then
             echo "$p"; return
         fi
     fi
@@ -151,17 +155,33 @@ node_init_pid() {
     done
 }
 
-# True if host PID $1 is PID 1 of a nested PID namespace.
+# True if host PID $1 is PID 1 of a nested PID namespace (bash builtins only).
 is_ns_init() {
-    local line
-    line=$(grep '^NSpid:' "/proc/$1/status" 2>/dev/null) || return 1
-    set -- $line
-    [ $# -ge 3 ] && [ "${!#}" = 1 ]
+    local key f1 f2 rest
+    while read -r key f1 f2 rest; do
+        if [ "$key" = NSpid: ]; then
+            [ -n "$f2" ] && [ -z "$rest" ] && [ "$f2" = 1 ]
+            return
+        fi
+    done 2>/dev/null <"/proc/$1/status"
+    return 1
+}
+
+# True while host PID $1 exists and is not a zombie.
+alive() {
+    local key val
+    while read -r key val _; do
+        if [ "$key" = State: ]; then [ "$val" != Z ]; return; fi
+    done 2>/dev/null <"/proc/$1/status"
+    return 1
 }
 
 ssh_opts() {
     local dir=$1
+    # curve25519 first: the default sntrup761 hybrid costs ~85 ms of client
+    # CPU per connection on this machine (libssh2 never uses it anyway).
     SSH_OPTS=(-F /dev/null -i "$dir/id_ed25519" -o IdentitiesOnly=yes
+        -o KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512@openssh.com
         -o UserKnownHostsFile="$dir/known_hosts" -o GlobalKnownHostsFile=/dev/null
         -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=2
         -o LogLevel=ERROR -l root)
@@ -200,13 +220,14 @@ cmd_down() {
         deadline=$((SECONDS + 10))
         while :; do
             n=0
-            for p in "${pids[@]}"; do [ -e "/proc/$p" ] && ! grep -qs '^State:.*Z' "/proc/$p/status" && n=$((n + 1)); done
-            for k in $nodes; do
-                [ -n "$(ip netns pids "$(ns_name "$k")" 2>/dev/null)" ] && n=$((n + 1))
-            done
+            for p in "${pids[@]}"; do alive "$p" && n=$((n + 1)); done
             [ $n -eq 0 ] && break
-            [ $SECONDS -ge $deadline ] && { log "warning: some node processes did not exit"; break; }
+            [ $SECONDS -ge $deadline ] && { log "warning: $n node process(es) did not exit"; break; }
             sleep 0.02
+        done
+        # Anything that entered a node namespace meanwhile (e.g. `exec K`).
+        for k in $nodes; do
+            for p in $(ip netns pids "$(ns_name "$k")" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
         done
     fi
 
@@ -331,6 +352,7 @@ Host node$k
     User root
     IdentityFile $dir/id_ed25519
     IdentitiesOnly yes
+    KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512@openssh.com
     UserKnownHostsFile $dir/known_hosts
     StrictHostKeyChecking yes
     BatchMode yes
@@ -356,19 +378,30 @@ EOF
     ip addr add "$HOST_IP/24" dev "$BRIDGE"
     ip link set dev "$BRIDGE" up
 
+    # IPv4 only on the bridge (no IPv6 link-local chatter: RS/MLD/DAD), so
+    # IPv6 is disabled on each veth before it goes up; a node keeps ::1 on lo.
+    {
+        for ((k = 1; k <= n; k++)); do
+            echo "netns add $(ns_name "$k")"
+            echo "link add $(veth_name "$k") type veth peer name eth0 netns $(ns_name "$k")"
+        done
+    } | ip -batch -
     for ((k = 1; k <= n; k++)); do
-        ns=$(ns_name "$k")
-        veth=$(veth_name "$k")
-        ip netns add "$ns"
-        # IPv4 only on the bridge: no IPv6 link-local chatter (RS/MLD/DAD).
-        ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null || true
-        ip link add "$veth" type veth peer name eth0 netns "$ns"
-        echo 1 >"/proc/sys/net/ipv6/conf/$veth/disable_ipv6" 2>/dev/null || true
-        ip link set dev "$veth" master "$BRIDGE" up
-        ip -n "$ns" addr add "$(node_ip "$k")/24" dev eth0
-        ip -n "$ns" link set dev lo up
-        ip -n "$ns" link set dev eth0 up
+        echo 1 >"/proc/sys/net/ipv6/conf/$(veth_name "$k")/disable_ipv6" 2>/dev/null || true
     done
+    for ((k = 1; k <= n; k++)); do
+        echo "link set dev $(veth_name "$k") master $BRIDGE up"
+    done | ip -batch -
+    for ((k = 1; k <= n; k++)); do
+        nsenter --net="/run/netns/$(ns_name "$k")" sh -c '
+            echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6 2>/dev/null
+            printf "%s\n" "addr add $1/24 dev eth0" "link set dev lo up" "link set dev eth0 up" | ip -batch -
+            [ -z "$2" ] || ip route change '"$NET"'.0/24 dev eth0 proto kernel scope link src "$1" quickack 1
+        ' sh "$(node_ip "$k")" "$QUICKACK"
+    done
+    if [ -n "$QUICKACK" ]; then
+        ip route change "$NET.0/24" dev "$BRIDGE" proto kernel scope link src "$HOST_IP" quickack 1
+    fi
 
     # --- nodes: own session, no inherited fds (callers may wait on pipes).
     for ((k = 1; k <= n; k++)); do
@@ -383,6 +416,9 @@ EOF
                 bash "$NODE_INIT" "$k" "$dir/node$k" \
                 </dev/null >>"$dir/node$k/init.log" 2>&1
         ) &
+        # The subshell execs setsid, env, ip and unshare in turn: $! is
+        # unshare, whose only child becomes the node's PID 1.
+        echo "$!" >"$dir/node$k/unshare.pid"
     done
 
     # --- wait until every sshd accepts the cluster key
@@ -411,8 +447,12 @@ EOF
         done
         die "cluster not ready; inspect with '$0 status', clean up with '$0 down'"
     fi
+    local u c
     for ((k = 1; k <= n; k++)); do
-        node_init_pid "$k" >"$dir/node$k/init.pid" || true
+        u=$(<"$dir/node$k/unshare.pid")
+        c=$(cat "/proc/$u/task/$u/children" 2>/dev/null || true)
+        c=${c%% *}
+        if [ -n "$c" ] && is_ns_init "$c"; then echo "$c"; else node_init_pid "$k"; fi >"$dir/node$k/init.pid"
     done
     log "$n node(s) up in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b-a}')s"
     echo "$dir/cluster.json"
@@ -495,11 +535,13 @@ cmd_ssh() {
 # ---------------------------------------------------------------- main
 
 OPT_DIR=""
+QUICKACK=""
 ARGS=()
 while [ $# -gt 0 ]; do
     case $1 in
         --dir) [ $# -ge 2 ] || die "--dir needs a value"; OPT_DIR=$2; shift 2 ;;
         --dir=*) OPT_DIR=${1#--dir=}; shift ;;
+        --quickack) QUICKACK=1; shift ;;
         -h | --help | help) usage 0 ;;
         --) shift; ARGS+=("$@"); break ;;
         *)

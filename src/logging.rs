@@ -118,7 +118,10 @@ where
         if let (Some(dir), Some(span)) = (dir.0, ctx.span(id)) {
             match LogPair::create(&dir, "test_log") {
                 Ok(pair) => span.extensions_mut().insert(Arc::new(pair)),
-                Err(e) => eprintln!("ducktape: cannot create test logs in {}: {e}", dir.display()),
+                Err(e) => eprintln!(
+                    "ducktape: cannot create test logs in {}: {e}",
+                    dir.display()
+                ),
             }
         }
     }

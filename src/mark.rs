@@ -185,7 +185,10 @@ pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError>
         let ignored = env_reason.clone().or_else(|| {
             ignores
                 .iter()
-                .any(|m| m.iter().all(|(k, v)| args.iter().any(|(a, b)| a == k && b == v)))
+                .any(|m| {
+                    m.iter()
+                        .all(|(k, v)| args.iter().any(|(a, b)| a == k && b == v))
+                })
                 .then(|| "ignored by mark".to_string())
         });
         let mut name = case_name(&test.path(), &args);

@@ -43,7 +43,12 @@ pub trait Service: Send + Sync + 'static {
 
     /// For services that do a fixed amount of work: waits until the node is
     /// done. `Ok(false)` means it did not finish in `timeout`.
-    fn wait_node(&self, _svc: &ServiceNodes, _node: &Node, _timeout: Duration) -> crate::Result<bool> {
+    fn wait_node(
+        &self,
+        _svc: &ServiceNodes,
+        _node: &Node,
+        _timeout: Duration,
+    ) -> crate::Result<bool> {
         Ok(true)
     }
 

@@ -45,7 +45,11 @@ fn engine() -> Handlebars<'static> {
 }
 
 /// Renders a template string with `context`.
-pub fn render_str(name: &str, template: &str, context: &impl Serialize) -> Result<String, TemplateError> {
+pub fn render_str(
+    name: &str,
+    template: &str,
+    context: &impl Serialize,
+) -> Result<String, TemplateError> {
     engine()
         .render_template(template, context)
         .map_err(|e| TemplateError::Render {
@@ -57,7 +61,10 @@ pub fn render_str(name: &str, template: &str, context: &impl Serialize) -> Resul
 fn render_reason(e: &handlebars::RenderError) -> String {
     match e.reason() {
         handlebars::RenderErrorReason::MissingVariable(Some(var)) => {
-            format!("variable `{var}` is missing from the context (line {:?})", e.line_no)
+            format!(
+                "variable `{var}` is missing from the context (line {:?})",
+                e.line_no
+            )
         }
         other => other.to_string(),
     }
@@ -82,7 +89,11 @@ pub fn search_dirs(manifest_dir: &str, source_file: &str) -> Vec<PathBuf> {
 }
 
 /// Renders the template file `name` found in `dirs` (see [`render!`](crate::render)).
-pub fn render_in(dirs: &[PathBuf], name: &str, context: &impl Serialize) -> Result<String, TemplateError> {
+pub fn render_in(
+    dirs: &[PathBuf],
+    name: &str,
+    context: &impl Serialize,
+) -> Result<String, TemplateError> {
     let path = dirs
         .iter()
         .map(|d| d.join(name))
@@ -125,9 +136,19 @@ mod tests {
 
     #[test]
     fn missing_variable_is_named_and_nothing_is_escaped() {
-        let ok = render_str("t", "a={{a}} b={{b}}", &serde_json::json!({"a": "<x&y>", "b": 2})).unwrap();
+        let ok = render_str(
+            "t",
+            "a={{a}} b={{b}}",
+            &serde_json::json!({"a": "<x&y>", "b": 2}),
+        )
+        .unwrap();
         assert_eq!(ok, "a=<x&y> b=2");
-        let err = render_str("zk.properties", "port={{port}}", &serde_json::json!({})).unwrap_err().to_string();
-        assert!(err.contains("zk.properties") && err.contains("`port`"), "{err}");
+        let err = render_str("zk.properties", "port={{port}}", &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("zk.properties") && err.contains("`port`"),
+            "{err}"
+        );
     }
 }

@@ -19,7 +19,12 @@ pub fn wait_until(
     backoff: Duration,
     err_msg: &str,
 ) -> Result<(), WaitTimeout> {
-    retry_on_error(|| Ok::<_, std::convert::Infallible>(condition()), timeout, backoff, err_msg)
+    retry_on_error(
+        || Ok::<_, std::convert::Infallible>(condition()),
+        timeout,
+        backoff,
+        err_msg,
+    )
 }
 
 /// Like [`wait_until`], but the condition may fail; an error counts as "not
@@ -58,15 +63,34 @@ mod tests {
     fn returns_as_soon_as_true_and_times_out_with_the_message() {
         let mut n = 0;
         let start = Instant::now();
-        wait_until(|| { n += 1; n == 3 }, Duration::from_secs(5), Duration::from_millis(1), "x").unwrap();
+        wait_until(
+            || {
+                n += 1;
+                n == 3
+            },
+            Duration::from_secs(5),
+            Duration::from_millis(1),
+            "x",
+        )
+        .unwrap();
         assert!(start.elapsed() < Duration::from_secs(1));
-        let err = wait_until(|| false, Duration::from_millis(30), Duration::from_millis(5), "never")
-            .unwrap_err()
-            .to_string();
+        let err = wait_until(
+            || false,
+            Duration::from_millis(30),
+            Duration::from_millis(5),
+            "never",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("never (waited"), "{err}");
-        let err = retry_on_error(|| Err::<bool, _>("boom"), Duration::from_millis(10), Duration::from_millis(2), "x")
-            .unwrap_err()
-            .to_string();
+        let err = retry_on_error(
+            || Err::<bool, _>("boom"),
+            Duration::from_millis(10),
+            Duration::from_millis(2),
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("last error: boom"), "{err}");
     }
 }

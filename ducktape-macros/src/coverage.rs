@@ -138,16 +138,16 @@ mod tests {
     #[test]
     fn a_parameter_without_any_mark_has_no_value() {
         assert_eq!(errors(parse_quote!(), &["a"]), [no_value("a")]);
-        assert_eq!(
-            errors(parse_quote!(ignore(a = 1)), &["a"]),
-            [no_value("a")]
-        );
+        assert_eq!(errors(parse_quote!(ignore(a = 1)), &["a"]), [no_value("a")]);
     }
 
     #[test]
     fn matrix_and_parametrize_cover_their_keys() {
         let ok = errors(
-            parse_quote!(matrix(a = [1, 2], b = [true]), parametrize(b = false, a = 3)),
+            parse_quote!(
+                matrix(a = [1, 2], b = [true]),
+                parametrize(b = false, a = 3)
+            ),
             &["a", "b"],
         );
         assert!(ok.is_empty(), "{ok:?}");
@@ -160,14 +160,21 @@ mod tests {
                 parse_quote!(matrix(a = [1, 2], b = [true]), parametrize(a = 3)),
                 &["a", "b"],
             ),
-            [no_value("b"), "this `parametrize` gives no value for `b`".into()]
+            [
+                no_value("b"),
+                "this `parametrize` gives no value for `b`".into()
+            ]
         );
     }
 
     #[test]
     fn defaults_fill_every_case_or_act_as_a_matrix() {
         assert!(errors(
-            parse_quote!(parametrize(a = 1), parametrize(a = 2, b = 3), defaults(b = [4, 5])),
+            parse_quote!(
+                parametrize(a = 1),
+                parametrize(a = 2, b = 3),
+                defaults(b = [4, 5])
+            ),
             &["a", "b"],
         )
         .is_empty());

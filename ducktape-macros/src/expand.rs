@@ -13,7 +13,7 @@ enum Form {
     /// `fn t(ctx: &TestContext, ...)`.
     Context,
     /// `fn t(fixture: &mut F, ...)` with `F: ducktape::Test`.
-    Fixture(Type),
+    Fixture(Box<Type>),
 }
 
 /// What the generated code needs from the signature.
@@ -55,7 +55,12 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
                 .to_compile_error();
             // Keep the function so that code using it still resolves, unless
             // it takes `self`, which would only add a confusing error.
-            if !func.sig.inputs.iter().any(|a| matches!(a, FnArg::Receiver(_))) {
+            if !func
+                .sig
+                .inputs
+                .iter()
+                .any(|a| matches!(a, FnArg::Receiver(_)))
+            {
                 out.extend(quote!(#[allow(dead_code)] #func));
             }
             out
@@ -125,7 +130,7 @@ fn first_form(arg: &FnArg) -> syn::Result<Form> {
                 mutability.span,
                 "take the context as `&TestContext`, not `&mut`",
             )),
-            (Some(_), false) => Ok(Form::Fixture((*r.elem).clone())),
+            (Some(_), false) => Ok(Form::Fixture(r.elem.clone())),
             (None, false) => Err(syn::Error::new_spanned(&typed.ty, expected)),
         },
         other => Err(syn::Error::new_spanned(other, expected)),
@@ -152,12 +157,10 @@ fn param(arg: &FnArg) -> syn::Result<(Ident, Type)> {
     };
     let ident = match &*typed.pat {
         Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
-        other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "ducktape test parameters must be plain names (`name: Type`): marks give them by name",
-            ))
-        }
+        other => return Err(syn::Error::new_spanned(
+            other,
+            "ducktape test parameters must be plain names (`name: Type`): marks give them by name",
+        )),
     };
     if let Type::ImplTrait(_) = &*typed.ty {
         return Err(syn::Error::new_spanned(
@@ -193,7 +196,11 @@ fn doc_text(attrs: &[Attribute]) -> String {
             },
             _ => None,
         })
-        .flat_map(|doc| doc.lines().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|doc| {
+            doc.split('\n')
+                .map(|line| line.trim_end_matches('\r').to_string())
+                .collect::<Vec<_>>()
+        })
         .map(|line| line.strip_prefix(' ').map(str::to_string).unwrap_or(line))
         .collect();
     lines.join("\n").trim().to_string()
@@ -367,15 +374,32 @@ mod tests {
         assert!(out.contains("cannot be unsafe"), "{out}");
         assert!(out.contains("cannot be generic"), "{out}");
         assert!(out.contains("cannot take `self`"), "{out}");
-        let out = messages(quote!(), quote!(fn t() {}));
+        let out = messages(
+            quote!(),
+            quote!(
+                fn t() {}
+            ),
+        );
         assert!(out.contains("takes `ctx: &TestContext`"), "{out}");
-        let out = messages(quote!(), quote!(fn t(ctx: TestContext) {}));
+        let out = messages(
+            quote!(),
+            quote!(
+                fn t(ctx: TestContext) {}
+            ),
+        );
         assert!(out.contains("the first parameter must be"), "{out}");
-        let out = messages(quote!(), quote!(fn t(ctx: &mut ducktape::TestContext) {}));
+        let out = messages(
+            quote!(),
+            quote!(
+                fn t(ctx: &mut ducktape::TestContext) {}
+            ),
+        );
         assert!(out.contains("not `&mut`"), "{out}");
         let out = messages(
             quote!(parametrize(a = 1)),
-            quote!(fn t(ctx: &TestContext, (a, b): (u8, u8)) {}),
+            quote!(
+                fn t(ctx: &TestContext, (a, b): (u8, u8)) {}
+            ),
         );
         assert!(out.contains("plain names"), "{out}");
     }
@@ -386,7 +410,9 @@ mod tests {
             quote!(cluster(num_nodes = 2), matrix(a = [1, 2])),
             quote!(
                 /// Doc.
-                fn t(fixture: &mut Fixture, a: u32) -> ducktape::Result<()> { Ok(()) }
+                fn t(fixture: &mut Fixture, a: u32) -> ducktape::Result<()> {
+                    Ok(())
+                }
             ),
         );
         assert!(out.contains("fn __ducktape_test_t"), "{out}");

@@ -119,7 +119,10 @@ mod tests {
     #[test]
     fn arrays_nest() {
         assert_eq!(text(parse_quote!([])), "[]");
-        assert_eq!(text(parse_quote!([1, "a", [true, -2.0]])), r#"[1,"a",[true,-2.0]]"#);
+        assert_eq!(
+            text(parse_quote!([1, "a", [true, -2.0]])),
+            r#"[1,"a",[true,-2.0]]"#
+        );
     }
 
     #[test]

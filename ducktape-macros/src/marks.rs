@@ -61,7 +61,9 @@ pub struct RawMarks(pub Punctuated<RawMark, Token![,]>);
 
 impl Parse for RawMarks {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        input.parse_terminated(RawMark::parse, Token![,]).map(RawMarks)
+        input
+            .parse_terminated(RawMark::parse, Token![,])
+            .map(RawMarks)
     }
 }
 

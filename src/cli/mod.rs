@@ -205,9 +205,13 @@ fn env_args(vars: &[(String, String)]) -> Result<Vec<OsString>, CliError> {
                 }
             }
         } else if matches!(arg.get_action(), clap::ArgAction::Append) {
-            let words = shell_words::split(value)
-                .map_err(|e| CliError::Invalid(format!("{var}: {e}")))?;
-            out.extend(words.iter().map(|w| OsString::from(format!("--{long}={w}"))));
+            let words =
+                shell_words::split(value).map_err(|e| CliError::Invalid(format!("{var}: {e}")))?;
+            out.extend(
+                words
+                    .iter()
+                    .map(|w| OsString::from(format!("--{long}={w}"))),
+            );
         } else {
             out.push(format!("--{long}={value}").into());
         }
@@ -236,7 +240,9 @@ fn validate(o: &Options) -> Result<(), CliError> {
         )));
     }
     if o.test_threads == Some(0) {
-        return Err(CliError::Invalid("--test-threads must be at least 1".into()));
+        return Err(CliError::Invalid(
+            "--test-threads must be at least 1".into(),
+        ));
     }
     if o.ignored && o.include_ignored {
         return Err(CliError::Invalid(
@@ -379,10 +385,19 @@ mod tests {
     fn bad_input_is_one_clear_line() {
         let cases: &[(&[&str], &str)] = &[
             (&["--no-such-flag"], "--no-such-flag"),
-            (&["--subset", "4", "--subsets", "4"], "--subset 4 is out of range"),
-            (&["--parameters", "{not json"], "--parameters: not valid JSON"),
+            (
+                &["--subset", "4", "--subsets", "4"],
+                "--subset 4 is out of range",
+            ),
+            (
+                &["--parameters", "{not json"],
+                "--parameters: not valid JSON",
+            ),
             (&["--parameters", "[1]"], "expected a JSON object"),
-            (&["--globals", "/no/such/globals.json"], "/no/such/globals.json"),
+            (
+                &["--globals", "/no/such/globals.json"],
+                "/no/such/globals.json",
+            ),
             (&["--config-file", "/no/such/config"], "/no/such/config"),
             (&["--repeat", "0"], "--repeat must be at least 1"),
             (&["--subsets", "x"], "invalid value 'x'"),
@@ -407,6 +422,9 @@ mod tests {
         let err = parse(&["--globals", file.to_str().unwrap()], &[], &no_project())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("g.json") && err.contains("JSON object"), "{err}");
+        assert!(
+            err.contains("g.json") && err.contains("JSON object"),
+            "{err}"
+        );
     }
 }

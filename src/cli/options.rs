@@ -126,6 +126,10 @@ pub struct Options {
     /// Size of the localhost cluster (default: unbounded).
     #[arg(long, value_name = "N")]
     pub localhost_nodes: Option<usize>,
+    /// Where node leases (and localhost node directories) live; runs that
+    /// share it never share a node. Default: `$TMPDIR/ducktape-<uid>`.
+    #[arg(long, value_name = "DIR")]
+    pub lease_root: Option<PathBuf>,
     /// Where session directories go.
     #[arg(long, default_value = "./results", value_name = "PATH")]
     pub results_root: PathBuf,

@@ -51,18 +51,16 @@ pub struct LeaseDir {
 impl LeaseDir {
     /// Opens (creating) the lease directory for a cluster identity.
     pub fn open(root: &Path, cluster_id: &str) -> io::Result<Self> {
-        let dir = root.join(sanitize(cluster_id));
+        let dir = root.join("leases").join(sanitize(cluster_id));
         std::fs::create_dir_all(&dir)?;
         Ok(LeaseDir { dir })
     }
 
-    /// The default root: `$TMPDIR/ducktape-<uid>/leases`.
+    /// The default state directory: `$TMPDIR/ducktape-<uid>`.
     pub fn default_root() -> PathBuf {
         // SAFETY: getuid has no preconditions and cannot fail.
         let uid = unsafe { libc::getuid() };
-        std::env::temp_dir()
-            .join(format!("ducktape-{uid}"))
-            .join("leases")
+        std::env::temp_dir().join(format!("ducktape-{uid}"))
     }
 
     /// The directory.

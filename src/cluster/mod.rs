@@ -17,7 +17,7 @@ pub use pool::TestCluster;
 
 use lease::{Lease, LeaseDir};
 use spec::{ClusterSpec, NodeSpec, OperatingSystem};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::remote::LocalAccount;
@@ -76,15 +76,16 @@ impl Cluster {
     /// The embedded localhost cluster: virtual nodes `worker1..` at
     /// 127.0.0.1, 127.0.0.2, … each with its own directory; `limit` nodes at
     /// most (unbounded when `None`).
-    pub fn localhost(limit: Option<usize>, keep_processes: bool) -> Result<Self, ClusterError> {
-        let base = LeaseDir::default_root();
-        let root = base
-            .parent()
-            .map(|p| p.join("localhost"))
-            .unwrap_or_else(|| base.join("localhost-nodes"));
+    pub fn localhost(
+        limit: Option<usize>,
+        state: &Path,
+        keep_processes: bool,
+    ) -> Result<Self, ClusterError> {
+        let root = state.join("localhost");
         Self::with_inventory(
             "localhost",
             Inventory::Localhost { limit, root },
+            state,
             keep_processes,
         )
     }
@@ -93,10 +94,12 @@ impl Cluster {
     pub fn from_nodes(
         name: &str,
         nodes: Vec<json::NodeConfig>,
+        state: &Path,
         keep_processes: bool,
     ) -> Result<Self, ClusterError> {
         let id = identity(name, &nodes);
-        let mut cluster = Self::with_inventory(&id, Inventory::Fixed(nodes), keep_processes)?;
+        let mut cluster =
+            Self::with_inventory(&id, Inventory::Fixed(nodes), state, keep_processes)?;
         cluster.name = name.to_string();
         Ok(cluster)
     }
@@ -104,11 +107,11 @@ impl Cluster {
     fn with_inventory(
         id: &str,
         inventory: Inventory,
+        state: &Path,
         keep_processes: bool,
     ) -> Result<Self, ClusterError> {
-        let root = LeaseDir::default_root();
-        let leases = LeaseDir::open(&root, id).map_err(|source| ClusterError::Lease {
-            dir: root.clone(),
+        let leases = LeaseDir::open(state, id).map_err(|source| ClusterError::Lease {
+            dir: state.to_path_buf(),
             source,
         })?;
         Ok(Cluster {
@@ -140,7 +143,9 @@ impl Cluster {
     fn describe(&self) -> String {
         match &self.inventory {
             Inventory::Localhost { limit: None, .. } => "unbounded linux nodes".into(),
-            Inventory::Localhost { limit: Some(n), .. } => ClusterSpec::simple_linux(*n).to_string(),
+            Inventory::Localhost { limit: Some(n), .. } => {
+                ClusterSpec::simple_linux(*n).to_string()
+            }
             Inventory::Fixed(nodes) => ClusterSpec::from_nodes(nodes.iter().map(|n| NodeSpec {
                 operating_system: n.operating_system,
                 node_type: n.node_type.clone(),
@@ -152,9 +157,9 @@ impl Cluster {
     /// Properties of node `i`, or `None` past the end.
     fn props(&self, i: usize) -> Option<(OperatingSystem, Option<&str>)> {
         match &self.inventory {
-            Inventory::Localhost { limit, .. } => {
-                limit.is_none_or(|n| i < n).then_some((OperatingSystem::Linux, None))
-            }
+            Inventory::Localhost { limit, .. } => limit
+                .is_none_or(|n| i < n)
+                .then_some((OperatingSystem::Linux, None)),
             Inventory::Fixed(nodes) => nodes
                 .get(i)
                 .map(|n| (n.operating_system, n.node_type.as_deref())),
@@ -176,9 +181,8 @@ impl Cluster {
         };
         let mut taken = vec![false; size];
         for want in ordered(spec) {
-            let found = (0..size).find(|&i| {
-                !taken[i] && self.props(i).is_some_and(|(os, ty)| want.matches(os, ty))
-            });
+            let found = (0..size)
+                .find(|&i| !taken[i] && self.props(i).is_some_and(|(os, ty)| want.matches(os, ty)));
             match found {
                 Some(i) => taken[i] = true,
                 None => return Err(self.insufficient(spec)),
@@ -251,13 +255,11 @@ impl Cluster {
                 let name = format!("worker{}", i + 1);
                 let n = i + 1;
                 let hostname = format!("127.0.{}.{}", n / 256, n % 256);
-                let account = LocalAccount::new(
-                    &name,
-                    &hostname,
-                    root.join(&name),
-                    &format!("localhost/{name}"),
-                    self.keep_processes,
-                );
+                // The node's directory is unique per lease root and node, so
+                // it doubles as the tag that scopes the node's processes.
+                let dir = root.join(&name);
+                let tag = dir.display().to_string();
+                let account = LocalAccount::new(&name, &hostname, dir, &tag, self.keep_processes);
                 Ok(Arc::new(Node::new(
                     i,
                     OperatingSystem::Linux,
@@ -312,10 +314,15 @@ mod tests {
 
     #[test]
     fn localhost_nodes_get_their_own_address_and_directory() {
-        let cluster = Cluster::localhost(None, false).unwrap();
+        let cluster = Cluster::localhost(None, &LeaseDir::default_root(), false).unwrap();
         let a = cluster.alloc(&ClusterSpec::simple_linux(2)).unwrap();
         let b = cluster.alloc(&ClusterSpec::simple_linux(1)).unwrap();
-        let mut all: Vec<&str> = a.nodes().iter().chain(b.nodes()).map(|n| n.hostname()).collect();
+        let mut all: Vec<&str> = a
+            .nodes()
+            .iter()
+            .chain(b.nodes())
+            .map(|n| n.hostname())
+            .collect();
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), 3, "a node was leased twice: {all:?}");
@@ -324,9 +331,15 @@ mod tests {
 
     #[test]
     fn impossible_requests_fail_at_once_naming_need_and_size() {
-        let cluster = Cluster::localhost(Some(2), false).unwrap();
-        let err = cluster.alloc(&ClusterSpec::simple_linux(3)).unwrap_err().to_string();
-        assert!(err.contains("needs 3 linux") && err.contains("has 2 linux"), "{err}");
+        let cluster = Cluster::localhost(Some(2), &LeaseDir::default_root(), false).unwrap();
+        let err = cluster
+            .alloc(&ClusterSpec::simple_linux(3))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("needs 3 linux") && err.contains("has 2 linux"),
+            "{err}"
+        );
         let err = cluster
             .alloc(&ClusterSpec::typed_linux(1, Some("large")))
             .unwrap_err()

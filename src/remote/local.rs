@@ -65,10 +65,8 @@ impl LocalAccount {
     }
 
     fn ensure_root(&self) -> Result<(), RemoteError> {
-        std::fs::create_dir_all(&self.root).map_err(self.io_err(format!(
-            "create node directory {}",
-            self.root.display()
-        )))
+        std::fs::create_dir_all(&self.root)
+            .map_err(self.io_err(format!("create node directory {}", self.root.display())))
     }
 }
 
@@ -265,7 +263,11 @@ impl RemoteAccount for LocalAccount {
         let entries = std::fs::read_dir("/proc").map_err(self.io_err("list /proc"))?;
         let mut pids = Vec::new();
         for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
                 continue;
             };
             if pid == me || !has_env(pid, &tag) {

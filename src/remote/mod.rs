@@ -162,7 +162,10 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
 
     /// `test <flag> <path>`.
     fn test_path(&self, flag: &str, path: &Path) -> Result<bool, RemoteError> {
-        Ok(self.ssh(&format!("test {flag} {}", quote(path)), true)?.status == 0)
+        Ok(self
+            .ssh(&format!("test {flag} {}", quote(path)), true)?
+            .status
+            == 0)
     }
 
     /// Creates a directory and its parents.

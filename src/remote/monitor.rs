@@ -77,7 +77,10 @@ impl LogMonitor {
         loop {
             if self.account.exists(&self.path)? {
                 let bytes = self.account.read_from(&self.path, self.offset)?;
-                if String::from_utf8_lossy(&bytes).lines().any(|l| re.is_match(l)) {
+                if String::from_utf8_lossy(&bytes)
+                    .lines()
+                    .any(|l| re.is_match(l))
+                {
                     return Ok(());
                 }
             }

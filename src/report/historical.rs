@@ -27,7 +27,9 @@ pub fn load_run_times(path: &Path) -> Result<HashMap<String, f64>, ReportError> 
             _ => {
                 return Err(ReportError::invalid(
                     path,
-                    format!("results[{i}] lacks a string \"test_id\" or a numeric \"run_time_seconds\""),
+                    format!(
+                        "results[{i}] lacks a string \"test_id\" or a numeric \"run_time_seconds\""
+                    ),
                 ))
             }
         };

@@ -85,6 +85,9 @@ mod tests {
             ascii_json(&v, true),
             r#"{"a": [1, 2.5], "b": "\u00e9\u2028\ud83d\ude00"}"#
         );
-        assert_eq!(ascii_json(&v, false), r#"{"a":[1,2.5],"b":"\u00e9\u2028\ud83d\ude00"}"#);
+        assert_eq!(
+            ascii_json(&v, false),
+            r#"{"a":[1,2.5],"b":"\u00e9\u2028\ud83d\ude00"}"#
+        );
     }
 }

@@ -61,7 +61,7 @@ pub(crate) fn testcase(r: &TestRecord) -> String {
         Status::Ignore => format!("{open}><skipped message=\"{message}\"/></testcase>\n"),
         Status::Flaky => format!(
             "{open}><flakyFailure message=\"{message}\" type=\"FLAKY\"><stackTrace>{text}</stackTrace>\
-             </flakyFailure><system-out>FLAKY: passed on attempt {n} of {n}</system-out></testcase>\n",
+             </flakyFailure><system-out>FLAKY: passed on attempt {n}</system-out></testcase>\n",
             n = r.attempts
         ),
     }
@@ -99,7 +99,10 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(escape("a<b>&\"c\"\n\u{1}", true), "a&lt;b&gt;&amp;&quot;c&quot;&#10;\u{FFFD}");
+        assert_eq!(
+            escape("a<b>&\"c\"\n\u{1}", true),
+            "a&lt;b&gt;&amp;&quot;c&quot;&#10;\u{FFFD}"
+        );
         assert_eq!(escape("x\n\"y\"\r", false), "x\n\"y\"&#13;");
     }
 }

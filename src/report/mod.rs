@@ -109,18 +109,27 @@ impl SessionReports {
     /// are first rebuilt from `records.jsonl`.
     pub fn append(&self, record: &TestRecord) -> Result<(), ReportError> {
         let records_path = self.dir.join(RECORDS);
-        let line = serde_json::to_string(record)
-            .map_err(|e| ReportError::invalid(&records_path, format!("cannot store {}: {e}", record.test_id)))?
-            + "\n";
+        let line = serde_json::to_string(record).map_err(|e| {
+            ReportError::invalid(
+                &records_path,
+                format!("cannot store {}: {e}", record.test_id),
+            )
+        })? + "\n";
         // Render from the record as a rebuild will read it back, so both give
         // the same bytes even where a float's text round trip is inexact.
-        let record: TestRecord = serde_json::from_str(&line)
-            .map_err(|e| ReportError::invalid(&records_path, format!("cannot store {}: {e}", record.test_id)))?;
+        let record: TestRecord = serde_json::from_str(&line).map_err(|e| {
+            ReportError::invalid(
+                &records_path,
+                format!("cannot store {}: {e}", record.test_id),
+            )
+        })?;
 
         let _lock = fsutil::lock(&self.dir.join(LOCK))?;
         let state_path = self.dir.join(STATE);
         let mut state = State::load(&state_path)?;
-        let stored = std::fs::metadata(&records_path).ctx("stat", &records_path)?.len();
+        let stored = std::fs::metadata(&records_path)
+            .ctx("stat", &records_path)?
+            .len();
         if stored != state.records_len {
             state = rebuild_locked(&self.dir, &self.meta)?;
         }
@@ -128,7 +137,9 @@ impl SessionReports {
             .append(true)
             .open(&records_path)
             .ctx("open", &records_path)?;
-        records.write_all(line.as_bytes()).ctx("append to", &records_path)?;
+        records
+            .write_all(line.as_bytes())
+            .ctx("append to", &records_path)?;
         let files = ReportFiles::open(&self.dir)?;
         files.apply(&self.meta, &mut state, &record)?;
         state.records_len += line.len() as u64;
@@ -170,7 +181,11 @@ pub fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), Rep
         .split('/')
         .filter(|s| !s.is_empty())
         .count();
-    let base = if depth == 0 { "./".to_owned() } else { "../".repeat(depth) };
+    let base = if depth == 0 {
+        "./".to_owned()
+    } else {
+        "../".repeat(depth)
+    };
     let json = json_report::record_json(record, &base, "./");
     let text = jsonfmt::pretty_indented(&json, 0) + "\n";
     fsutil::write_file(&test_dir.join(JSON), text.as_bytes())?;
@@ -210,7 +225,9 @@ fn rebuild_locked(dir: &Path, meta: &SessionMeta) -> Result<State, ReportError> 
             break;
         }
         if !line.ends_with('\n') {
-            records.set_len(state.records_len).ctx("truncate", &records_path)?;
+            records
+                .set_len(state.records_len)
+                .ctx("truncate", &records_path)?;
             break;
         }
         let record: TestRecord = serde_json::from_str(&line)
@@ -275,7 +292,12 @@ impl ReportFiles {
 
     /// Adds `r` to the totals and to each report. Each write touches only the
     /// new record, the fixed-size headers and the fixed-size JSON tail.
-    fn apply(&self, meta: &SessionMeta, state: &mut State, r: &TestRecord) -> Result<(), ReportError> {
+    fn apply(
+        &self,
+        meta: &SessionMeta,
+        state: &mut State,
+        r: &TestRecord,
+    ) -> Result<(), ReportError> {
         let first = state.tests == 0;
         state.add(r);
 
@@ -287,14 +309,24 @@ impl ReportFiles {
         let entry = json_report::entry(r, first);
         write_at(file, path, state.json_results_end, entry.as_bytes())?;
         state.json_results_end += entry.len() as u64;
-        replace_from(file, path, state.json_results_end, &json_report::tail(meta, state))?;
+        replace_from(
+            file,
+            path,
+            state.json_results_end,
+            &json_report::tail(meta, state),
+        )?;
 
         let (file, path) = &self.xml;
         let case = junit::testcase(r);
         write_at(file, path, state.xml_cases_end, case.as_bytes())?;
         state.xml_cases_end += case.len() as u64;
         replace_from(file, path, state.xml_cases_end, junit::TAIL)?;
-        rewrite_header(file, path, &junit::header(meta, state), state.xml_header_len)?;
+        rewrite_header(
+            file,
+            path,
+            &junit::header(meta, state),
+            state.xml_header_len,
+        )?;
 
         let (file, path) = &self.js;
         append(file, path, html::script_line(r).as_bytes())
@@ -314,7 +346,8 @@ fn append(mut file: &File, path: &Path, bytes: &[u8]) -> Result<(), ReportError>
 /// Writes `text` at `offset` and cuts the file after it.
 fn replace_from(file: &File, path: &Path, offset: u64, text: &str) -> Result<(), ReportError> {
     write_at(file, path, offset, text.as_bytes())?;
-    file.set_len(offset + text.len() as u64).ctx("truncate", path)
+    file.set_len(offset + text.len() as u64)
+        .ctx("truncate", path)
 }
 
 /// Overwrites the fixed-size header; refuses (rather than corrupt the file)
@@ -323,7 +356,10 @@ fn rewrite_header(file: &File, path: &Path, header: &str, len: u64) -> Result<()
     if header.len() as u64 != len {
         return Err(ReportError::invalid(
             path,
-            format!("header outgrew its reserved {len} bytes ({} needed)", header.len()),
+            format!(
+                "header outgrew its reserved {len} bytes ({} needed)",
+                header.len()
+            ),
         ));
     }
     write_at(file, path, 0, header.as_bytes())

@@ -200,7 +200,13 @@ pub fn test_dir(
     repeat_index: usize,
     nested: bool,
 ) -> PathBuf {
-    session_dir.join(relative_test_dir(module, function, args, repeat_index, nested))
+    session_dir.join(relative_test_dir(
+        module,
+        function,
+        args,
+        repeat_index,
+        nested,
+    ))
 }
 
 fn render_arg(value: &Value) -> String {
@@ -261,7 +267,10 @@ mod tests {
     use std::sync::{Arc, Barrier};
 
     fn args(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -269,15 +278,24 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let a = create_session(root.path()).unwrap();
         let b = create_session(root.path()).unwrap();
-        assert!(a.id.ends_with("--001") && b.id.ends_with("--002"), "{a:?} {b:?}");
+        assert!(
+            a.id.ends_with("--001") && b.id.ends_with("--002"),
+            "{a:?} {b:?}"
+        );
         assert_eq!(a.id[..10], b.id[..10]);
         assert!(a.created && b.created && b.dir.is_dir());
-        assert_eq!(fs::read_link(root.path().join("latest")).unwrap(), Path::new(&b.id));
+        assert_eq!(
+            fs::read_link(root.path().join("latest")).unwrap(),
+            Path::new(&b.id)
+        );
 
         let _lock = lock_root(root.path()).unwrap();
         let next_day = create_locked(root.path(), "2999-01-01").unwrap();
         assert_eq!(next_day.id, "2999-01-01--001");
-        assert_eq!(fs::read_link(root.path().join("latest")).unwrap(), Path::new(&next_day.id));
+        assert_eq!(
+            fs::read_link(root.path().join("latest")).unwrap(),
+            Path::new(&next_day.id)
+        );
     }
 
     #[test]
@@ -286,10 +304,16 @@ mod tests {
         fs::create_dir(root.path().join("2999-01-01--007")).unwrap();
         fs::create_dir_all(root.path().join(".ducktape")).unwrap();
         let _lock = lock_root(root.path()).unwrap();
-        assert_eq!(create_locked(root.path(), "2999-01-01").unwrap().id, "2999-01-01--008");
+        assert_eq!(
+            create_locked(root.path(), "2999-01-01").unwrap().id,
+            "2999-01-01--008"
+        );
         // A counter ahead of the directories (sessions deleted) wins too.
         fs::write(root.path().join(".ducktape/session_id"), "2999-01-01--020").unwrap();
-        assert_eq!(create_locked(root.path(), "2999-01-01").unwrap().id, "2999-01-01--021");
+        assert_eq!(
+            create_locked(root.path(), "2999-01-01").unwrap().id,
+            "2999-01-01--021"
+        );
     }
 
     #[test]
@@ -311,7 +335,10 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), 8);
         let newest = ids.last().unwrap();
-        assert_eq!(fs::read_link(root.path().join("latest")).unwrap(), Path::new(newest));
+        assert_eq!(
+            fs::read_link(root.path().join("latest")).unwrap(),
+            Path::new(newest)
+        );
     }
 
     #[test]
@@ -349,7 +376,10 @@ mod tests {
         );
         assert_eq!(relative_test_dir("", "f", &[], 1, false), "f/1/");
         let root = Path::new("/r/s");
-        assert_eq!(test_dir(root, "m", "f", &[], 3, true), Path::new("/r/s/m/f/3/"));
+        assert_eq!(
+            test_dir(root, "m", "f", &[], 3, true),
+            Path::new("/r/s/m/f/3/")
+        );
     }
 
     #[test]

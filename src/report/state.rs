@@ -83,7 +83,10 @@ impl State {
         }
         // Ignored tests may carry no times (0): they must not stretch the session.
         if r.start_time > 0.0 {
-            self.start_time = Some(self.start_time.map_or(r.start_time, |t| t.min(r.start_time)));
+            self.start_time = Some(
+                self.start_time
+                    .map_or(r.start_time, |t| t.min(r.start_time)),
+            );
         }
         if r.stop_time > 0.0 {
             self.stop_time = Some(self.stop_time.map_or(r.stop_time, |t| t.max(r.stop_time)));
@@ -137,7 +140,8 @@ impl State {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), ReportError> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| ReportError::invalid(path, e.to_string()))?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| ReportError::invalid(path, e.to_string()))?;
         fsutil::write_atomic(path, text.as_bytes())
     }
 }

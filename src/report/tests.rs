@@ -53,7 +53,9 @@ fn record(
         data,
         nodes_allocated: nodes.0,
         nodes_used: nodes.1,
-        relative_results_dir: session_dir::relative_test_dir(module, function, &arg_pairs, 1, false),
+        relative_results_dir: session_dir::relative_test_dir(
+            module, function, &arg_pairs, 1, false,
+        ),
         services: vec![],
         attempts: if status == Status::Flaky { 2 } else { 1 },
         faults: vec![],
@@ -131,7 +133,10 @@ fn read(dir: &Path, name: &str) -> String {
 const REPORTS: [&str; 6] = [TXT, JSON, XML, JS, HTML, CSS];
 
 fn report_bytes(dir: &Path) -> BTreeMap<&'static str, Vec<u8>> {
-    REPORTS.iter().map(|&n| (n, fs::read(dir.join(n)).unwrap())).collect()
+    REPORTS
+        .iter()
+        .map(|&n| (n, fs::read(dir.join(n)).unwrap()))
+        .collect()
 }
 
 fn session_with(records: &[TestRecord]) -> (tempfile::TempDir, SessionReports) {
@@ -170,20 +175,28 @@ fn empty_session_reports_are_valid() {
 fn json_report_has_ducktape_keys_and_values() {
     let (_tmp, reports) = session_with(&suite());
     let ours: Value = serde_json::from_str(&read(reports.dir(), JSON)).unwrap();
-    let theirs: Value =
-        serde_json::from_str(include_str!("../../tests/fixtures/ducktape-0.17-report.json")).unwrap();
+    let theirs: Value = serde_json::from_str(include_str!(
+        "../../tests/fixtures/ducktape-0.17-report.json"
+    ))
+    .unwrap();
     for key in theirs.as_object().unwrap().keys() {
         assert!(ours.get(key).is_some(), "missing top-level key {key}");
     }
     for key in theirs["results"][0].as_object().unwrap().keys() {
-        assert!(ours["results"][0].get(key).is_some(), "missing result key {key}");
+        assert!(
+            ours["results"][0].get(key).is_some(),
+            "missing result key {key}"
+        );
     }
     assert_eq!(ours["num_passed"], 2);
     assert_eq!(ours["num_failed"], 1);
     assert_eq!(ours["num_flaky"], 1);
     assert_eq!(ours["num_ignored"], 1);
     assert_eq!(ours["results"].as_array().unwrap().len(), 5);
-    assert_eq!(ours["cluster_nodes_allocated"], json!({"max": 8, "min": 0, "mean": 2.8}));
+    assert_eq!(
+        ours["cluster_nodes_allocated"],
+        json!({"max": 8, "min": 0, "mean": 2.8})
+    );
     // First start 0.0 s, last stop 13.75 s: wall time 13.75.
     assert_eq!(ours["run_time_seconds"], 13.75);
     let sum_run = 9.5 + 2.125 + 1.5 + 0.0 + 0.25;
@@ -191,7 +204,10 @@ fn json_report_has_ducktape_keys_and_values() {
     let node_seconds = 8.0 * 9.5 + 2.0 * 2.125 + 2.0 * 1.5 + 0.25;
     assert_eq!(ours["cluster_utilization"], node_seconds / (8.0 * 13.75));
     let s = reports.summary().unwrap();
-    assert_eq!((s.tests, s.passed, s.failed, s.flaky, s.ignored), (5, 2, 1, 1, 1));
+    assert_eq!(
+        (s.tests, s.passed, s.failed, s.flaky, s.ignored),
+        (5, 2, 1, 1, 1)
+    );
     assert_eq!(s.run_time_seconds, 13.75);
 }
 
@@ -248,7 +264,10 @@ fn rebuild_names_a_corrupt_line() {
     let jsonl = reports.dir().join(RECORDS);
     fs::write(&jsonl, read(reports.dir(), RECORDS) + "not json\n").unwrap();
     let err = rebuild(reports.dir()).unwrap_err().to_string();
-    assert!(err.contains("records.jsonl") && err.contains("line 2"), "{err}");
+    assert!(
+        err.contains("records.jsonl") && err.contains("line 2"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -319,7 +338,10 @@ fn per_test_report_files() {
     write_test_report(&test_dir, pass).unwrap();
     insta::assert_snapshot!("test.report.json", read(&test_dir, JSON));
     insta::assert_snapshot!("test.report.txt", read(&test_dir, TXT));
-    assert_eq!(read(&test_dir, "data.json"), "{\"nodes\": 8, \"start_s\": 4.745}\n");
+    assert_eq!(
+        read(&test_dir, "data.json"),
+        "{\"nodes\": 8, \"start_s\": 4.745}\n"
+    );
 
     let fail = &records[1];
     let test_dir = tmp.path().join(&fail.relative_results_dir);
@@ -337,7 +359,10 @@ fn js_lines_cannot_break_out() {
     let js = read(reports.dir(), JS);
     assert!(js.is_ascii());
     for line in js.lines().skip(1) {
-        let json = line.strip_prefix("ducktape.add(").and_then(|l| l.strip_suffix(");")).unwrap();
+        let json = line
+            .strip_prefix("ducktape.add(")
+            .and_then(|l| l.strip_suffix(");"))
+            .unwrap();
         let back: TestRecord = serde_json::from_str(json).unwrap();
         assert!(suite().contains(&back));
     }
@@ -345,7 +370,8 @@ fn js_lines_cannot_break_out() {
 
 #[test]
 fn historical_reads_ducktape_and_ours() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ducktape-0.17-report.json");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ducktape-0.17-report.json");
     let times = historical::load_run_times(&fixture).unwrap();
     assert_eq!(times.len(), 2);
     assert_eq!(
@@ -374,6 +400,11 @@ fn historical_errors_name_the_file() {
         assert!(err.contains(name), "{err}");
     }
     let missing = tmp.path().join("missing.json");
-    let err = historical::load_run_times(&missing).unwrap_err().to_string();
-    assert!(err.contains("missing.json") && err.contains("read"), "{err}");
+    let err = historical::load_run_times(&missing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing.json") && err.contains("read"),
+        "{err}"
+    );
 }

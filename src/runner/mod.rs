@@ -52,7 +52,10 @@ fn run() -> Result<ExitCode, String> {
     let selection = select::select(all, o, parsed.parameters.as_ref(), run_times.as_ref())
         .map_err(|e| e.to_string())?;
     if let Some(seed) = selection.sample_seed {
-        eprintln!("ducktape: --sample {} with --sample-seed {seed}", o.sample.unwrap_or(0));
+        eprintln!(
+            "ducktape: --sample {} with --sample-seed {seed}",
+            o.sample.unwrap_or(0)
+        );
     }
     let mut cases = selection.cases;
 
@@ -106,7 +109,9 @@ fn run() -> Result<ExitCode, String> {
 
 fn run_trial(rt: &Runtime, case: &TestCase) -> Result<Completion, Failed> {
     if rt.stop_requested() {
-        return Ok(Completion::ignored_with("not run: an earlier test failed (--exit-first)"));
+        return Ok(Completion::ignored_with(
+            "not run: an earlier test failed (--exit-first)",
+        ));
     }
     match trial::run_case(rt, case) {
         Ok(Status::Ignore) => Ok(Completion::ignored_with(
@@ -144,12 +149,12 @@ fn total_nodes(cases: &[TestCase], o: &Options, cluster_size: Option<usize>) -> 
         .sum()
 }
 
+/// libtest-mimic only prints and runs: selection (including `--ignored`)
+/// is already done.
 fn libtest_args(o: &Options, listing: bool) -> Arguments {
     use crate::cli::{Color, Format};
     Arguments {
         list: listing,
-        ignored: listing && o.ignored,
-        include_ignored: o.include_ignored,
         quiet: o.quiet,
         nocapture: true,
         test_threads: Some(o.test_threads.unwrap_or(o.max_parallel)),
@@ -170,19 +175,29 @@ fn libtest_args(o: &Options, listing: bool) -> Arguments {
 
 /// Builds the cluster `--cluster` names.
 pub fn build_cluster(o: &Options) -> Result<Cluster, ClusterError> {
+    let state = o
+        .lease_root
+        .clone()
+        .unwrap_or_else(crate::cluster::lease::LeaseDir::default_root);
     match o.cluster.as_str() {
         "localhost" | "ducktape.cluster.localhost.LocalhostCluster" => {
-            Cluster::localhost(o.localhost_nodes, o.no_teardown)
+            Cluster::localhost(o.localhost_nodes, &state, o.no_teardown)
         }
         "json" | "ducktape.cluster.json.JsonCluster" => {
             let file = o.cluster_file.as_deref().ok_or_else(|| {
                 ClusterError::Config("--cluster json needs --cluster-file PATH".into())
             })?;
-            Cluster::from_nodes("json", json::load_json_cluster(file)?, o.no_teardown)
+            Cluster::from_nodes(
+                "json",
+                json::load_json_cluster(file)?,
+                &state,
+                o.no_teardown,
+            )
         }
         "vagrant" | "ducktape.cluster.vagrant.VagrantCluster" => Cluster::from_nodes(
             "vagrant",
             vagrant::load_vagrant_cluster(o.cluster_file.as_deref())?,
+            &state,
             o.no_teardown,
         ),
         other => Err(ClusterError::Unknown(other.to_string())),
@@ -260,7 +275,9 @@ impl Runtime {
     }
 
     fn print_summary(&self) {
-        let Ok(s) = self.reports.summary() else { return };
+        let Ok(s) = self.reports.summary() else {
+            return;
+        };
         eprintln!(
             "ducktape session {}: {} PASS, {} FLAKY, {} FAIL, {} IGNORE in {:.2} s; report: {}",
             self.session_id,

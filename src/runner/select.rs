@@ -56,7 +56,11 @@ pub fn select(
         .into_iter()
         .filter(|c| matches_filters(c, &o.filters, o.exact))
         .filter(|c| !o.skip.iter().any(|s| matches_one(c, s, o.exact)))
-        .filter(|c| !o.exclude.iter().any(|s| matches_one(c, s, true) || c.name.contains(s.as_str())))
+        .filter(|c| {
+            !o.exclude
+                .iter()
+                .any(|s| matches_one(c, s, true) || c.name.contains(s.as_str()))
+        })
         .filter(|c| !o.ignored || c.ignored.is_some())
         .collect();
     if o.ignored || o.include_ignored {
@@ -143,7 +147,10 @@ fn subset(
             .collect();
     };
     // Unknown tests count as the mean, so new tests spread evenly too.
-    let known: Vec<f64> = cases.iter().filter_map(|c| times.get(&c.name).copied()).collect();
+    let known: Vec<f64> = cases
+        .iter()
+        .filter_map(|c| times.get(&c.name).copied())
+        .collect();
     let mean = if known.is_empty() {
         1.0
     } else {

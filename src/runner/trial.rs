@@ -111,7 +111,14 @@ fn record(
     attempts: u32,
 ) -> TestRecord {
     let (start, stop, data, allocated, used, services) = match attempt {
-        Some(a) => (a.start, a.stop, a.data, a.nodes_allocated, a.nodes_used, a.services),
+        Some(a) => (
+            a.start,
+            a.stop,
+            a.data,
+            a.nodes_allocated,
+            a.nodes_used,
+            a.services,
+        ),
         None => (now, now, serde_json::Value::Null, 0, 0, Vec::new()),
     };
     TestRecord {

@@ -1,2 +1,3 @@
+mod marks;
 mod quickstart;
 ducktape::main!();

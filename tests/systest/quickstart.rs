@@ -76,7 +76,9 @@ impl Service for Ticker {
 #[ducktape::test(cluster(num_nodes = 1))]
 fn hello(ctx: &TestContext) -> ducktape::Result<()> {
     let node = &ctx.cluster().nodes()[0];
-    let out = node.account().ssh_output("echo hello from $DUCKTAPE_NODE_HOSTNAME")?;
+    let out = node
+        .account()
+        .ssh_output("echo hello from $DUCKTAPE_NODE_HOSTNAME")?;
     ensure!(
         out.trim() == format!("hello from {}", node.hostname()),
         "unexpected output {out:?}"

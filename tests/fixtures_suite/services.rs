@@ -1,0 +1,110 @@
+//! Services whose lifecycle the harness checks from outside: teardown after
+//! failures and panics, parallel start, log collection.
+
+use ducktape::prelude::*;
+use std::time::Duration;
+
+/// A process per node that logs a start line; `fail_on` makes one node's
+/// start fail, `start_delay` makes every start slow.
+struct Sleeper {
+    nodes: usize,
+    fail_on: Option<usize>,
+    start_delay: Duration,
+}
+
+impl Service for Sleeper {
+    fn cluster_spec(&self) -> ClusterSpec {
+        ClusterSpec::simple_linux(self.nodes)
+    }
+    fn name(&self) -> &str {
+        "sleeper"
+    }
+    fn start_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
+        std::thread::sleep(self.start_delay);
+        let idx = svc.idx(node).context("node of the service")?;
+        if self.fail_on == Some(idx) {
+            bail!("refusing to start on node {idx}");
+        }
+        node.account().spawn(
+            "exec bash -c 'echo dt-sleeper started; exec sleep 3600'",
+            &node.path("sleeper/out.log"),
+        )?;
+        node.account()
+            .create_file(&node.path("sleeper/debug.log"), b"debug details\n")?;
+        Ok(())
+    }
+    fn stop_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
+        node.account().kill_process("sleep 3600", false, true)?;
+        Ok(())
+    }
+    fn clean_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
+        node.account().remove(&node.path("sleeper"), true)?;
+        Ok(())
+    }
+    fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
+        Ok(node.account().pids("sleep 3600")?)
+    }
+    fn logs(&self) -> Vec<LogSpec> {
+        vec![
+            LogSpec {
+                name: "out",
+                path: "sleeper/out.log".into(),
+                collect_default: true,
+            },
+            LogSpec {
+                name: "debug",
+                path: "sleeper/debug.log".into(),
+                collect_default: false,
+            },
+        ]
+    }
+}
+
+fn sleeper(nodes: usize) -> Sleeper {
+    Sleeper {
+        nodes,
+        fail_on: None,
+        start_delay: Duration::ZERO,
+    }
+}
+
+#[ducktape::test(cluster(num_nodes = 2))]
+fn passes_with_service(ctx: &TestContext) -> ducktape::Result<()> {
+    ctx.service(sleeper(2))?.start()
+}
+
+#[ducktape::test(cluster(num_nodes = 2))]
+fn panics_with_service(ctx: &TestContext) -> ducktape::Result<()> {
+    ctx.service(sleeper(2))?.start()?;
+    panic!("deliberate panic with a running service");
+}
+
+#[ducktape::test(cluster(num_nodes = 3))]
+fn start_fails(ctx: &TestContext) -> ducktape::Result<()> {
+    let svc = ctx.service(Sleeper {
+        nodes: 3,
+        fail_on: Some(2),
+        start_delay: Duration::ZERO,
+    })?;
+    svc.start()
+}
+
+/// Eight nodes whose start takes a second each: started in parallel.
+#[ducktape::test(cluster(num_nodes = 8))]
+fn slow_start_8(ctx: &TestContext) -> ducktape::Result<()> {
+    let svc = ctx.service(Sleeper {
+        nodes: 8,
+        fail_on: None,
+        start_delay: Duration::from_secs(1),
+    })?;
+    svc.start()
+}
+
+/// Starts a service, then waits long enough to be interrupted by a signal.
+#[ducktape::test(cluster(num_nodes = 2))]
+fn long_running(ctx: &TestContext) -> ducktape::Result<()> {
+    ctx.service(sleeper(2))?.start()?;
+    tracing::info!("service started; sleeping");
+    std::thread::sleep(Duration::from_secs(60));
+    Ok(())
+}

@@ -1,0 +1,410 @@
+//! The framework's own integration tests for the harness: they run the real
+//! test binaries (`systest`, `fixtures`) as cargo, nextest and IDEs do and
+//! check what a user would see: exit codes, listings, reports.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+fn set(v: &[String]) -> BTreeSet<String> {
+    v.iter().cloned().collect()
+}
+
+#[test]
+fn listing_is_libtest_terse_and_parametrized_cases_are_named_by_arguments() {
+    let run = run_fixtures(&["--list"], &[]);
+    run.assert_status(0);
+    let names = run.listed();
+    assert!(names.contains(&"basic::passes".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"basic::echo_args::a=1,b=x".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"sched::one_node::i=11".to_string()),
+        "{names:?}"
+    );
+    // Only `name: test` lines on stdout: nextest parses them.
+    assert!(
+        run.stdout
+            .lines()
+            .all(|l| l.ends_with(": test") || l.is_empty()),
+        "{}",
+        run.stdout
+    );
+    let ignored = run_fixtures(&["--list", "--ignored"], &[]).listed();
+    assert_eq!(ignored, ["basic::ignored"]);
+    // Listing creates no session.
+    assert!(!run.results.join("latest").exists());
+}
+
+#[test]
+fn rust_analyzer_and_intellij_commands_run_one_test() {
+    // rust-analyzer's run button:
+    let run = run_fixtures(
+        &[
+            "basic::passes",
+            "--exact",
+            "--nocapture",
+            "--include-ignored",
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    assert_eq!(run.statuses().keys().collect::<Vec<_>>(), ["basic::passes"]);
+    // IntelliJ's:
+    let run = run_fixtures(
+        &[
+            "basic::passes",
+            "--exact",
+            "--format=json",
+            "-Z",
+            "unstable-options",
+            "--show-output",
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    assert!(
+        run.stdout.contains(r#""name": "basic::passes""#),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn exact_on_a_test_path_runs_all_its_cases_and_on_a_case_name_just_that_one() {
+    let all = run_fixtures(&["--exact", "basic::echo_args"], &[]);
+    all.assert_status(0);
+    let ids: Vec<String> = all.statuses().into_keys().collect();
+    assert_eq!(
+        ids,
+        ["basic::echo_args::a=1,b=x", "basic::echo_args::a=2,b=x"]
+    );
+    let one = run_fixtures(&["--exact", "basic::echo_args::a=2,b=x"], &[]);
+    assert_eq!(
+        one.statuses().into_keys().collect::<Vec<_>>(),
+        ["basic::echo_args::a=2,b=x"]
+    );
+    // Without --exact a filter is a substring, and several filters add up.
+    let two = run_fixtures(&["--list", "echo_args", "basic::passes"], &[]);
+    assert_eq!(two.listed().len(), 3, "{:?}", two.listed());
+}
+
+#[test]
+fn subsets_are_disjoint_and_complete_by_count_and_by_history() {
+    let all = set(&run_fixtures(&["--list"], &[]).listed());
+    let history = format!(
+        "{}/tests/fixtures/ducktape-0.17-report.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for extra in [vec![], vec!["--historical-report", history.as_str()]] {
+        let mut union = BTreeSet::new();
+        for i in 0..3 {
+            let i = i.to_string();
+            let mut args = vec!["--list", "--subsets", "3", "--subset", &i];
+            args.extend(extra.iter().copied());
+            let part = set(&run_fixtures(&args, &[]).listed());
+            assert!(!part.is_empty());
+            assert!(union.is_disjoint(&part), "subset {i} overlaps: {part:?}");
+            union.extend(part);
+        }
+        assert_eq!(union, all, "subsets with {extra:?} are not complete");
+    }
+    // The same through the environment, as under nextest.
+    let via_env = set(&run_fixtures(
+        &["--list"],
+        &[("DUCKTAPE_SUBSETS", "3"), ("DUCKTAPE_SUBSET", "1")],
+    )
+    .listed());
+    let via_cli = set(&run_fixtures(&["--list", "--subsets", "3", "--subset", "1"], &[]).listed());
+    assert_eq!(via_env, via_cli);
+}
+
+#[test]
+fn a_sample_is_reproducible_with_its_seed() {
+    let a = run_fixtures(&["--list", "--sample", "5", "--sample-seed", "42"], &[]).listed();
+    let b = run_fixtures(&["--list", "--sample", "5", "--sample-seed", "42"], &[]).listed();
+    assert_eq!(a.len(), 5);
+    assert_eq!(a, b);
+    let c = run_fixtures(&["--list", "--sample", "5", "--sample-seed", "43"], &[]).listed();
+    assert_ne!(a, c, "different seeds gave the same sample");
+    let printed = run_fixtures(&["--list", "--sample", "3"], &[]);
+    assert!(
+        printed.stderr.contains("--sample-seed "),
+        "{}",
+        printed.stderr
+    );
+}
+
+#[test]
+fn deflake_turns_a_test_that_fails_once_into_flaky() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let globals = format!(r#"{{"flaky_marker": "{}"}}"#, marker.display());
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "basic::flaky",
+            "--deflake",
+            "2",
+            "--globals",
+            &globals,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    assert_eq!(run.statuses()["basic::flaky"], "FLAKY");
+    assert!(run.stderr.contains("FLAKY basic::flaky"), "{}", run.stderr);
+    let report = run.report();
+    assert_eq!(report["results"][0]["attempts"], 2);
+    // The failed attempt's logs are kept next to the final one.
+    let first = run.session().join("basic/flaky/1/test_log.info");
+    let second = run.session().join("basic/flaky/1/attempt-2/test_log.info");
+    assert!(first.is_file() && second.is_file());
+    // Without --deflake the same test just fails.
+    std::fs::remove_file(&marker).unwrap();
+    let run = run_fixtures(&["--exact", "basic::flaky", "--globals", &globals], &[]);
+    run.assert_status(101);
+    assert_eq!(run.statuses()["basic::flaky"], "FAIL");
+}
+
+#[test]
+fn nextest_retries_replace_our_own_reruns() {
+    let dir = tempfile::tempdir().unwrap();
+    let globals = format!(
+        r#"{{"flaky_marker": "{}"}}"#,
+        dir.path().join("m").display()
+    );
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "basic::flaky",
+            "--deflake",
+            "3",
+            "--globals",
+            &globals,
+        ],
+        &[("NEXTEST_TOTAL_ATTEMPTS", "2"), ("NEXTEST_ATTEMPT", "1")],
+    );
+    run.assert_status(101);
+}
+
+#[test]
+fn repeat_runs_each_test_n_times_into_numbered_directories() {
+    let run = run_fixtures(&["--exact", "basic::passes", "--repeat", "3"], &[]);
+    run.assert_status(0);
+    assert_eq!(run.report()["num_passed"], 3);
+    for n in 1..=3 {
+        assert!(run
+            .session()
+            .join(format!("basic/passes/{n}/report.json"))
+            .is_file());
+    }
+}
+
+#[test]
+fn exit_first_stops_after_the_first_failure() {
+    let run = run_fixtures(
+        &["--exact", "basic::fails", "basic::passes", "--exit-first"],
+        &[],
+    );
+    run.assert_status(101);
+    let statuses = run.statuses();
+    assert_eq!(
+        statuses.get("basic::fails").map(String::as_str),
+        Some("FAIL")
+    );
+    assert!(!statuses.contains_key("basic::passes"), "{statuses:?}");
+    assert!(run.stdout.contains("--exit-first"), "{}", run.stdout);
+}
+
+#[test]
+fn parameters_replace_a_tests_cases() {
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "basic::echo_args",
+            "--parameters",
+            r#"{"b": "y z", "a": 7}"#,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    let report = run.report();
+    let r = &report["results"][0];
+    assert_eq!(r["test_id"], "basic::echo_args::a=7,b=y%20z");
+    assert_eq!(r["data"], serde_json::json!({"a": 7, "b": "y z"}));
+    assert_eq!(report["results"].as_array().map(Vec::len), Some(1));
+    // A value of the wrong type fails the test with the parameter named.
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "basic::echo_args",
+            "--parameters",
+            r#"{"a": "x", "b": "y"}"#,
+        ],
+        &[],
+    );
+    run.assert_status(101);
+    assert!(run.stdout.contains("parameter `a`"), "{}", run.stdout);
+}
+
+#[test]
+fn a_hung_test_is_stopped_at_the_timeout_and_the_next_test_runs() {
+    let start = Instant::now();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "basic::hangs",
+            "basic::passes",
+            "--test-runner-timeout",
+            "700",
+        ],
+        &[],
+    );
+    run.assert_status(101);
+    let statuses = run.statuses();
+    assert_eq!(statuses["basic::hangs"], "FAIL");
+    assert_eq!(statuses["basic::passes"], "PASS");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert!(
+        run.stdout.contains("timed out after 700 ms"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn failures_and_panics_are_reported_with_their_message_and_logs() {
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "basic::fails",
+            "basic::panics",
+            "basic::returns_data",
+            "basic::ignored",
+        ],
+        &[],
+    );
+    run.assert_status(101);
+    let report = run.report();
+    let by_id = |id: &str| {
+        report["results"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["test_id"] == id).cloned())
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
+    assert_eq!(by_id("basic::fails")["summary"], "deliberate failure");
+    assert!(by_id("basic::panics")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("deliberate panic"));
+    assert_eq!(
+        by_id("basic::returns_data")["data"],
+        serde_json::json!({"ops_per_sec": 1234, "nodes": 2})
+    );
+    assert_eq!(by_id("basic::ignored")["test_status"], "IGNORE");
+    let log = std::fs::read_to_string(run.session().join("basic/fails/1/test_log.info")).unwrap();
+    assert!(log.contains("about to fail on purpose"), "{log}");
+    let data =
+        std::fs::read_to_string(run.session().join("basic/returns_data/1/data.json")).unwrap();
+    assert!(data.contains("1234"));
+}
+
+#[test]
+fn bad_input_is_one_line_exit_2_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let unreadable = dir.path().join("config");
+    std::fs::create_dir(&unreadable).unwrap(); // a directory cannot be read as a file
+    let unreadable = unreadable.display().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--frobnicate"], "--frobnicate"),
+        (
+            vec!["--subset", "4", "--subsets", "4"],
+            "--subset 4 is out of range",
+        ),
+        (vec!["--parameters", "{\"a\": "], "--parameters"),
+        (vec!["--globals", "{oops}"], "--globals"),
+        (
+            vec!["--exact", "basic::passes", "--parameters", r#"{"nope": 1}"#],
+            "takes (), not nope",
+        ),
+        (vec!["--config-file", &unreadable], "config file"),
+        (
+            vec!["--historical-report", "/no/such/report.json"],
+            "/no/such/report.json",
+        ),
+        (
+            vec!["--cluster", "nosuch", "--collect-num-nodes"],
+            "unknown --cluster",
+        ),
+    ];
+    for (args, needle) in cases {
+        let run = run_fixtures(&args, &[]);
+        assert_eq!(run.status, 2, "{args:?}: {}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {}", run.stderr);
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(needle),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stdout.is_empty(),
+            "{args:?} ran something: {}",
+            run.stdout
+        );
+        assert!(
+            !run.results.join("latest").exists(),
+            "{args:?} made a session"
+        );
+    }
+}
+
+#[test]
+fn collect_only_and_collect_num_nodes() {
+    let run = run_fixtures(&["--collect-only", "sched::"], &[]);
+    run.assert_status(0);
+    assert_eq!(run.stdout.lines().count(), 12 + 4 + 1);
+    let run = run_fixtures(&["--collect-num-nodes", "sched::"], &[]);
+    assert_eq!(run.stdout.trim(), (12 + 4 * 2 + 4).to_string());
+}
+
+#[test]
+fn cluster_utilization_and_greedy_tests_fail_when_asked() {
+    let run = run_fixtures(&["--exact", "basic::underuses", "basic::greedy"], &[]);
+    run.assert_status(0);
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "basic::underuses",
+            "basic::greedy",
+            "--fail-bad-cluster-utilization",
+            "--fail-greedy-tests",
+        ],
+        &[],
+    );
+    run.assert_status(101);
+    assert!(
+        run.stdout.contains("declared 2 nodes but used 1"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("--fail-greedy-tests"), "{}", run.stdout);
+    let report = run.report();
+    let underuses = report["results"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["test_id"] == "basic::underuses"))
+        .cloned()
+        .expect("underuses reported");
+    assert_eq!(
+        (
+            underuses["nodes_allocated"].as_u64(),
+            underuses["nodes_used"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+}
