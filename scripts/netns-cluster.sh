@@ -141,7 +141,7 @@ canon_dir() {
 
 # Host PID of node K's PID-namespace init (its sshd), or nothing.
 node_init_pid() {
-    local k=$1 ns p nspid pidfile
+    local k=$1 ns p pidfile
     ns=$(ns_name "$k")
     pidfile=$(resolve_dir)/node$k/init.pid
     if [ -r "$pidfile" ]; then
@@ -157,8 +157,8 @@ node_init_pid() {
 
 # True if host PID $1 is PID 1 of a nested PID namespace (bash builtins only).
 is_ns_init() {
-    local key f1 f2 rest
-    while read -r key f1 f2 rest; do
+    local key f2 rest
+    while read -r key _ f2 rest; do
         if [ "$key" = NSpid: ]; then
             [ -n "$f2" ] && [ -z "$rest" ] && [ "$f2" = 1 ]
             return
@@ -180,6 +180,7 @@ ssh_opts() {
     local dir=$1
     # curve25519 first: the default sntrup761 hybrid costs ~85 ms of client
     # CPU per connection on this machine (libssh2 never uses it anyway).
+    # shellcheck disable=SC2054
     SSH_OPTS=(-F /dev/null -i "$dir/id_ed25519" -o IdentitiesOnly=yes
         -o KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512@openssh.com
         -o UserKnownHostsFile="$dir/known_hosts" -o GlobalKnownHostsFile=/dev/null
@@ -295,7 +296,7 @@ EOF
 }
 
 cmd_up() {
-    local n=$1 dir k ip ns veth nd pubkey t0 extra=""
+    local n=$1 dir k ip nd pubkey t0 extra=""
     t0=$EPOCHREALTIME
     dir=$(canon_dir "${OPT_DIR:-$DEFAULT_DIR}")
 
@@ -309,7 +310,7 @@ cmd_up() {
     fi
 
     # --- files
-    mkdir -p -m 0755 "$dir"
+    mkdir -p "$dir" && chmod 0755 "$dir"
     : >"$dir/$MARKER"
     ssh-keygen -q -t ed25519 -N '' -C "ducktape-netns-client" -f "$dir/id_ed25519"
     pubkey=$(<"$dir/id_ed25519.pub")
@@ -328,10 +329,11 @@ cmd_up() {
 
     for ((k = 1; k <= n; k++)); do
         nd=$dir/node$k
-        mkdir -p -m 0700 "$nd/home" "$nd/sshd"
-        mkdir -p -m 0755 "$nd/mnt"
-        mkdir -p "$nd/tmp" && chmod 1777 "$nd/tmp"
+        mkdir -p "$nd/home" "$nd/sshd" "$nd/mnt" "$nd/tmp"
+        chmod 0700 "$nd/home" "$nd/sshd"
+        chmod 1777 "$nd/tmp"
         cp "$dir/hosts" "$nd/hosts"
+        echo "node$k" >"$nd/hostname"
         write_sshd_config "$nd/sshd/sshd_config"
         [ -n "$extra" ] && echo "$extra" >>"$nd/sshd/sshd_config"
         printf '%s\n' "$pubkey" >"$nd/sshd/authorized_keys"
@@ -393,11 +395,12 @@ EOF
         echo "link set dev $(veth_name "$k") master $BRIDGE up"
     done | ip -batch -
     for ((k = 1; k <= n; k++)); do
+        # shellcheck disable=SC2016
         nsenter --net="/run/netns/$(ns_name "$k")" sh -c '
             echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6 2>/dev/null
             printf "%s\n" "addr add $1/24 dev eth0" "link set dev lo up" "link set dev eth0 up" | ip -batch -
-            [ -z "$2" ] || ip route change '"$NET"'.0/24 dev eth0 proto kernel scope link src "$1" quickack 1
-        ' sh "$(node_ip "$k")" "$QUICKACK"
+            [ -z "$3" ] || ip route change "$2" dev eth0 proto kernel scope link src "$1" quickack 1
+        ' sh "$(node_ip "$k")" "$NET.0/24" "$QUICKACK"
     done
     if [ -n "$QUICKACK" ]; then
         ip route change "$NET.0/24" dev "$BRIDGE" proto kernel scope link src "$HOST_IP" quickack 1
@@ -406,7 +409,7 @@ EOF
     # --- nodes: own session, no inherited fds (callers may wait on pipes).
     for ((k = 1; k <= n; k++)); do
         (
-            for fd in /proc/$BASHPID/fd/*; do
+            for fd in "/proc/$BASHPID/fd/"*; do
                 fd=${fd##*/}
                 [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
             done
@@ -562,8 +565,9 @@ case $cmd in
     up)
         need_tools
         n=${1:-3}
-        [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le $MAX_NODES ] ||
+        if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt $MAX_NODES ]; then
             die "up: node count must be 1..$MAX_NODES, got '$n'"
+        fi
         [ $# -le 1 ] || die "up: unexpected arguments: $*"
         take_lock
         cmd_up "$n"

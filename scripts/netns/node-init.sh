@@ -18,7 +18,7 @@
 #   /run       <- fresh tmpfs (pid files, sockets; /run/sshd for privsep)
 #   /run/dt    <- NODEDIR/sshd   (sshd_config, host key, authorized_keys, log)
 #   /etc/hosts <- NODEDIR/hosts  (nodeK names of every node)
-#   hostname   =  nodeK
+#   /etc/hostname <- NODEDIR/hostname, and the UTS hostname = nodeK
 set -euo pipefail
 
 k=$1
@@ -38,6 +38,7 @@ bind home /root
 bind mnt /mnt
 bind tmp /tmp
 bind hosts /etc/hosts
+if [ -e /etc/hostname ]; then bind hostname /etc/hostname; fi
 exec 3<&-
 
 echo "node$k" >/proc/sys/kernel/hostname

@@ -1,5 +1,6 @@
 //! One run of a test binary: parse, select, then list or run the trials.
 
+mod interrupt;
 pub mod select;
 mod trial;
 
@@ -94,7 +95,7 @@ fn run() -> Result<ExitCode, String> {
             let (rt, parsed) = (runtime.clone(), parsed.clone());
             Trial::ignorable_test(case.name.clone(), move || {
                 let rt = rt
-                    .get_or_try_init(|| Runtime::new(&parsed))
+                    .get_or_try_init(|| Runtime::start(&parsed))
                     .map_err(|e: String| Failed::from(e))?;
                 run_trial(rt, &case)
             })
@@ -214,9 +215,17 @@ pub(crate) struct Runtime {
     session_dir: PathBuf,
     reports: SessionReports,
     failed: AtomicBool,
+    interrupts: interrupt::Interrupts,
 }
 
 impl Runtime {
+    /// Builds the runtime and starts listening for Ctrl-C / SIGTERM.
+    fn start(parsed: &cli::Parsed) -> Result<Arc<Self>, String> {
+        let rt = Arc::new(Self::new(parsed)?);
+        interrupt::install(Arc::downgrade(&rt)).map_err(|e| format!("signal handlers: {e}"))?;
+        Ok(rt)
+    }
+
     fn new(parsed: &cli::Parsed) -> Result<Self, String> {
         let o = &parsed.options;
         let cluster = build_cluster(o).map_err(|e| e.to_string())?;
@@ -242,6 +251,7 @@ impl Runtime {
             session_dir: session.dir,
             reports,
             failed: AtomicBool::new(false),
+            interrupts: interrupt::Interrupts::default(),
         })
     }
 

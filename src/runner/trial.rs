@@ -1,6 +1,7 @@
 //! Running one case: nodes, context, the body under a timeout, deflake
 //! reruns, teardown, and its result record.
 
+use super::interrupt::Running;
 use super::Runtime;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::TestCluster;
@@ -15,15 +16,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How one attempt ended.
-struct Attempt {
-    passed: bool,
-    summary: String,
-    data: serde_json::Value,
-    nodes_allocated: usize,
-    nodes_used: usize,
-    services: Vec<serde_json::Value>,
-    start: f64,
-    stop: f64,
+pub(crate) struct Attempt {
+    pub(crate) passed: bool,
+    pub(crate) summary: String,
+    pub(crate) data: serde_json::Value,
+    pub(crate) nodes_allocated: usize,
+    pub(crate) nodes_used: usize,
+    pub(crate) services: Vec<serde_json::Value>,
+    pub(crate) start: f64,
+    pub(crate) stop: f64,
 }
 
 /// Runs every repetition of a case and reports each; `Err` carries the
@@ -77,7 +78,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
         } else {
             dir.join(format!("attempt-{n}"))
         };
-        let a = run_attempt(rt, case, &attempt_dir);
+        let a = run_attempt(rt, case, &attempt_dir, &rel);
         let passed = a.passed;
         attempts.push(a);
         if passed || rt.stop_requested() {
@@ -101,7 +102,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     (status, summary)
 }
 
-fn record(
+pub(crate) fn record(
     case: &TestCase,
     rel: &str,
     status: Status,
@@ -143,7 +144,7 @@ fn record(
     }
 }
 
-fn unix_now() -> f64 {
+pub(crate) fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -176,7 +177,7 @@ fn requested_spec(rt: &Runtime, case: &TestCase) -> Result<ClusterSpec, String> 
     })
 }
 
-fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path) -> Attempt {
+fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt {
     let start = unix_now();
     let failed = |summary: String| Attempt {
         passed: false,
@@ -216,7 +217,22 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path) -> Attempt {
     let nodes: Vec<&str> = allocation.nodes().iter().map(|n| n.name()).collect();
     span.in_scope(|| tracing::info!(nodes = ?nodes, "running {}", case.name));
     let started = Instant::now();
+    let running = rt.interrupts.register(Running {
+        ctx: ctx.clone(),
+        span: span.clone(),
+        case: case.clone(),
+        dir: dir.to_path_buf(),
+        rel: rel.to_string(),
+        start,
+        nodes_allocated: spec.size(),
+    });
     let outcome = run_body(rt, case, &ctx, &span);
+    if !rt.interrupts.finish(running) {
+        // An interrupt is tearing this test down and will end the process.
+        loop {
+            std::thread::park();
+        }
+    }
     let (mut passed, mut summary, data) = match outcome {
         Ok(data) => (true, "Test Passed".to_string(), data.unwrap_or_default()),
         Err(msg) => (false, msg, serde_json::Value::Null),
@@ -240,12 +256,6 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path) -> Attempt {
     }
     if !passed {
         let _ = std::fs::write(dir.join("failure.txt"), format!("{summary}\n"));
-    }
-    if let Some(data) = (!data.is_null()).then_some(&data) {
-        let _ = std::fs::write(
-            dir.join("data.json"),
-            serde_json::to_vec_pretty(data).unwrap_or_default(),
-        );
     }
     drop(allocation);
     Attempt {
@@ -306,7 +316,7 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 
 /// Stops, collects, cleans and frees every service of the test, last
 /// created first. Errors are logged, never lost, and never stop the rest.
-fn teardown(rt: &Runtime, ctx: &TestContext, passed: bool) -> Vec<serde_json::Value> {
+pub(crate) fn teardown(rt: &Runtime, ctx: &TestContext, passed: bool) -> Vec<serde_json::Value> {
     let services = ctx.services();
     let no_teardown = rt.options.no_teardown;
     if no_teardown && !services.is_empty() {

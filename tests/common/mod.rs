@@ -165,3 +165,98 @@ impl Run {
         self
     }
 }
+
+/// Pids of processes started on the localhost nodes under `lease_root`
+/// (their environment carries the node tag).
+pub fn node_processes(lease_root: &Path) -> Vec<u32> {
+    let prefix = format!("DUCKTAPE_NODE={}", lease_root.join("localhost").display());
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let tagged = env
+            .split(|&b| b == 0)
+            .any(|kv| kv.starts_with(prefix.as_bytes()));
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
+            .unwrap_or(true);
+        if tagged && !zombie {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Waits up to `secs` for `cond`.
+pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    cond()
+}
+
+/// Starts the fixtures binary without waiting for it.
+pub fn spawn_fixtures(args: &[&str], results: &Path) -> std::process::Child {
+    let mut cmd = Command::new(fixtures_bin());
+    cmd.args(args)
+        .arg("--results-root")
+        .arg(results)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DUCKTAPE_") || k.starts_with("NEXTEST") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.spawn().expect("fixtures binary starts")
+}
+
+/// Node → list of (test, start, end) windows from a `window_log` file.
+pub fn windows(log: &Path) -> std::collections::BTreeMap<String, Vec<(String, f64, f64)>> {
+    let mut by_node: std::collections::BTreeMap<String, Vec<(String, f64, f64)>> =
+        Default::default();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [test, node, start, end] = f[..] {
+            by_node.entry(node.to_string()).or_default().push((
+                test.to_string(),
+                start.parse().unwrap_or(0.0),
+                end.parse().unwrap_or(0.0),
+            ));
+        }
+    }
+    by_node
+}
+
+/// Panics if two tests held one node at overlapping times.
+pub fn assert_no_overlap(log: &Path) -> usize {
+    let mut lines = 0;
+    for (node, mut ws) in windows(log) {
+        ws.sort_by(|a, b| a.1.total_cmp(&b.1));
+        lines += ws.len();
+        for pair in ws.windows(2) {
+            assert!(
+                pair[0].2 <= pair[1].1,
+                "{node} leased twice: {:?} and {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+    lines
+}

@@ -1,0 +1,275 @@
+//! Clusters, leases and the service lifecycle, checked from outside the
+//! test process: real processes, real signals, real lease files.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn globals_with_window_log(log: &Path) -> String {
+    format!(r#"{{"window_log": "{}"}}"#, log.display())
+}
+
+#[test]
+fn eight_threads_on_four_nodes_never_share_a_node_and_the_big_test_runs() {
+    let state = tempfile::tempdir().unwrap();
+    let log = state.path().join("windows.log");
+    let lease_root = state.path().display().to_string();
+    let globals = globals_with_window_log(&log);
+    let run = run_fixtures(
+        &[
+            "sched::",
+            "--test-threads",
+            "8",
+            "--localhost-nodes",
+            "4",
+            "--lease-root",
+            &lease_root,
+            "--globals",
+            &globals,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    assert_eq!(run.statuses().len(), 17);
+    assert_eq!(run.statuses()["sched::four_nodes"], "PASS");
+    // 12 one-node, 4 two-node and 1 four-node test: 24 node windows.
+    assert_eq!(assert_no_overlap(&log), 24);
+    assert_eq!(windows(&log).len(), 4, "more than 4 nodes were used");
+}
+
+#[test]
+fn a_killed_process_releases_its_nodes_and_its_services_die_with_it() {
+    let state = tempfile::tempdir().unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let mut child = spawn_fixtures(
+        &[
+            "--exact",
+            "services::long_running",
+            "--localhost-nodes",
+            "2",
+            "--lease-root",
+            &lease_root,
+        ],
+        results.path(),
+    );
+    assert!(
+        eventually(20, || node_processes(state.path()).len() == 2),
+        "services did not start"
+    );
+    child.kill().unwrap(); // SIGKILL: no teardown can run
+    let _ = child.wait();
+    assert!(
+        eventually(5, || node_processes(state.path()).is_empty()),
+        "services outlived their test process"
+    );
+    let start = Instant::now();
+    let run = run_bin(
+        fixtures_bin(),
+        &[
+            "--exact",
+            "basic::returns_data",
+            "--localhost-nodes",
+            "2",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "the stale lease blocked the next run"
+    );
+}
+
+fn interrupted_with(signal: i32, name: &str) {
+    let state = tempfile::tempdir().unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let mut child = spawn_fixtures(
+        &[
+            "--exact",
+            "services::long_running",
+            "--localhost-nodes",
+            "2",
+            "--lease-root",
+            &lease_root,
+        ],
+        results.path(),
+    );
+    assert!(
+        eventually(20, || node_processes(state.path()).len() == 2),
+        "services did not start"
+    );
+    // SAFETY: signalling our own child process by pid.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(128 + signal),
+        "exit status after {name}"
+    );
+    assert!(
+        node_processes(state.path()).is_empty(),
+        "a service survived {name}"
+    );
+    let session = std::fs::canonicalize(results.path().join("latest")).unwrap();
+    let test_dir = session.join("services/long_running/1");
+    // A failure collects every log, default or not.
+    for node in ["worker1", "worker2"] {
+        assert!(
+            test_dir.join(format!("sleeper-1/{node}/out.log")).is_file(),
+            "{node} out.log"
+        );
+        assert!(
+            test_dir
+                .join(format!("sleeper-1/{node}/debug.log"))
+                .is_file(),
+            "{node} debug.log"
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["test_status"], "FAIL");
+    assert_eq!(report["summary"], format!("interrupted by {name}"));
+    let start = Instant::now();
+    run_bin(
+        fixtures_bin(),
+        &[
+            "--exact",
+            "basic::returns_data",
+            "--localhost-nodes",
+            "2",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    )
+    .assert_status(0);
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn sigterm_mid_test_tears_down_collects_logs_and_reports_interrupted() {
+    interrupted_with(libc::SIGTERM, "SIGTERM");
+}
+
+#[test]
+fn sigint_mid_test_tears_down_collects_logs_and_reports_interrupted() {
+    interrupted_with(libc::SIGINT, "SIGINT");
+}
+
+#[test]
+fn teardown_runs_after_a_panic_and_a_failed_start() {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::panics_with_service",
+            "services::start_fails",
+            "services::passes_with_service",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    run.assert_status(101);
+    let statuses = run.statuses();
+    assert_eq!(statuses["services::panics_with_service"], "FAIL");
+    assert_eq!(statuses["services::start_fails"], "FAIL");
+    assert_eq!(statuses["services::passes_with_service"], "PASS");
+    assert!(
+        node_processes(state.path()).is_empty(),
+        "services left running"
+    );
+    let s = run.session();
+    // Failed: all logs. Passed: only the default ones.
+    assert!(s
+        .join("services/panics_with_service/1/sleeper-1/worker1/debug.log")
+        .is_file());
+    assert!(s
+        .join("services/passes_with_service/1/sleeper-1/worker1/out.log")
+        .is_file());
+    assert!(!s
+        .join("services/passes_with_service/1/sleeper-1/worker1/debug.log")
+        .exists());
+    let report = run.report();
+    let start_fails = report["results"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["test_id"] == "services::start_fails"))
+        .cloned()
+        .unwrap();
+    let summary = start_fails["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("sleeper-1: start failed on worker2")
+            && summary.contains("refusing to start on node 2"),
+        "{summary}"
+    );
+    // Node directories were cleaned.
+    for node in ["worker1", "worker2", "worker3"] {
+        assert!(
+            !state
+                .path()
+                .join("localhost")
+                .join(node)
+                .join("sleeper")
+                .exists(),
+            "{node} not cleaned"
+        );
+    }
+}
+
+#[test]
+fn no_teardown_leaves_processes_running() {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::passes_with_service",
+            "--no-teardown",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    let left = node_processes(state.path());
+    assert_eq!(left.len(), 2, "expected both sleepers to be left running");
+    for pid in left {
+        // SAFETY: killing the processes this test left behind.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    assert!(
+        state
+            .path()
+            .join("localhost/worker1/sleeper/out.log")
+            .is_file(),
+        "files were removed"
+    );
+}
+
+#[test]
+fn eight_nodes_start_in_parallel() {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::slow_start_8",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    let t = run.report()["results"][0]["run_time_seconds"]
+        .as_f64()
+        .unwrap();
+    assert!(t < 3.0, "8 one-second starts took {t:.2} s: not parallel");
+}
