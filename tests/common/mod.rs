@@ -86,10 +86,10 @@ pub fn run_in(bin: &Path, args: &[&str], envs: &[(&str, &str)], results: &Path) 
     }
     // Our own DUCKTAPE_*/NEXTEST_* settings must not leak into the child.
     for (k, _) in std::env::vars() {
-        if k.starts_with("DUCKTAPE_") || k.starts_with("NEXTEST") {
-            if !envs.iter().any(|(e, _)| *e == k) {
-                cmd.env_remove(&k);
-            }
+        if (k.starts_with("DUCKTAPE_") || k.starts_with("NEXTEST"))
+            && !envs.iter().any(|(e, _)| *e == k)
+        {
+            cmd.env_remove(&k);
         }
     }
     let out = cmd.output().expect("test binary runs");

@@ -1,0 +1,17 @@
+use ducktape::prelude::*;
+
+#[ducktape::test]
+fn by_value(ctx: TestContext) {}
+
+#[ducktape::test]
+fn mutable_context(ctx: &mut TestContext) {}
+
+#[ducktape::test]
+fn no_parameters() {}
+
+struct NotAFixture;
+
+#[ducktape::test]
+fn not_a_fixture(f: &mut NotAFixture) {}
+
+fn main() {}
