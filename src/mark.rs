@@ -335,6 +335,7 @@ mod tests {
             module_path: "systest::m",
             file: file!(),
             line: line!(),
+            doc: "",
             params,
             marks: Box::leak(marks.into_boxed_slice()),
             body,

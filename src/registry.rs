@@ -24,6 +24,8 @@ pub struct TestDescriptor {
     pub file: &'static str,
     /// Source line, for messages.
     pub line: u32,
+    /// The function's doc comment (the report's `description`).
+    pub doc: &'static str,
     /// Names of the parameters after the context/fixture one, in order.
     pub params: &'static [&'static str],
     /// Marks, left to right as written in the attribute.

@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// How long `restart_node` waits for the old processes to exit.
+const RESTART_WAIT: Duration = Duration::from_secs(60);
+
 /// One log a service writes on each node.
 #[derive(Clone, Debug)]
 pub struct LogSpec {
@@ -298,15 +301,40 @@ impl<S: Service> ServiceHandle<S> {
         Ok(())
     }
 
-    /// Restarts one node: a clean stop, or a SIGKILL when `clean` is false.
+    /// Starts the service on one node (ducktape's `start_node`).
+    pub fn start_node(&self, node: &Node) -> crate::Result<()> {
+        self.core.service.start_node(&self.core.nodes, node)
+    }
+
+    /// Stops the service on one node.
+    pub fn stop_node(&self, node: &Node) -> crate::Result<()> {
+        self.core.service.stop_node(&self.core.nodes, node)
+    }
+
+    /// Cleans one node.
+    pub fn clean_node(&self, node: &Node) -> crate::Result<()> {
+        self.core.service.clean_node(&self.core.nodes, node)
+    }
+
+    /// Restarts one node: a clean stop, or a SIGKILL when `clean` is false;
+    /// either way the old processes are gone (so their ports are free)
+    /// before the node starts again.
     pub fn restart_node(&self, node: &Node, clean: bool) -> crate::Result<()> {
-        let c = &self.core;
         if clean {
-            c.service.stop_node(&c.nodes, node)?;
+            self.stop_node(node)?;
         } else {
             self.signal_node(node, "KILL")?;
         }
-        c.service.start_node(&c.nodes, node)
+        crate::wait::retry_on_error(
+            || self.alive(node).map(|alive| !alive),
+            RESTART_WAIT,
+            Duration::from_millis(20),
+            &format!(
+                "{}: old processes on {node} did not exit",
+                self.service_id()
+            ),
+        )?;
+        self.start_node(node)
     }
 
     /// Pauses the service's processes on a node (SIGSTOP).

@@ -6,7 +6,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, ExprLit, FnArg, Ident, ItemFn, Lit, Meta, Pat, Signature, Type};
+use syn::{
+    Attribute, Expr, ExprLit, FnArg, Ident, ItemFn, Lit, Meta, Pat, ReturnType, Signature, Type,
+};
 
 /// How the test receives its context.
 enum Form {
@@ -35,6 +37,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     let shape = shape(&func.sig, &mut errors);
+    let before = errors.len();
     let marks = match syn::parse2::<RawMarks>(attr) {
         Ok(raw) => Some(marks::check(raw, &mut errors)),
         Err(e) => {
@@ -42,6 +45,9 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
             None
         }
     };
+    // A mark with errors was left out: checking coverage without it would
+    // only add misleading errors.
+    let marks = marks.filter(|_| errors.len() == before);
     if let (Some(shape), Some(marks)) = (&shape, &marks) {
         let params: Vec<Ident> = shape.params.iter().map(|(p, _)| p.clone()).collect();
         coverage::check(marks, &params, &func.sig.ident, &mut errors);
@@ -61,7 +67,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
                 .iter()
                 .any(|a| matches!(a, FnArg::Receiver(_)))
             {
-                out.extend(quote!(#[allow(dead_code)] #func));
+                out.extend(quote!(#[allow(unused)] #func));
             }
             out
         }
@@ -183,7 +189,6 @@ fn no_self(receiver: &syn::Receiver) -> syn::Error {
 ///
 /// Not emitted yet: `TestDescriptor` has no `doc` field. Once it has, add
 /// `doc: #doc,` to the descriptor in [`generate`].
-#[allow(dead_code)]
 fn doc_text(attrs: &[Attribute]) -> String {
     let lines: Vec<String> = attrs
         .iter()
@@ -230,25 +235,48 @@ fn generate(func: ItemFn, shape: &Shape, marks: &[Mark]) -> TokenStream {
     let args = Ident::new("__args", Span::mixed_site());
     let bindings = shape.params.iter().map(|(ident, ty)| {
         let key = ident.unraw().to_string();
-        quote_spanned!(ty.span()=> let #ident: #ty = #p::arg(#args, #key)?;)
+        // Located on the type, so that a type serde cannot deserialize into
+        // is reported there.
+        let span = ty.span();
+        let args = Ident::new("__args", Span::mixed_site().located_at(span));
+        quote_spanned!(span=> let #ident: #ty = ::ducktape::__private::arg(#args, #key)?;)
     });
     let idents: Vec<&Ident> = shape.params.iter().map(|(ident, _)| ident).collect();
+    // A return type that is not an `IntoTestOutcome` is reported on it.
+    let ret = match &sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
     let call = match &shape.form {
-        Form::Context => quote!(#p::IntoTestOutcome::into_outcome(#real(#ctx, #(#idents),*))),
+        Form::Context => {
+            let span = ret.span();
+            // Not mixed-site: rustc reports errors on mixed-site tokens at
+            // the attribute, not where they are located.
+            let out = Ident::new("__ducktape_outcome", span);
+            quote_spanned! {span=>
+                let #out = #real(#ctx, #(#idents),*);
+                ::ducktape::__private::IntoTestOutcome::into_outcome(#out)
+            }
+        }
         Form::Fixture(fixture) => {
             let f = Ident::new("__fixture", Span::mixed_site());
-            quote!(#p::run_fixture::<#fixture, _>(#ctx, |#f| #real(#f, #(#idents),*)))
+            quote!(#p::run_fixture::<#fixture, #ret>(#ctx, |#f| #real(#f, #(#idents),*)))
         }
     };
+    // The line of the function's name, not of the attribute.
+    let line = quote_spanned!(name.span()=> ::core::line!());
     let param_names = idents.iter().map(|i| i.unraw().to_string());
     let marks = marks.iter().map(mark_tokens);
+    let doc = doc_text(&attrs);
 
     quote! {
         #(#attrs)*
         #vis #sig #block
 
+        // The IDE shim: `::core::prelude::v1::test` even where a
+        // `use ducktape::test;` shadows `test`.
         #(#cfgs)*
-        #[test]
+        #[::core::prelude::v1::test]
         fn #name() {}
 
         #(#cfgs)*
@@ -259,7 +287,8 @@ fn generate(func: ItemFn, shape: &Shape, marks: &[Mark]) -> TokenStream {
             name: #name_str,
             module_path: ::core::module_path!(),
             file: ::core::file!(),
-            line: ::core::line!(),
+            line: #line,
+            doc: #doc,
             params: &[#(#param_names),*],
             marks: &[#(#marks),*],
             body: {
@@ -417,7 +446,10 @@ mod tests {
         );
         assert!(out.contains("fn __ducktape_test_t"), "{out}");
         assert!(out.contains("static __DUCKTAPE_TEST_T"), "{out}");
-        assert!(out.contains("run_fixture :: < Fixture , _ >"), "{out}");
+        assert!(
+            out.contains("run_fixture :: < Fixture , ducktape :: Result < () > >"),
+            "{out}"
+        );
         assert!(!out.contains("compile_error"), "{out}");
     }
 }

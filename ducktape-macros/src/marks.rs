@@ -281,13 +281,11 @@ fn cluster(span: Span, args: Vec<KeyValue>, errors: &mut Errors) -> Option<Clust
             ));
             None
         }
-        (Some(num_nodes), Some((key, _)), _) => {
-            let mut e = syn::Error::new(
+        (Some(_), Some((key, _)), _) => {
+            errors.push(syn::Error::new(
                 key.span(),
                 "give either num_nodes or cluster_spec, not both",
-            );
-            e.combine(syn::Error::new(num_nodes.span(), "num_nodes given here"));
-            errors.push(e);
+            ));
             None
         }
         (None, None, _) => {
@@ -377,7 +375,6 @@ mod tests {
                 "unknown mark `clustr`: expected cluster, matrix, parametrize, defaults, ignore or env",
                 "cluster needs `num_nodes = N` or `cluster_spec = ...`",
                 "give either num_nodes or cluster_spec, not both",
-                "num_nodes given here",
                 "num_nodes must be an integer literal; use `cluster_spec = ...` for a computed cluster",
                 "duplicate key `a` in this mark",
                 "`a` has no values: give at least one",

@@ -78,6 +78,18 @@ sized!(from_macro_rules, 7);
 #[cfg(any())]
 fn configured_out(_ctx: &TestContext) {}
 
+mod imported {
+    use ducktape::prelude::*;
+    // Shadows the built-in `#[test]`, which the expansion must not rely on.
+    use ducktape::test;
+
+    #[test(parametrize(n = 1))]
+    pub fn via_use(_ctx: &TestContext, n: u8) {
+        assert_eq!(n, 1);
+    }
+    pub const FN_LINE: u32 = line!() - 3;
+}
+
 #[test]
 fn descriptor_fields() {
     let t = find("plain");
@@ -149,4 +161,12 @@ fn raw_identifiers_nested_arrays_and_bare_ignore() {
 fn values_from_macro_rules_and_cfg() {
     assert_eq!(names(&cases("from_macro_rules")), ["from_macro_rules::n=7"]);
     assert!(TESTS.iter().all(|t| t.name != "configured_out"));
+}
+
+#[test]
+fn imported_attribute_and_line_of_the_fn() {
+    let t = find("via_use");
+    assert_eq!(t.module_path, "registration::imported");
+    assert_eq!(t.line, imported::FN_LINE);
+    assert_eq!(names(&cases("via_use")), ["imported::via_use::n=1"]);
 }

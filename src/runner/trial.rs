@@ -128,7 +128,7 @@ pub(crate) fn record(
         cls_name: case.test.module().to_string(),
         function_name: case.test.name.to_string(),
         injected_args: case.injected_args(),
-        description: String::new(),
+        description: case.test.doc.to_string(),
         test_status: status,
         summary,
         run_time_seconds: stop - start,

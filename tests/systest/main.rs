@@ -1,3 +1,4 @@
 mod marks;
 mod quickstart;
+mod zookeeper;
 ducktape::main!();

@@ -9,9 +9,4 @@ fn mutable_context(ctx: &mut TestContext) {}
 #[ducktape::test]
 fn no_parameters() {}
 
-struct NotAFixture;
-
-#[ducktape::test]
-fn not_a_fixture(f: &mut NotAFixture) {}
-
 fn main() {}

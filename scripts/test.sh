@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what it needs (as root:
+# openssh-server, iproute2, nftables, zookeeper, redis, chromium… through
+# scripts/install-deps.sh), then checks formatting and lints, and runs every
+# test under `cargo test` and again under `cargo nextest run`.
+#
+#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh --quick    # skip the nextest pass
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+if [ "$(id -u)" = 0 ]; then
+    bash scripts/install-deps.sh
+else
+    echo "test.sh: not root: not installing system packages; tests that need root," \
+         "sshd or ZooKeeper will say why they are skipped" >&2
+fi
+# The real-systems examples run only where their systems are installed.
+if command -v java >/dev/null && [ -d /usr/share/zookeeper ]; then
+    export DUCKTAPE_ZOOKEEPER=1
+fi
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+step "cargo test"
+cargo test --workspace
+if [ "$quick" = 0 ]; then
+    step "cargo nextest run"
+    cargo nextest run --workspace --no-fail-fast
+fi
