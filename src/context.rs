@@ -24,6 +24,7 @@ struct Inner {
     results_dir: PathBuf,
     cluster: Arc<TestCluster>,
     services: Registry,
+    jvm_logs: bool,
 }
 
 /// Everything needed to build a [`TestContext`]; filled in by the runner.
@@ -43,6 +44,8 @@ pub struct ContextParts {
     pub results_dir: PathBuf,
     /// The test's nodes.
     pub cluster: Arc<TestCluster>,
+    /// `--enable-jvm-logs`.
+    pub jvm_logs: bool,
 }
 
 impl TestContext {
@@ -58,6 +61,7 @@ impl TestContext {
                 results_dir: parts.results_dir,
                 cluster: parts.cluster,
                 services: Registry::default(),
+                jvm_logs: parts.jvm_logs,
             }),
         }
     }
@@ -105,7 +109,9 @@ impl TestContext {
     /// Creates a service on nodes of this test. After the test it is stopped,
     /// its logs are collected, its nodes cleaned and freed, whatever happened.
     pub fn service<S: Service>(&self, service: S) -> crate::Result<ServiceHandle<S>> {
-        self.inner.services.add(&self.inner.cluster, service)
+        self.inner
+            .services
+            .add(&self.inner.cluster, service, self.inner.jvm_logs)
     }
 
     pub(crate) fn services(&self) -> Vec<Arc<dyn Teardown>> {

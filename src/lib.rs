@@ -61,6 +61,31 @@ macro_rules! main {
     };
 }
 
+/// Registers a function to call when an SSH account fails, selectable with
+/// `--ssh-checker-function NAME` (the function's name). The function has
+/// the signature `fn(&ducktape::remote::RemoteError, &dyn ducktape::remote::RemoteAccount)`.
+///
+/// ```ignore
+/// fn log_node_state(err: &RemoteError, account: &dyn RemoteAccount) {
+///     eprintln!("{}: {err}", account.name());
+/// }
+/// ducktape::ssh_checker!(log_node_state);
+/// ```
+#[macro_export]
+macro_rules! ssh_checker {
+    ($f:ident) => {
+        const _: () = {
+            #[$crate::__private::linkme::distributed_slice($crate::remote::SSH_CHECKERS)]
+            #[linkme(crate = $crate::__private::linkme)]
+            static CHECKER: $crate::remote::SshChecker = $crate::remote::SshChecker {
+                name: ::core::stringify!($f),
+                module_path: ::core::module_path!(),
+                check: $f,
+            };
+        };
+    };
+}
+
 /// Items the `#[ducktape::test]` expansion refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {

@@ -64,6 +64,21 @@ pub trait Service: Send + Sync + 'static {
     fn logs(&self) -> Vec<LogSpec> {
         Vec::new()
     }
+
+    /// Whether the service runs on a JVM: with `--enable-jvm-logs` its GC and
+    /// error logs (written where [`ServiceNodes::jvm_options`] says) are
+    /// collected too.
+    fn jvm(&self) -> bool {
+        false
+    }
+}
+
+/// Where JVM logs go on a node, under the node's directory.
+pub const JVM_LOG_DIR: &str = "jvm-logs";
+
+/// `<node dir>/<service id>/jvm-logs`: collected as `jvm-logs/`.
+fn jvm_dir(node: &Node, service_id: &str) -> PathBuf {
+    node.path(service_id).join(JVM_LOG_DIR)
 }
 
 /// A service's nodes and identity, as its `*_node` methods see them.
@@ -72,6 +87,7 @@ pub struct ServiceNodes {
     id: String,
     nodes: Vec<Arc<Node>>,
     workers: Mutex<Vec<JoinHandle<crate::Result<()>>>>,
+    jvm_logs: bool,
 }
 
 impl ServiceNodes {
@@ -96,6 +112,27 @@ impl ServiceNodes {
     /// The node with 1-based index `idx`.
     pub fn get_node(&self, idx: usize) -> Option<&Arc<Node>> {
         idx.checked_sub(1).and_then(|i| self.nodes.get(i))
+    }
+
+    /// JVM options for a Java service's command line: with
+    /// `--enable-jvm-logs`, GC logging and error/heap-dump files in the
+    /// node's `jvm-logs/` directory (collected after the test); otherwise
+    /// empty.
+    pub fn jvm_options(&self, node: &Node) -> crate::Result<String> {
+        if !self.jvm_logs {
+            return Ok(String::new());
+        }
+        let dir = jvm_dir(node, &self.id);
+        // The JVM refuses to start if its log directory is missing.
+        node.account().mkdirs(&dir)?;
+        let q = |p: std::path::PathBuf| crate::remote::quote(&p);
+        Ok(format!(
+            "-Xlog:gc*:file={}:time,uptime,level,tags:filecount=2,filesize=20M \
+             -XX:ErrorFile={} -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath={}",
+            q(dir.join("gc.log")),
+            q(dir.join("hs_err_pid%p.log")),
+            q(dir.clone()),
+        ))
     }
 
     /// Runs long-lived work (e.g. reading a process's output) on a thread;
@@ -387,13 +424,20 @@ impl<S: Service> Teardown for ServiceHandle<S> {
         ServiceHandle::stop(self)
     }
     fn collect_logs(&self, dest: &Path, all: bool, compress: bool) -> Vec<String> {
-        let logs: Vec<LogSpec> = self
+        let mut logs: Vec<LogSpec> = self
             .core
             .service
             .logs()
             .into_iter()
             .filter(|l| all || l.collect_default)
             .collect();
+        if self.core.nodes.jvm_logs && self.core.service.jvm() {
+            logs.push(LogSpec {
+                name: "jvm_logs",
+                path: Path::new(self.service_id()).join(JVM_LOG_DIR),
+                collect_default: true,
+            });
+        }
         let mut problems = Vec::new();
         for node in self.nodes() {
             let dir = dest.join(self.service_id()).join(node.name());
@@ -406,6 +450,11 @@ impl<S: Service> Teardown for ServiceHandle<S> {
         problems
     }
     fn clean(&self) -> crate::Result<()> {
+        if self.core.nodes.jvm_logs && self.core.service.jvm() {
+            for node in self.nodes() {
+                node.account().remove(&node.path(self.service_id()), true)?;
+            }
+        }
         ServiceHandle::clean(self)
     }
     fn free(&self) {
@@ -469,6 +518,7 @@ impl Registry {
         &self,
         pool: &Arc<TestCluster>,
         service: S,
+        jvm_logs: bool,
     ) -> crate::Result<ServiceHandle<S>> {
         let nodes = pool.alloc(&service.cluster_spec())?;
         let id = {
@@ -484,6 +534,7 @@ impl Registry {
                     id,
                     nodes,
                     workers: Mutex::new(Vec::new()),
+                    jvm_logs,
                 },
                 phase: Mutex::new(Phase::Allocated),
                 pool: pool.clone(),

@@ -408,3 +408,49 @@ fn cluster_utilization_and_greedy_tests_fail_when_asked() {
         (Some(2), Some(1))
     );
 }
+
+#[test]
+fn bad_cluster_files_are_refused_before_any_test_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("garbage.json", "not json at all", "not valid JSON"),
+        (
+            "nohost.json",
+            r#"{"nodes": [{"ssh_config": {"hostname": "10.251.0.11"}}]}"#,
+            "host",
+        ),
+        (
+            "dup.json",
+            r#"{"nodes": [{"ssh_config": {"host": "a", "hostname": "10.251.0.11"}}, {"ssh_config": {"host": "a", "hostname": "10.251.0.12"}}]}"#,
+            "\"a\"",
+        ),
+        (
+            "key.json",
+            r#"{"nodes": [{"ssh_config": {"host": "a", "hostname": "10.251.0.11", "identityfile": "/no/such/key"}}]}"#,
+            "/no/such/key",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let file = file.display().to_string();
+        let run = run_fixtures(
+            &[
+                "--exact",
+                "basic::passes",
+                "--cluster",
+                "json",
+                "--cluster-file",
+                &file,
+            ],
+            &[],
+        );
+        assert_eq!(run.status, 2, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(name) && run.stderr.contains(needle),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("basic::passes"), "{name}: a test ran");
+    }
+}

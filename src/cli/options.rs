@@ -190,6 +190,13 @@ pub struct Options {
     /// Services get no nodes (tests against a platform that is already running).
     #[arg(long)]
     pub skip_nodes_allocation: bool,
+    /// Collect GC and error logs of services that run on a JVM.
+    #[arg(long)]
+    pub enable_jvm_logs: bool,
+    /// Run only tests of these suite files (`DUCKTAPE_SUITE` under nextest);
+    /// a `.yml` file given as a filter adds its tests instead.
+    #[arg(long, value_name = "PATH", action = ArgAction::Append)]
+    pub suite: Vec<PathBuf>,
     /// Leave these tests out (names or patterns, as filters).
     #[arg(long, value_name = "FILTER", num_args = 1.., action = ArgAction::Append)]
     pub exclude: Vec<String>,

@@ -20,7 +20,7 @@ use spec::{ClusterSpec, NodeSpec, OperatingSystem};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::remote::LocalAccount;
+use crate::remote::{LocalAccount, SshAccounts, SshOptions};
 
 /// Why a cluster could not be built or could not serve a request.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,8 @@ pub struct Cluster {
     inventory: Inventory,
     leases: LeaseDir,
     keep_processes: bool,
+    /// SSH accounts of `Fixed` nodes, made once per node and reused.
+    ssh: SshAccounts,
 }
 
 impl Cluster {
@@ -119,7 +121,15 @@ impl Cluster {
             inventory,
             leases,
             keep_processes,
+            ssh: SshAccounts::new(SshOptions::from_env()),
         })
+    }
+
+    /// Sets how SSH nodes connect (known_hosts, host key policy, node root,
+    /// checkers); the default is [`SshOptions::from_env`].
+    pub fn with_ssh_options(mut self, options: SshOptions) -> Self {
+        self.ssh = SshAccounts::new(options);
+        self
     }
 
     /// The cluster's name (`localhost`, `json`, …).
@@ -267,11 +277,17 @@ impl Cluster {
                     Arc::new(account),
                 )))
             }
-            Inventory::Fixed(_) => Err(ClusterError::Config(format!(
-                "the {} cluster's nodes are SSH hosts, and this build has no SSH remote accounts \
-                 yet; use --cluster localhost",
-                self.name
-            ))),
+            Inventory::Fixed(nodes) => {
+                let config = nodes.get(i).ok_or_else(|| {
+                    ClusterError::Config(format!("the {} cluster has no node {i}", self.name))
+                })?;
+                Ok(Arc::new(Node::new(
+                    i,
+                    config.operating_system,
+                    config.node_type.clone(),
+                    self.ssh.account(i, config),
+                )))
+            }
         }
     }
 }

@@ -7,13 +7,19 @@
 
 mod local;
 mod monitor;
+mod ssh;
 
 pub use local::LocalAccount;
 pub use monitor::LogMonitor;
+pub use ssh::{
+    ssh_checkers, HostKeyPolicy, SshAccount, SshAccounts, SshChecker, SshOptions, DEFAULT_SSH_ROOT,
+    SSH_CHECKERS,
+};
 
 use std::fmt;
-use std::path::Path;
-use std::time::Duration;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The default limit for one command: long enough for real work, short
 /// enough that a command that hangs fails the test instead of the run.
@@ -53,6 +59,75 @@ pub enum RemoteError {
         op: String,
         /// The cause.
         source: std::io::Error,
+    },
+    /// No TCP connection (or no SSH handshake) to the node.
+    #[error(
+        "{node}: cannot connect to {addr}: {source}; check that the node is up, reachable \
+         from this machine and running sshd on that port"
+    )]
+    Connect {
+        /// The node's name.
+        node: String,
+        /// `host:port`.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The node refused every credential tried.
+    #[error(
+        "{node}: SSH authentication as {user}@{addr} with {method} failed ({reason}); check \
+         the user and that the public key is in that user's ~/.ssh/authorized_keys on the node"
+    )]
+    Auth {
+        /// The node's name.
+        node: String,
+        /// The login name.
+        user: String,
+        /// `host:port`.
+        addr: String,
+        /// What was tried: `key FILE`, `password`, `ssh-agent …`.
+        method: String,
+        /// What each attempt said.
+        reason: String,
+    },
+    /// The node's host key is unknown or does not match known_hosts.
+    #[error("{node}: host key check for {addr} against {} failed: {reason}", .file.display())]
+    HostKey {
+        /// The node's name.
+        node: String,
+        /// `host:port`.
+        addr: String,
+        /// The known_hosts file.
+        file: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The SSH connection failed during an operation.
+    #[error("{node} ({addr}): {op}: {reason}")]
+    Ssh {
+        /// The node's name.
+        node: String,
+        /// `host:port`.
+        addr: String,
+        /// What was being done.
+        op: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A service on the node did not answer in time.
+    #[error(
+        "{node}: {what} did not answer within {timeout:?} (last attempt: {last}); check that \
+         the service started and listens on that port"
+    )]
+    Unavailable {
+        /// The node's name.
+        node: String,
+        /// What was polled (`GET http://host:port/path`).
+        what: String,
+        /// How long it waited.
+        timeout: Duration,
+        /// What the last attempt got.
+        last: String,
     },
 }
 
@@ -212,6 +287,223 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
     fn java_pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
         self.pids(&format!("java.*{pattern}"))
     }
+
+    /// Whether `path` is a symbolic link.
+    fn islink(&self, path: &Path) -> Result<bool, RemoteError> {
+        self.test_path("-L", path)
+    }
+
+    /// Whether the node answers a command at all.
+    fn available(&self) -> bool {
+        self.exec("true", Duration::from_secs(30))
+            .is_ok_and(|o| o.status == 0)
+    }
+
+    /// Copies a file or directory from this node to `dest` on `dest_node`,
+    /// through a temporary directory on this machine (as ducktape does).
+    fn copy_between(
+        &self,
+        src: &Path,
+        dest: &Path,
+        dest_node: &dyn RemoteAccount,
+    ) -> Result<(), RemoteError> {
+        let io_err = |op: &str, source| RemoteError::Io {
+            node: self.name().to_string(),
+            op: op.to_string(),
+            source,
+        };
+        let name = src.file_name().ok_or_else(|| {
+            io_err(
+                "copy_between",
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{} has no file name", src.display()),
+                ),
+            )
+        })?;
+        let tmp = std::env::temp_dir().join(format!(
+            "ducktape-copy-{}-{:016x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&tmp).map_err(|e| io_err("create a temporary directory", e))?;
+        let local = tmp.join(name);
+        let r = self
+            .copy_from(src, &local)
+            .and_then(|()| dest_node.copy_to(&local, dest));
+        let _ = std::fs::remove_dir_all(&tmp);
+        r
+    }
+
+    /// Waits until `GET http://<externally routable ip>:<port><path>` (with
+    /// `headers`) answers 2xx, polling every 250 ms, from this machine.
+    fn wait_for_http_service(
+        &self,
+        port: u16,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+        path: &str,
+    ) -> Result<(), RemoteError> {
+        let host = self.externally_routable_ip().to_string();
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let deadline = Instant::now() + timeout;
+        let mut last;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match http_get_status(
+                &host,
+                port,
+                &path,
+                headers,
+                left.max(Duration::from_millis(50)),
+            ) {
+                Ok(code) if (200..300).contains(&code) => return Ok(()),
+                Ok(code) => last = format!("HTTP status {code}"),
+                Err(e) => last = e.to_string(),
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(RemoteError::Unavailable {
+                    node: self.name().to_string(),
+                    what: format!("GET http://{host}:{port}{path}"),
+                    timeout,
+                    last,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(250).min(deadline - now));
+        }
+    }
+
+    /// Names of the node's network devices (`ip -o link`), loopback included.
+    fn network_devices(&self) -> Result<Vec<String>, RemoteError> {
+        let out = self.ssh_output("ip -o link show 2>/dev/null || ls -1 /sys/class/net")?;
+        Ok(parse_network_devices(&out))
+    }
+
+    /// Devices reachable from outside: not loopback, named `eth*` or `en*`
+    /// (ducktape's `get_external_accessible_network_devices`).
+    fn external_network_devices(&self) -> Result<Vec<String>, RemoteError> {
+        Ok(self
+            .network_devices()?
+            .into_iter()
+            .filter(|d| d != "lo" && (d.starts_with("eth") || d.starts_with("en")))
+            .collect())
+    }
+}
+
+/// Device names from `ip -o link` (`2: eth0@if7: <…> …`) or a plain list.
+pub fn parse_network_devices(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            if line.is_empty() {
+                return None;
+            }
+            let name = match line.split_once(": ") {
+                Some((idx, rest)) if idx.chars().all(|c| c.is_ascii_digit()) => {
+                    rest.split(':').next().unwrap_or_default()
+                }
+                _ => line,
+            };
+            let name = name.split('@').next().unwrap_or_default().trim();
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// One plain HTTP/1.1 GET; returns the status code.
+fn http_get_status(
+    host: &str,
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> std::io::Result<u16> {
+    use std::net::ToSocketAddrs as _;
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("{host} resolves to no address")))?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout.min(Duration::from_secs(5)))?;
+    s.set_read_timeout(Some(
+        timeout.clamp(Duration::from_millis(50), Duration::from_secs(5)),
+    ))?;
+    s.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let host_header = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 512];
+    while !head.contains(&b'\n') && head.len() < 8192 {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let line = line.lines().next().unwrap_or_default();
+    let mut parts = line.split_whitespace();
+    match (
+        parts.next(),
+        parts.next().and_then(|c| c.parse::<u16>().ok()),
+    ) {
+        (Some(v), Some(code)) if v.starts_with("HTTP/") => Ok(code),
+        _ => Err(std::io::Error::other(format!(
+            "not an HTTP response: {:?}",
+            line.chars().take(80).collect::<String>()
+        ))),
+    }
+}
+
+/// Runs `f` for every item on a pool of at most `max_threads` worker
+/// threads and returns the results in input order: a command fanned out to
+/// N nodes takes about as long as on one. Each worker uses its own SSH
+/// session per node (the accounts' session pools), so nothing is shared.
+pub fn fan_out<A, T, F>(items: &[A], max_threads: usize, f: F) -> Vec<T>
+where
+    A: Sync,
+    T: Send,
+    F: Fn(&A) -> T + Sync,
+{
+    let workers = max_threads.clamp(1, items.len().max(1));
+    if workers == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let (work_tx, work_rx) = crossbeam_channel::unbounded::<usize>();
+    for i in 0..items.len() {
+        let _ = work_tx.send(i);
+    }
+    drop(work_tx);
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<(usize, T)>();
+    let span = tracing::Span::current();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (work_rx, done_tx, f, span) = (work_rx.clone(), done_tx.clone(), &f, span.clone());
+            s.spawn(move || {
+                let _g = span.enter();
+                for i in work_rx.iter() {
+                    let _ = done_tx.send((i, f(&items[i])));
+                }
+            });
+        }
+    });
+    drop(done_tx);
+    let mut out: Vec<(usize, T)> = done_rx.iter().collect();
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Shell-quotes a path for a command line.

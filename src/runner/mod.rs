@@ -2,6 +2,7 @@
 
 mod interrupt;
 pub mod select;
+pub mod suite;
 mod trial;
 
 use crate::cli::{self, CliError, Options};
@@ -11,7 +12,6 @@ use crate::registry::TESTS;
 use crate::report::record::{SessionMeta, Status, TestRecord};
 use crate::report::{session_dir, write_test_report, SessionReports};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use once_cell::sync::OnceCell;
 use serde_json::Value;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -87,24 +87,22 @@ fn run() -> Result<ExitCode, String> {
         cases.sort_by_key(|c| std::cmp::Reverse(declared_nodes(c)));
     }
     let args = libtest_args(o, false);
-    let runtime = Arc::new(OnceCell::new());
-    let parsed = Arc::new(parsed.clone());
+    if cases.is_empty() {
+        // Nothing to run: no cluster, no session directory.
+        return Ok(libtest_mimic::run(&args, Vec::new()).exit_code());
+    }
+    // Built before any test runs, so a bad cluster file or results root is
+    // bad input (exit 2), not a failure of every test.
+    let rt = Runtime::start(&parsed)?;
     let trials = cases
         .into_iter()
         .map(|case| {
-            let (rt, parsed) = (runtime.clone(), parsed.clone());
-            Trial::ignorable_test(case.name.clone(), move || {
-                let rt = rt
-                    .get_or_try_init(|| Runtime::start(&parsed))
-                    .map_err(|e: String| Failed::from(e))?;
-                run_trial(rt, &case)
-            })
+            let rt = rt.clone();
+            Trial::ignorable_test(case.name.clone(), move || run_trial(&rt, &case))
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
-    if let Some(rt) = runtime.get() {
-        rt.print_summary();
-    }
+    rt.print_summary();
     Ok(conclusion.exit_code())
 }
 
@@ -180,6 +178,10 @@ pub fn build_cluster(o: &Options) -> Result<Cluster, ClusterError> {
         .lease_root
         .clone()
         .unwrap_or_else(crate::cluster::lease::LeaseDir::default_root);
+    // An unknown --ssh-checker-function is bad input whatever the cluster.
+    let ssh = crate::remote::SshOptions::from_env()
+        .with_checkers(&o.ssh_checker_function)
+        .map_err(ClusterError::Config)?;
     match o.cluster.as_str() {
         "localhost" | "ducktape.cluster.localhost.LocalhostCluster" => {
             Cluster::localhost(o.localhost_nodes, &state, o.no_teardown)
@@ -194,13 +196,15 @@ pub fn build_cluster(o: &Options) -> Result<Cluster, ClusterError> {
                 &state,
                 o.no_teardown,
             )
+            .map(|c| c.with_ssh_options(ssh))
         }
         "vagrant" | "ducktape.cluster.vagrant.VagrantCluster" => Cluster::from_nodes(
             "vagrant",
             vagrant::load_vagrant_cluster(o.cluster_file.as_deref())?,
             &state,
             o.no_teardown,
-        ),
+        )
+        .map(|c| c.with_ssh_options(ssh)),
         other => Err(ClusterError::Unknown(other.to_string())),
     }
 }
@@ -282,6 +286,41 @@ impl Runtime {
         if let Err(e) = self.reports.append(record) {
             tracing::error!("session report for {}: {e}", record.test_id);
         }
+        if record.test_status == Status::Fail {
+            if let Err(e) = self.note_failed(&record.test_id) {
+                tracing::error!("rerun-failed.yml: {e}");
+            }
+        }
+    }
+
+    /// Adds a failed test to `rerun-failed.yml`, a suite file that reruns
+    /// exactly the failed tests: `cargo test -- results/latest/rerun-failed.yml`.
+    fn note_failed(&self, test_id: &str) -> std::io::Result<()> {
+        let lock = std::fs::File::create(self.session_dir.join(".rerun.lock"))?;
+        lock.lock()?;
+        let path = self.session_dir.join("rerun-failed.yml");
+        let mut text = String::new();
+        if !path.exists() {
+            text.push_str(
+                "# The tests that failed in this session. Rerun them with
+",
+            );
+            text.push_str(
+                "#   cargo test --test <target> -- <this file>
+",
+            );
+            text.push_str(
+                "rerun-failed:
+",
+            );
+        }
+        // A JSON string is a valid YAML scalar, whatever the name holds.
+        text.push_str(&format!("  - {}\n", Value::String(test_id.to_string())));
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        f.write_all(text.as_bytes())
     }
 
     fn print_summary(&self) {
@@ -308,6 +347,7 @@ fn session_context(o: &Options, id: &str, dir: &Path, globals: &Value) -> Value 
         "debug": o.debug,
         "default_expected_num_nodes": o.default_num_nodes,
         "deflake_num": o.deflake,
+        "enable_jvm_logs": o.enable_jvm_logs,
         "exit_first": o.exit_first,
         "fail_bad_cluster_utilization": o.fail_bad_cluster_utilization,
         "fail_greedy_tests": o.fail_greedy_tests,

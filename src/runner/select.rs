@@ -1,10 +1,11 @@
-//! Which cases run: filters, `--exact`, `--skip`, `--exclude`, ignore marks,
+//! Which cases run: filters, suite files, `--exact`, `--skip`, `--exclude`, ignore marks,
 //! `--parameters`, subsets and samples.
 //!
 //! Subsets and samples split the whole suite *before* name filters, so that
 //! membership depends only on the suite: under nextest every process runs
 //! `--exact <one name>` and must still agree on which subset a test is in.
 
+use super::suite;
 use crate::cli::Options;
 use crate::mark::{case_name, TestCase};
 use serde_json::{Map, Value};
@@ -23,6 +24,9 @@ pub enum SelectError {
         /// The argument(s) it does not take.
         given: String,
     },
+    /// A suite file is bad.
+    #[error(transparent)]
+    Suite(#[from] super::suite::SuiteError),
     /// `--parameters` was given but no test was selected.
     #[error("--parameters: no test selected (name the test to run with these arguments)")]
     NothingSelected,
@@ -44,6 +48,24 @@ pub fn select(
     parameters: Option<&Map<String, Value>>,
     run_times: Option<&HashMap<String, f64>>,
 ) -> Result<Selection, SelectError> {
+    let (suite_files, names): (Vec<&String>, Vec<&String>) =
+        o.filters.iter().partition(|f| suite::is_suite_file(f));
+    // A suite file where a filter goes adds tests, like any filter;
+    // `--suite` restricts the run to its suites (so under nextest, where
+    // each process gets `--exact <name>`, it narrows instead of widening).
+    let mut suites = Vec::new();
+    for f in suite_files {
+        suites.extend(suite::load(std::path::Path::new(f))?);
+    }
+    let mut restrict = Vec::new();
+    for f in &o.suite {
+        restrict.extend(suite::load(f)?);
+    }
+    let pairs = || all.iter().map(|c| (c.name.as_str(), c.test.path()));
+    suite::check_patterns(&suites, pairs())?;
+    suite::check_patterns(&restrict, pairs())?;
+    let names: Vec<String> = names.into_iter().cloned().collect();
+    let no_filters = names.is_empty() && suites.is_empty();
     let cases = subset(all, o.subsets, o.subset, run_times);
     let (cases, sample_seed) = match o.sample {
         Some(n) => {
@@ -54,7 +76,14 @@ pub fn select(
     };
     let mut cases: Vec<TestCase> = cases
         .into_iter()
-        .filter(|c| matches_filters(c, &o.filters, o.exact))
+        .filter(|c| {
+            no_filters
+                || names.iter().any(|f| matches_one(c, f, o.exact))
+                || suites.iter().any(|s| s.selects(&c.name, &c.test.path()))
+        })
+        .filter(|c| {
+            restrict.is_empty() || restrict.iter().any(|s| s.selects(&c.name, &c.test.path()))
+        })
         .filter(|c| !o.skip.iter().any(|s| matches_one(c, s, o.exact)))
         .filter(|c| {
             !o.exclude
@@ -72,10 +101,6 @@ pub fn select(
         cases = inject(cases, params)?;
     }
     Ok(Selection { cases, sample_seed })
-}
-
-fn matches_filters(c: &TestCase, filters: &[String], exact: bool) -> bool {
-    filters.is_empty() || filters.iter().any(|f| matches_one(c, f, exact))
 }
 
 /// `--exact` matches the whole case name or the test's path (all its cases);

@@ -212,6 +212,7 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         globals: rt.globals.clone(),
         results_dir: dir.to_path_buf(),
         cluster: pool.clone(),
+        jvm_logs: rt.options.enable_jvm_logs,
     });
     let span = tracing::info_span!(TEST_SPAN, dir = %dir.display(), test = %case.name);
     let nodes: Vec<&str> = allocation.nodes().iter().map(|n| n.name()).collect();

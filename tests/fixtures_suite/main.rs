@@ -3,6 +3,7 @@
 //! they held which nodes. Not examples: `tests/systest` is.
 
 mod basic;
+mod parity;
 mod sched;
 mod services;
 

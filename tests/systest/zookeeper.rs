@@ -112,8 +112,10 @@ impl Service for ZookeeperService {
         let monitor = node.monitor_log(node.path(Self::LOG))?;
         account.spawn(
             &format!(
-                "exec {} org.apache.zookeeper.server.quorum.QuorumPeerMain {}",
+                "exec {} {} org.apache.zookeeper.server.quorum.QuorumPeerMain {}",
                 Self::JAVA,
+                // GC and error logs, when run with --enable-jvm-logs.
+                svc.jvm_options(node)?,
                 quote(&node.path(Self::CONFIG))
             ),
             &node.path(Self::LOG),
@@ -152,6 +154,10 @@ impl Service for ZookeeperService {
 
     fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
         Ok(node.account().java_pids("QuorumPeerMain")?)
+    }
+
+    fn jvm(&self) -> bool {
+        true
     }
 
     /// The server log after every test; the data (snapshots, transaction

@@ -74,6 +74,8 @@ pub(crate) enum Fail {
     Deadline,
     /// libssh2 failed (on a socket error too: the connection is gone).
     Ssh(ssh2::Error),
+    /// A channel stream failed (the connection is gone).
+    Chan(io::Error),
     /// A local source or sink (file, pipe) failed.
     Local(io::Error),
 }
@@ -83,6 +85,10 @@ impl fmt::Display for Fail {
         match self {
             Fail::Deadline => f.write_str("deadline passed"),
             Fail::Ssh(e) => write!(f, "{}", describe(e)),
+            Fail::Chan(e) => write!(
+                f,
+                "{e} (the connection broke: network cut, host down or sshd killed)"
+            ),
             Fail::Local(e) => write!(f, "{e}"),
         }
     }
@@ -101,7 +107,7 @@ pub(crate) fn describe(e: &ssh2::Error) -> String {
     format!("{}{hint}", e.message())
 }
 
-fn is_again(e: &ssh2::Error) -> bool {
+pub(crate) fn is_again(e: &ssh2::Error) -> bool {
     matches!(e.code(), ErrorCode::Session(EAGAIN))
 }
 
@@ -194,9 +200,7 @@ impl Conn {
 
     /// Closes a healthy connection politely (used when an account is dropped).
     pub fn close(self) {
-        let _ = self
-            .sess
-            .disconnect(None, "ducktape: account closed", None);
+        let _ = self.sess.disconnect(None, "ducktape: account closed", None);
         let _ = self.tcp.shutdown(Shutdown::Both);
     }
 }
@@ -437,9 +441,8 @@ fn check_host_key(sess: &Session, t: &Target, o: &SshOptions) -> Result<(), Remo
             file.display()
         ))),
         CheckResult::NotFound if o.host_keys == HostKeyPolicy::AcceptNew => {
-            append_known_host(&file, &t.host, t.port, &key).map_err(|e| {
-                hk_err(format!("cannot record the new {ty} host key: {e}"))
-            })?;
+            append_known_host(&file, &t.host, t.port, &key)
+                .map_err(|e| hk_err(format!("cannot record the new {ty} host key: {e}")))?;
             tracing::info!(
                 node = %t.node,
                 addr = %t.addr(),

@@ -1,0 +1,918 @@
+//! SSH remote accounts: the nodes of JSON and Vagrant clusters.
+//!
+//! An [`SshAccount`] keeps a pool of authenticated sessions to its node. A
+//! thread that runs a command takes an idle session (or opens one: TCP with
+//! `TCP_NODELAY`, handshake, host key check, auth) and puts it back after,
+//! so a node costs one connection per thread that drives it concurrently,
+//! never one per command, and no two threads ever share a session (libssh2
+//! fails when they do). A pooled session found dead (sshd restarted, idle
+//! connection dropped) is replaced once, transparently.
+//!
+//! Sessions are non-blocking: stdout and stderr are drained side by side,
+//! every call has a deadline, keepalives go out while a command runs and
+//! `TCP_USER_TIMEOUT` turns a node cut off the network into an error.
+//!
+//! Files move through streamed `cat` and `tar` over exec channels (libssh2's
+//! SFTP is several times slower), keeping permissions.
+
+mod conn;
+mod run;
+mod transfer;
+
+use super::{quote, quote_str, Lines, Output, RemoteAccount, RemoteError, DEFAULT_COMMAND_TIMEOUT};
+use crate::cluster::json::NodeConfig;
+use conn::{Conn, Fail, Target};
+use parking_lot::Mutex;
+use run::{Driver, State};
+use ssh2::Channel;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where services keep their files on an SSH node unless configured.
+pub const DEFAULT_SSH_ROOT: &str = "/tmp/ducktape";
+
+/// Channel receive window: enough in flight for a fast LAN.
+const WINDOW: u32 = 8 << 20;
+/// Largest packet libssh2 accepts.
+const PACKET: u32 = 32768;
+/// How long killing a timed-out command may take.
+const KILL_BUDGET: Duration = Duration::from_secs(3);
+
+/// How host keys are checked against the known_hosts file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum HostKeyPolicy {
+    /// A host must be in the file with the key it presents (OpenSSH's
+    /// `StrictHostKeyChecking yes`).
+    #[default]
+    Strict,
+    /// An unknown host's key is accepted and appended to the file; a changed
+    /// key is still an error (`StrictHostKeyChecking accept-new`).
+    AcceptNew,
+    /// No checking at all (throw-away VMs whose keys change every boot).
+    Off,
+}
+
+/// How SSH accounts connect and where they keep files.
+#[derive(Clone, Debug)]
+pub struct SshOptions {
+    /// The known_hosts file; `None`: `$DUCKTAPE_KNOWN_HOSTS`, else
+    /// `~/.ssh/known_hosts`.
+    pub known_hosts: Option<PathBuf>,
+    /// How host keys are checked.
+    pub host_keys: HostKeyPolicy,
+    /// The node directory for services' files (created on first use).
+    pub root: PathBuf,
+    /// Limit for TCP connect plus SSH handshake and auth, and for opening a
+    /// channel on an existing session.
+    pub connect_timeout: Duration,
+    /// Keepalive interval while a command runs or a session idles in use.
+    pub keepalive: Duration,
+    /// A connection whose sent data (a keepalive, a command) stays
+    /// unacknowledged this long is dropped (`TCP_USER_TIMEOUT`).
+    pub dead_after: Duration,
+    /// How long to wait for end-of-file after a command exited while
+    /// something it started in the background holds its output open.
+    pub output_grace: Duration,
+    /// Functions called with every SSH error of an account
+    /// (`--ssh-checker-function`).
+    pub checkers: Vec<&'static SshChecker>,
+}
+
+impl Default for SshOptions {
+    fn default() -> Self {
+        SshOptions {
+            known_hosts: None,
+            host_keys: HostKeyPolicy::Strict,
+            root: PathBuf::from(DEFAULT_SSH_ROOT),
+            connect_timeout: Duration::from_secs(10),
+            keepalive: Duration::from_secs(15),
+            dead_after: Duration::from_secs(30),
+            output_grace: Duration::from_millis(200),
+            checkers: Vec::new(),
+        }
+    }
+}
+
+impl SshOptions {
+    /// Defaults, adjusted by the environment: `DUCKTAPE_KNOWN_HOSTS=FILE`,
+    /// `DUCKTAPE_SSH_ACCEPT_NEW=1`, `DUCKTAPE_SSH_HOST_KEYS=strict|accept-new|off`,
+    /// `DUCKTAPE_SSH_ROOT=DIR`.
+    pub fn from_env() -> Self {
+        let mut o = SshOptions::default();
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(f) = var("DUCKTAPE_KNOWN_HOSTS") {
+            o.known_hosts = Some(PathBuf::from(f));
+        }
+        if var("DUCKTAPE_SSH_ACCEPT_NEW").is_some_and(|v| v != "0") {
+            o.host_keys = HostKeyPolicy::AcceptNew;
+        }
+        match var("DUCKTAPE_SSH_HOST_KEYS").as_deref() {
+            Some("off" | "no") => o.host_keys = HostKeyPolicy::Off,
+            Some("accept-new") => o.host_keys = HostKeyPolicy::AcceptNew,
+            Some("strict" | "yes") => o.host_keys = HostKeyPolicy::Strict,
+            _ => {}
+        }
+        if let Some(r) = var("DUCKTAPE_SSH_ROOT") {
+            o.root = PathBuf::from(r);
+        }
+        o
+    }
+
+    /// Selects the registered checkers named by `--ssh-checker-function`.
+    pub fn with_checkers(mut self, names: &[String]) -> Result<Self, String> {
+        self.checkers = ssh_checkers(names)?;
+        Ok(self)
+    }
+
+    /// The known_hosts file in use.
+    pub fn known_hosts_file(&self) -> PathBuf {
+        if let Some(f) = &self.known_hosts {
+            return f.clone();
+        }
+        if let Some(f) = std::env::var_os("DUCKTAPE_KNOWN_HOSTS").filter(|v| !v.is_empty()) {
+            return PathBuf::from(f);
+        }
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/root"));
+        home.join(".ssh").join("known_hosts")
+    }
+}
+
+/// A function called when an SSH account fails (ducktape's
+/// `--ssh-checker-function`): it can log diagnostics, check the node, or
+/// panic to fail the test with a better message. Register one with
+/// [`ssh_checker!`](crate::ssh_checker).
+#[derive(Debug)]
+pub struct SshChecker {
+    /// The name `--ssh-checker-function` selects it by.
+    pub name: &'static str,
+    /// The module it was registered in.
+    pub module_path: &'static str,
+    /// The function.
+    pub check: fn(&RemoteError, &dyn RemoteAccount),
+}
+
+/// Every SSH checker linked into this binary.
+#[linkme::distributed_slice]
+pub static SSH_CHECKERS: [SshChecker];
+
+/// The checkers `names` select. A name matches a checker's function name,
+/// or its full path written with `::` or `.` (`tests.checks.my_check`).
+/// An unknown name is an error that lists the known ones.
+pub fn ssh_checkers(names: &[String]) -> Result<Vec<&'static SshChecker>, String> {
+    let mut out: Vec<&'static SshChecker> = Vec::new();
+    for name in names {
+        let wanted = name.replace('.', "::");
+        let found = SSH_CHECKERS.iter().find(|c| {
+            c.name == wanted
+                || format!("{}::{}", c.module_path, c.name) == wanted
+                || format!("{}::{}", c.module_path, c.name).ends_with(&format!("::{wanted}"))
+        });
+        match found {
+            Some(c) if !out.iter().any(|o| std::ptr::eq(*o, c)) => out.push(c),
+            Some(_) => {}
+            None => {
+                let mut known: Vec<String> = SSH_CHECKERS
+                    .iter()
+                    .map(|c| format!("{}::{}", c.module_path, c.name))
+                    .collect();
+                known.sort();
+                let known = if known.is_empty() {
+                    "none is registered; register one with `ducktape::ssh_checker!(fn_name);`"
+                        .to_string()
+                } else {
+                    format!("registered: {}", known.join(", "))
+                };
+                return Err(format!(
+                    "--ssh-checker-function {name:?} names no registered SSH checker ({known})"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An account on an SSH host.
+pub struct SshAccount {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    target: Target,
+    hostname: String,
+    external: String,
+    opts: SshOptions,
+    idle: Mutex<Vec<Conn>>,
+    connects: AtomicU64,
+    reconnects: AtomicU64,
+}
+
+impl fmt::Debug for SshAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.inner.target;
+        write!(f, "SshAccount({} {}@{})", t.node, t.user, t.addr())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for c in self.idle.get_mut().drain(..) {
+            c.close();
+        }
+    }
+}
+
+/// The user running this process (ssh's default login name).
+fn current_user() -> String {
+    if let Some(u) = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    {
+        return u;
+    }
+    // SAFETY: getuid cannot fail; getpwuid_r writes only into the buffers
+    // passed, whose sizes are given.
+    unsafe {
+        let mut pw: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        if libc::getpwuid_r(
+            libc::getuid(),
+            &mut pw,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut out,
+        ) == 0
+            && !out.is_null()
+            && !pw.pw_name.is_null()
+        {
+            if let Ok(name) = std::ffi::CStr::from_ptr(pw.pw_name).to_str() {
+                return name.to_string();
+            }
+        }
+    }
+    "root".to_string()
+}
+
+impl SshAccount {
+    /// An account for a cluster-file node. Nothing connects until the first
+    /// command.
+    pub fn new(node: &NodeConfig, options: SshOptions) -> Self {
+        let target = Target {
+            node: node.name.clone(),
+            host: node.hostname.clone(),
+            port: node.port,
+            user: node.user.clone().unwrap_or_else(current_user),
+            key: node.identity_file.clone(),
+            password: node.password.clone(),
+        };
+        SshAccount {
+            inner: Arc::new(Inner {
+                hostname: node.hostname.clone(),
+                external: node
+                    .externally_routable_ip
+                    .clone()
+                    .unwrap_or_else(|| node.hostname.clone()),
+                target,
+                opts: options,
+                idle: Mutex::new(Vec::new()),
+                connects: AtomicU64::new(0),
+                reconnects: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &SshOptions {
+        &self.inner.opts
+    }
+
+    /// The user commands run as.
+    pub fn user(&self) -> &str {
+        &self.inner.target.user
+    }
+
+    /// Connections opened so far (one per thread that used the node at the
+    /// same time, plus reconnects).
+    pub fn connections_opened(&self) -> u64 {
+        self.inner.connects.load(Ordering::Relaxed)
+    }
+
+    /// Times a pooled session was found dead and replaced.
+    pub fn reconnects(&self) -> u64 {
+        self.inner.reconnects.load(Ordering::Relaxed)
+    }
+
+    /// Sessions idle in the pool now.
+    pub fn idle_sessions(&self) -> usize {
+        self.inner.idle.lock().len()
+    }
+
+    /// Opens a session now (if none is idle) and keeps it: checks that the
+    /// node is reachable and the credentials work.
+    pub fn connect(&self) -> Result<(), RemoteError> {
+        let r = self.inner.take().map(|(c, _)| self.inner.put(c));
+        self.checked(r)
+    }
+
+    /// Closes every idle session (the next command reconnects).
+    pub fn disconnect(&self) {
+        let conns: Vec<Conn> = self.inner.idle.lock().drain(..).collect();
+        for c in conns {
+            c.close();
+        }
+    }
+
+    /// Runs the selected checkers on an error, then returns it.
+    fn checked<T>(&self, r: Result<T, RemoteError>) -> Result<T, RemoteError> {
+        if let Err(e) = &r {
+            tracing::debug!(node = %self.inner.target.node, error = %e, "SSH error");
+            for c in &self.inner.opts.checkers {
+                tracing::debug!(checker = c.name, "calling SSH checker");
+                (c.check)(e, self);
+            }
+        }
+        r
+    }
+
+    fn abs(&self, path: &Path) -> PathBuf {
+        self.inner.opts.root.join(path)
+    }
+
+    /// Runs `cmd` in the wrapper and returns stdout (into `out`), stderr,
+    /// status and the shell's pid.
+    fn run(
+        &self,
+        cmd: &str,
+        stdin: Option<&mut (dyn Read + Send)>,
+        out: &mut dyn Write,
+        timeout: Duration,
+    ) -> Result<Ran, RemoteError> {
+        let script = run::wrap(cmd, &self.inner.opts.root, &self.inner.hostname);
+        self.inner.run(cmd, &script, stdin, out, timeout)
+    }
+
+    /// Runs `cmd`, collecting stdout; a non-zero status becomes an I/O
+    /// error about `op` (for file operations).
+    fn run_ok(
+        &self,
+        op: &str,
+        cmd: &str,
+        stdin: Option<&mut (dyn Read + Send)>,
+        out: &mut dyn Write,
+    ) -> Result<Ran, RemoteError> {
+        let ran = self.run(cmd, stdin, out, DEFAULT_COMMAND_TIMEOUT)?;
+        if ran.status != 0 {
+            return Err(self.inner.file_err(op, &ran));
+        }
+        Ok(ran)
+    }
+}
+
+/// What a finished command left.
+struct Ran {
+    status: i32,
+    stderr: Vec<u8>,
+    pid: Option<u32>,
+}
+
+impl Inner {
+    fn io_err(&self, op: impl Into<String>, source: io::Error) -> RemoteError {
+        RemoteError::Io {
+            node: self.target.node.clone(),
+            op: op.into(),
+            source,
+        }
+    }
+
+    /// A failed file command as an I/O error (NotFound when it says so).
+    fn file_err(&self, op: &str, ran: &Ran) -> RemoteError {
+        let msg = String::from_utf8_lossy(&ran.stderr).trim().to_string();
+        let kind = if msg.contains("No such file") {
+            io::ErrorKind::NotFound
+        } else if msg.contains("Permission denied") {
+            io::ErrorKind::PermissionDenied
+        } else {
+            io::ErrorKind::Other
+        };
+        let msg = if msg.is_empty() {
+            format!("exited with status {}", ran.status)
+        } else {
+            msg
+        };
+        self.io_err(op, io::Error::new(kind, msg))
+    }
+
+    fn ssh_err(&self, op: impl Into<String>, f: &Fail) -> RemoteError {
+        match f {
+            Fail::Local(e) => self.io_err(op, io::Error::new(e.kind(), e.to_string())),
+            _ => RemoteError::Ssh {
+                node: self.target.node.clone(),
+                addr: self.target.addr(),
+                op: op.into(),
+                reason: f.to_string(),
+            },
+        }
+    }
+
+    fn take(&self) -> Result<(Conn, bool), RemoteError> {
+        if let Some(c) = self.idle.lock().pop() {
+            return Ok((c, false));
+        }
+        let c = conn::connect(&self.target, &self.opts)?;
+        self.connects.fetch_add(1, Ordering::Relaxed);
+        Ok((c, true))
+    }
+
+    fn put(&self, c: Conn) {
+        self.idle.lock().push(c);
+    }
+
+    /// Opens a channel running `script`. A pooled session that fails here
+    /// (dropped connection) is replaced by a new one once.
+    fn start(
+        &self,
+        cmd: &str,
+        script: &str,
+        until: Instant,
+    ) -> Result<(Conn, Channel), RemoteError> {
+        let mut retried = false;
+        loop {
+            let (conn, fresh) = self.take()?;
+            let t0 = Instant::now();
+            let open_until = until.min(t0 + self.opts.connect_timeout);
+            let opened = conn
+                .nb(open_until, || {
+                    conn.sess.channel_open("session", WINDOW, PACKET, None)
+                })
+                .and_then(|mut ch| conn.nb(open_until, || ch.exec(script)).map(|()| ch));
+            match opened {
+                Ok(ch) => return Ok((conn, ch)),
+                Err(f) => {
+                    conn.discard();
+                    if !fresh && !retried {
+                        retried = true;
+                        self.reconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(
+                            node = %self.target.node,
+                            error = %f,
+                            "pooled SSH session is dead; reconnecting"
+                        );
+                        continue;
+                    }
+                    let what = match f {
+                        Fail::Deadline => format!(
+                            "start `{cmd}`: the node did not answer within {:?}",
+                            open_until.saturating_duration_since(t0)
+                        ),
+                        _ => format!("start `{cmd}`"),
+                    };
+                    return Err(self.ssh_err(what, &f));
+                }
+            }
+        }
+    }
+
+    fn run(
+        &self,
+        cmd: &str,
+        script: &str,
+        stdin: Option<&mut (dyn Read + Send)>,
+        out: &mut dyn Write,
+        timeout: Duration,
+    ) -> Result<Ran, RemoteError> {
+        let started = Instant::now();
+        let until = started + timeout;
+        tracing::debug!(node = %self.target.node, cmd, "exec");
+        let (conn, mut ch) = self.start(cmd, script, until)?;
+        let mut d = Driver::new(stdin, self.opts.output_grace);
+        let result = (|| {
+            let state = loop {
+                match d.step(&conn, &mut ch, until, out)? {
+                    State::Running => continue,
+                    s => break s,
+                }
+            };
+            d.finish(&conn, &mut ch, state, until)
+        })();
+        match result {
+            Ok((status, clean)) => {
+                tracing::debug!(
+                    node = %self.target.node,
+                    cmd,
+                    status,
+                    stdout_bytes = d.out_bytes,
+                    ms = started.elapsed().as_millis() as u64,
+                    "exit"
+                );
+                drop(ch);
+                if clean {
+                    self.put(conn);
+                } else {
+                    conn.discard();
+                }
+                Ok(Ran {
+                    status,
+                    stderr: std::mem::take(&mut d.stderr),
+                    pid: d.pid,
+                })
+            }
+            Err(Fail::Deadline) => {
+                let pid = d.pid;
+                drop(d);
+                match kill(&conn, &mut ch, pid) {
+                    Ok(()) => {
+                        drop(ch);
+                        self.put(conn);
+                        tracing::debug!(node = %self.target.node, cmd, ?timeout, "timed out; killed");
+                        Err(RemoteError::Timeout {
+                            node: self.target.node.clone(),
+                            cmd: cmd.to_string(),
+                            timeout,
+                        })
+                    }
+                    Err(f) => {
+                        conn.discard();
+                        drop(ch);
+                        Err(self.ssh_err(
+                            format!(
+                                "`{cmd}` timed out after {timeout:?}, and killing it failed \
+                                 (it may still run)"
+                            ),
+                            &f,
+                        ))
+                    }
+                }
+            }
+            Err(f) => {
+                conn.discard();
+                drop(ch);
+                Err(self.ssh_err(
+                    format!(
+                        "lost the connection while running `{cmd}`; it may or may not have run"
+                    ),
+                    &f,
+                ))
+            }
+        }
+    }
+}
+
+/// Kills a timed-out command's process group and closes its channel.
+fn kill(conn: &Conn, ch: &mut Channel, pid: Option<u32>) -> Result<(), Fail> {
+    let until = Instant::now() + KILL_BUDGET;
+    if let Some(pid) = pid {
+        run::run_plain(
+            conn,
+            &format!("kill -KILL -- -{pid} 2>/dev/null || kill -KILL {pid} 2>/dev/null; true"),
+            until,
+        )?;
+    }
+    run::close_channel(conn, ch, KILL_BUDGET)?;
+    if pid.is_none() {
+        return Err(Fail::Local(io::Error::other(
+            "the command's pid is unknown (the login shell printed no pid marker)",
+        )));
+    }
+    Ok(())
+}
+
+impl RemoteAccount for SshAccount {
+    fn name(&self) -> &str {
+        &self.inner.target.node
+    }
+
+    fn hostname(&self) -> &str {
+        &self.inner.hostname
+    }
+
+    fn externally_routable_ip(&self) -> &str {
+        &self.inner.external
+    }
+
+    fn root(&self) -> &Path {
+        &self.inner.opts.root
+    }
+
+    fn exec(&self, cmd: &str, timeout: Duration) -> Result<Output, RemoteError> {
+        let mut out = Vec::new();
+        let r = self.run(cmd, None, &mut out, timeout).map(|ran| Output {
+            status: ran.status,
+            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stderr: String::from_utf8_lossy(&ran.stderr).into_owned(),
+        });
+        self.checked(r)
+    }
+
+    fn spawn(&self, cmd: &str, log: &Path) -> Result<u32, RemoteError> {
+        let log = self.abs(log);
+        let dir = log.parent().map(quote).unwrap_or_else(|| ".".into());
+        // The background job is nohup alone (no `cd d && …` list, which
+        // would background a subshell that holds the channel); setsid puts
+        // the service in its own session, out of reach of a timed-out
+        // command's group kill.
+        let script = format!(
+            "mkdir -p -- {dir} || exit 1\n\
+             nohup setsid bash -c {} </dev/null >>{} 2>&1 &\n\
+             echo $!",
+            quote_str(cmd),
+            quote(&log)
+        );
+        let mut out = Vec::new();
+        let r = self
+            .run_ok(&format!("start `{cmd}`"), &script, None, &mut out)
+            .and_then(|_| {
+                String::from_utf8_lossy(&out)
+                    .trim()
+                    .parse::<u32>()
+                    .map_err(|_| {
+                        self.inner.io_err(
+                            format!("start `{cmd}`"),
+                            io::Error::other(format!(
+                                "expected a pid, got {:?}",
+                                String::from_utf8_lossy(&out)
+                            )),
+                        )
+                    })
+            });
+        if let Ok(pid) = &r {
+            tracing::debug!(node = %self.name(), cmd, pid, "spawned");
+        }
+        self.checked(r)
+    }
+
+    fn capture(&self, cmd: &str) -> Result<Lines, RemoteError> {
+        let script = run::wrap(cmd, &self.inner.opts.root, &self.inner.hostname);
+        tracing::debug!(node = %self.name(), cmd, "capture");
+        let r = self
+            .inner
+            .start(cmd, &script, far_future())
+            .map(|(conn, ch)| -> Lines {
+                Box::new(Capture {
+                    inner: self.inner.clone(),
+                    conn: Some(conn),
+                    ch: Some(ch),
+                    driver: Driver::new(None, self.inner.opts.output_grace).cap_stderr(64 << 10),
+                    buf: Vec::new(),
+                    pos: 0,
+                    finished: false,
+                    pending: None,
+                    cmd: cmd.to_string(),
+                })
+            });
+        self.checked(r)
+    }
+
+    fn read_from(&self, path: &Path, offset: u64) -> Result<Vec<u8>, RemoteError> {
+        let path = self.abs(path);
+        let cmd = if offset == 0 {
+            format!("cat -- {}", quote(&path))
+        } else {
+            format!("tail -c +{} -- {}", offset + 1, quote(&path))
+        };
+        let mut out = Vec::new();
+        let r = self
+            .run_ok(&format!("read {}", path.display()), &cmd, None, &mut out)
+            .map(|_| out);
+        self.checked(r)
+    }
+
+    fn create_file(&self, path: &Path, contents: &[u8]) -> Result<(), RemoteError> {
+        let path = self.abs(path);
+        let dir = path.parent().map(quote).unwrap_or_else(|| ".".into());
+        let cmd = format!("mkdir -p -- {dir} && cat > {}", quote(&path));
+        let mut src: &[u8] = contents;
+        let r = self
+            .run_ok(
+                &format!("write {}", path.display()),
+                &cmd,
+                Some(&mut src),
+                &mut io::sink(),
+            )
+            .map(drop);
+        self.checked(r)
+    }
+
+    fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
+        let re = regex::Regex::new(pattern).map_err(|e| {
+            self.inner.io_err(
+                format!("pids: bad pattern /{pattern}/"),
+                io::Error::new(io::ErrorKind::InvalidInput, e),
+            )
+        });
+        let re = self.checked(re)?;
+        let mut out = Vec::new();
+        let r = self.run_ok(
+            "list processes",
+            "ps -eo pid=,ppid=,stat=,args=",
+            None,
+            &mut out,
+        );
+        let ran = self.checked(r)?;
+        // Leave out the listing itself: its shell and the ps it started.
+        let me = ran.pid.unwrap_or(0);
+        let mut pids = Vec::new();
+        for line in String::from_utf8_lossy(&out).lines() {
+            let mut f = line.split_whitespace();
+            let (Some(pid), Some(ppid), Some(stat)) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            let (Ok(pid), Ok(ppid)) = (pid.parse::<u32>(), ppid.parse::<u32>()) else {
+                continue;
+            };
+            let args = f.collect::<Vec<_>>().join(" ");
+            if pid == me || ppid == me || stat.starts_with('Z') {
+                continue;
+            }
+            if re.is_match(&args) {
+                pids.push(pid);
+            }
+        }
+        pids.sort_unstable();
+        Ok(pids)
+    }
+
+    fn copy_from(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {
+        let r = transfer::copy_from(self, &self.abs(src), dest);
+        self.checked(r)
+    }
+
+    fn copy_to(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {
+        let r = transfer::copy_to(self, src, &self.abs(dest));
+        self.checked(r)
+    }
+}
+
+/// "No timeout" for captures: they end when the command does.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(10 * 365 * 24 * 3600)
+}
+
+/// A running `capture`: yields stdout lines as they arrive. Dropping it
+/// early kills the command.
+struct Capture {
+    inner: Arc<Inner>,
+    conn: Option<Conn>,
+    ch: Option<Channel>,
+    driver: Driver<'static>,
+    buf: Vec<u8>,
+    pos: usize,
+    finished: bool,
+    pending: Option<io::Error>,
+    cmd: String,
+}
+
+impl Capture {
+    fn line(&mut self, end: usize) -> String {
+        let mut line = &self.buf[self.pos..end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        let s = String::from_utf8_lossy(line).into_owned();
+        self.pos = (end + 1).min(self.buf.len());
+        if self.pos > (1 << 20) && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        s
+    }
+
+    /// The command ended: close the channel and give the session back.
+    fn finish(&mut self, state: State) -> Option<io::Error> {
+        let (Some(conn), Some(mut ch)) = (self.conn.take(), self.ch.take()) else {
+            return None;
+        };
+        let r = self.driver.finish(&conn, &mut ch, state, far_future());
+        drop(ch);
+        match r {
+            Ok((status, clean)) => {
+                if clean {
+                    self.inner.put(conn);
+                } else {
+                    conn.discard();
+                }
+                tracing::debug!(node = %self.inner.target.node, cmd = %self.cmd, status, "capture exit");
+                (status != 0).then(|| {
+                    io::Error::other(format!(
+                        "{}: `{}` exited with status {status}",
+                        self.inner.target.node, self.cmd
+                    ))
+                })
+            }
+            Err(f) => {
+                conn.discard();
+                Some(io::Error::other(
+                    self.inner.ssh_err(format!("capture `{}`", self.cmd), &f),
+                ))
+            }
+        }
+    }
+}
+
+impl Iterator for Capture {
+    type Item = io::Result<String>;
+
+    fn next(&mut self) -> Option<io::Result<String>> {
+        loop {
+            if let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
+                let end = self.pos + i;
+                return Some(Ok(self.line(end)));
+            }
+            if self.finished {
+                if self.pos < self.buf.len() {
+                    let end = self.buf.len();
+                    return Some(Ok(self.line(end)));
+                }
+                // Lines first, then how the command ended.
+                return self.pending.take().map(Err);
+            }
+            let (Some(conn), Some(ch)) = (self.conn.as_ref(), self.ch.as_mut()) else {
+                self.finished = true;
+                continue;
+            };
+            match self.driver.step(conn, ch, far_future(), &mut self.buf) {
+                Ok(State::Running) => {}
+                Ok(state) => {
+                    self.finished = true;
+                    self.pending = self.finish(state);
+                }
+                Err(f) => {
+                    self.finished = true;
+                    let err = self.inner.ssh_err(format!("capture `{}`", self.cmd), &f);
+                    if let (Some(conn), Some(ch)) = (self.conn.take(), self.ch.take()) {
+                        conn.discard();
+                        drop(ch);
+                    }
+                    self.pending = Some(io::Error::other(err));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let (Some(conn), Some(mut ch)) = (self.conn.take(), self.ch.take()) else {
+            return;
+        };
+        // Stopped early: kill the command (a `tail -F` never ends by itself).
+        match kill(&conn, &mut ch, self.driver.pid) {
+            Ok(()) => {
+                drop(ch);
+                self.inner.put(conn);
+            }
+            Err(_) => {
+                conn.discard();
+                drop(ch);
+            }
+        }
+    }
+}
+
+/// SSH accounts of a file-defined cluster: one per node, made when the node
+/// is first allocated and kept, so every test that gets the node reuses its
+/// sessions.
+#[derive(Default)]
+pub struct SshAccounts {
+    options: SshOptions,
+    accounts: Mutex<HashMap<usize, Arc<SshAccount>>>,
+}
+
+impl fmt::Debug for SshAccounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SshAccounts")
+            .field("options", &self.options)
+            .field("accounts", &self.accounts.lock().len())
+            .finish()
+    }
+}
+
+impl SshAccounts {
+    /// No accounts yet; new ones use `options`.
+    pub fn new(options: SshOptions) -> Self {
+        SshAccounts {
+            options,
+            accounts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The options new accounts get.
+    pub fn options(&self) -> &SshOptions {
+        &self.options
+    }
+
+    /// The account of node `index`, made from `node` the first time.
+    pub fn account(&self, index: usize, node: &NodeConfig) -> Arc<SshAccount> {
+        self.accounts
+            .lock()
+            .entry(index)
+            .or_insert_with(|| Arc::new(SshAccount::new(node, self.options.clone())))
+            .clone()
+    }
+}

@@ -1,0 +1,411 @@
+//! Running one command on a channel: the wrapper script, and a driver that
+//! feeds stdin and drains stdout and stderr side by side without blocking.
+//!
+//! Every command runs inside a small wrapper (see [`wrap`]) that prints the
+//! shell's pid and, on exit, its status to stderr between marker bytes. The
+//! driver strips both lines from stderr. The pid is the command's process
+//! group (sshd makes every session's shell a session leader), so a command
+//! that times out can be killed with all its children. The exit marker says
+//! the command finished even when a background process it started keeps
+//! stdout open, which would otherwise hold the channel (and the caller)
+//! forever: after a short grace the driver stops waiting for end-of-file.
+
+use super::conn::{io_again, is_again, Conn, Fail};
+use ssh2::Channel;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Start of both marker lines on stderr.
+const MARK: &[u8] = b"\x01ducktape-";
+/// `\x01ducktape-pid:<pid>\n`.
+const PID_MARK: &[u8] = b"\x01ducktape-pid:";
+/// `\x01ducktape-exit:<status>\n`.
+const EXIT_MARK: &[u8] = b"\x01ducktape-exit:";
+/// Most a single step reads from one stream before attending the others.
+const STEP_BYTES: usize = 4 << 20;
+/// Read buffer size.
+const READ_BUF: usize = 256 << 10;
+
+/// The script sent for `cmd`: report pid and exit status, set the node
+/// variables services rely on, and run in the node's root directory
+/// (created on first use). The command comes last, on its own lines, so it
+/// is parsed only after the wrapper ran.
+pub(crate) fn wrap(cmd: &str, root: &Path, hostname: &str) -> String {
+    let r = crate::remote::quote(root);
+    let h = crate::remote::quote_str(hostname);
+    format!(
+        "printf '\\001ducktape-pid:%d\\n' \"$$\" >&2; \
+         trap 'printf \"\\001ducktape-exit:%d\\n\" \"$?\" >&2' EXIT\n\
+         export DUCKTAPE_NODE_ROOT={r} DUCKTAPE_NODE_HOSTNAME={h}\n\
+         cd {r} 2>/dev/null || {{ mkdir -p {r} && cd {r}; }} || exit 1\n\
+         {cmd}\n"
+    )
+}
+
+/// Where a running command is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Still running (or output still arriving).
+    Running,
+    /// All output read: the remote side sent end-of-file.
+    Eof,
+    /// The command exited, but something it started still holds its
+    /// output open; the driver stopped waiting after the grace period.
+    HeldOpen,
+}
+
+/// Feeds a command's stdin and drains its stdout and stderr.
+pub(crate) struct Driver<'a> {
+    stdin: Option<&'a mut (dyn Read + Send)>,
+    inbuf: Vec<u8>,
+    inpos: usize,
+    inlen: usize,
+    eof_sent: bool,
+    rbuf: Vec<u8>,
+    /// Standard error so far, without the wrapper's marker lines.
+    pub stderr: Vec<u8>,
+    /// Keep at most this much stderr (the tail), if set.
+    stderr_cap: Option<usize>,
+    scan: usize,
+    /// The wrapper shell's pid (= the command's process group).
+    pub pid: Option<u32>,
+    /// The status the wrapper reported on exit.
+    pub exit: Option<i32>,
+    exit_seen: Option<Instant>,
+    grace: Duration,
+    /// Bytes of stdout read.
+    pub out_bytes: u64,
+}
+
+impl<'a> Driver<'a> {
+    /// A driver sending `stdin` (none: end-of-file at once) and waiting
+    /// `grace` for end-of-file after the command reported its exit.
+    pub fn new(stdin: Option<&'a mut (dyn Read + Send)>, grace: Duration) -> Self {
+        Driver {
+            inbuf: if stdin.is_some() {
+                vec![0; READ_BUF]
+            } else {
+                Vec::new()
+            },
+            stdin,
+            inpos: 0,
+            inlen: 0,
+            eof_sent: false,
+            rbuf: vec![0; READ_BUF],
+            stderr: Vec::new(),
+            stderr_cap: None,
+            scan: 0,
+            pid: None,
+            exit: None,
+            exit_seen: None,
+            grace,
+            out_bytes: 0,
+        }
+    }
+
+    /// Keeps only the last `cap` bytes of stderr (long-running captures).
+    pub fn cap_stderr(mut self, cap: usize) -> Self {
+        self.stderr_cap = Some(cap);
+        self
+    }
+
+    /// One round: write what stdin can take, read what stdout and stderr
+    /// have, and if nothing moved wait on the socket (until `until` at most).
+    pub fn step(
+        &mut self,
+        conn: &Conn,
+        ch: &mut Channel,
+        until: Instant,
+        out: &mut dyn Write,
+    ) -> Result<State, Fail> {
+        let mut progress = self.feed(ch)?;
+        progress |= self.drain_stdout(ch, out)?;
+        progress |= self.drain_stderr(ch)?;
+        if ch.eof() {
+            return Ok(State::Eof);
+        }
+        let now = Instant::now();
+        let grace_end = self
+            .exit
+            .map(|_| *self.exit_seen.get_or_insert(now) + self.grace);
+        if grace_end.is_some_and(|g| now >= g) {
+            return Ok(State::HeldOpen);
+        }
+        if !progress {
+            let wake = grace_end.map_or(until, |g| g.min(until));
+            match conn.wait(wake) {
+                Err(Fail::Deadline) if wake < until => return Ok(State::HeldOpen),
+                r => r?,
+            }
+        }
+        Ok(State::Running)
+    }
+
+    /// Sends stdin; end-of-file once it is used up.
+    fn feed(&mut self, ch: &mut Channel) -> Result<bool, Fail> {
+        if self.eof_sent {
+            return Ok(false);
+        }
+        let mut progress = false;
+        loop {
+            if self.inpos == self.inlen {
+                let n = match self.stdin.as_mut() {
+                    Some(r) => loop {
+                        match r.read(&mut self.inbuf) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(Fail::Local(e)),
+                        }
+                    },
+                    None => 0,
+                };
+                if n == 0 {
+                    match ch.send_eof() {
+                        Ok(()) => {
+                            self.eof_sent = true;
+                            return Ok(true);
+                        }
+                        Err(e) if is_again(&e) => return Ok(progress),
+                        Err(_) if ch.eof() => {
+                            self.eof_sent = true;
+                            return Ok(true);
+                        }
+                        Err(e) => return Err(Fail::Ssh(e)),
+                    }
+                }
+                self.inpos = 0;
+                self.inlen = n;
+            }
+            match ch.write(&self.inbuf[self.inpos..self.inlen]) {
+                Ok(n) => {
+                    self.inpos += n;
+                    progress = true;
+                }
+                Err(e) if io_again(&e) => return Ok(progress),
+                // The command stopped reading and its side closed: the rest
+                // of stdin has nowhere to go (like EPIPE on a local pipe).
+                Err(_) if ch.eof() => {
+                    self.eof_sent = true;
+                    return Ok(true);
+                }
+                Err(e) => return Err(Fail::Chan(e)),
+            }
+        }
+    }
+
+    fn drain_stdout(&mut self, ch: &mut Channel, out: &mut dyn Write) -> Result<bool, Fail> {
+        let mut got = 0;
+        while got < STEP_BYTES {
+            match ch.read(&mut self.rbuf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    out.write_all(&self.rbuf[..n]).map_err(Fail::Local)?;
+                    got += n;
+                }
+                Err(e) if io_again(&e) => break,
+                Err(e) => return Err(Fail::Chan(e)),
+            }
+        }
+        self.out_bytes += got as u64;
+        Ok(got > 0)
+    }
+
+    fn drain_stderr(&mut self, ch: &mut Channel) -> Result<bool, Fail> {
+        let mut got = 0;
+        let mut err = ch.stderr();
+        while got < STEP_BYTES {
+            match err.read(&mut self.rbuf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.stderr.extend_from_slice(&self.rbuf[..n]);
+                    got += n;
+                }
+                Err(e) if io_again(&e) => break,
+                Err(e) => return Err(Fail::Chan(e)),
+            }
+        }
+        if got > 0 {
+            self.scan_markers();
+            if let Some(cap) = self.stderr_cap {
+                if self.stderr.len() > 2 * cap {
+                    let cut = self.stderr.len() - cap;
+                    self.stderr.drain(..cut);
+                    self.scan = self.scan.saturating_sub(cut);
+                }
+            }
+        }
+        Ok(got > 0)
+    }
+
+    /// Finds, parses and removes the wrapper's marker lines.
+    fn scan_markers(&mut self) {
+        loop {
+            let from = self.scan.min(self.stderr.len());
+            let Some(i) = find(&self.stderr[from..], MARK) else {
+                // Keep a possible partial marker at the end for next time.
+                self.scan = self.stderr.len().saturating_sub(MARK.len() - 1);
+                return;
+            };
+            let start = from + i;
+            let Some(nl) = self.stderr[start..].iter().position(|&b| b == b'\n') else {
+                self.scan = start;
+                return;
+            };
+            let line = &self.stderr[start..start + nl];
+            let number = |mark: &[u8]| {
+                std::str::from_utf8(&line[mark.len()..])
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+            };
+            let parsed = if line.starts_with(PID_MARK) {
+                number(PID_MARK).map(|n| self.pid = u32::try_from(n).ok())
+            } else if line.starts_with(EXIT_MARK) {
+                number(EXIT_MARK).map(|n| self.exit = Some(n as i32))
+            } else {
+                None
+            };
+            if parsed.is_some() {
+                self.stderr.drain(start..=start + nl);
+                self.scan = start;
+            } else {
+                self.scan = start + 1;
+            }
+        }
+    }
+
+    /// After the command finished: waits for the channel to close (the exit
+    /// status arrives before that) and returns the status, and whether the
+    /// channel closed cleanly (if not, the connection should not be reused).
+    pub fn finish(
+        &mut self,
+        conn: &Conn,
+        ch: &mut Channel,
+        state: State,
+        until: Instant,
+    ) -> Result<(i32, bool), Fail> {
+        match state {
+            State::Eof | State::Running => {
+                // sshd closes the channel once the command exited and its
+                // output is drained; the exit status comes first.
+                conn.nb(until, || ch.wait_close())?;
+                let close_by = Instant::now() + Duration::from_secs(5);
+                let clean = conn.nb(close_by, || ch.close()).is_ok();
+                Ok((self.status(ch), clean))
+            }
+            State::HeldOpen => {
+                tracing::debug!(
+                    pid = self.pid,
+                    "command exited but its output is held open by a background process; \
+                     closing the channel"
+                );
+                let clean = close_channel(conn, ch, Duration::from_secs(2)).is_ok();
+                Ok((self.exit.unwrap_or(0), clean))
+            }
+        }
+    }
+
+    fn status(&self, ch: &Channel) -> i32 {
+        if let Some(sig) = ch.exit_signal().ok().and_then(|s| s.exit_signal) {
+            return 128 + signal_number(&sig);
+        }
+        match ch.exit_status() {
+            Ok(0) | Err(_) => self.exit.unwrap_or(0),
+            Ok(n) => n,
+        }
+    }
+}
+
+/// Closes a channel whose command may still run or write: sends close, then
+/// reads and drops whatever still arrives until the server's close.
+pub(crate) fn close_channel(conn: &Conn, ch: &mut Channel, budget: Duration) -> Result<(), Fail> {
+    let until = Instant::now() + budget;
+    conn.nb(until, || ch.close())?;
+    let mut sink = io::sink();
+    let mut d = Driver::new(None, Duration::ZERO);
+    d.eof_sent = true;
+    loop {
+        d.drain_stdout(ch, &mut sink)?;
+        d.drain_stderr(ch)?;
+        if ch.eof() {
+            break;
+        }
+        conn.wait(until)?;
+    }
+    conn.nb(until, || ch.wait_close())
+}
+
+/// Runs a plain command (no wrapper) and returns its exit status; used to
+/// kill a timed-out command's process group.
+pub(crate) fn run_plain(conn: &Conn, cmd: &str, until: Instant) -> Result<i32, Fail> {
+    let mut ch = conn.nb(until, || conn.sess.channel_session())?;
+    conn.nb(until, || ch.exec(cmd))?;
+    let mut d = Driver::new(None, Duration::ZERO);
+    let mut sink = io::sink();
+    loop {
+        match d.step(conn, &mut ch, until, &mut sink)? {
+            State::Running => continue,
+            s => return d.finish(conn, &mut ch, s, until).map(|(st, _)| st),
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Signal numbers for the names sshd reports in `exit-signal` (Linux).
+fn signal_number(name: &str) -> i32 {
+    match name.trim_start_matches("SIG") {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ILL" => 4,
+        "TRAP" => 5,
+        "ABRT" => 6,
+        "BUS" => 7,
+        "FPE" => 8,
+        "KILL" => 9,
+        "USR1" => 10,
+        "SEGV" => 11,
+        "USR2" => 12,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_parsed_and_removed_even_when_split() {
+        let mut d = Driver::new(None, Duration::ZERO);
+        let all = b"\x01ducktape-pid:123\nwarn: x\n\x01ducktape-exit:3\n".to_vec();
+        for chunk in all.chunks(5) {
+            d.stderr.extend_from_slice(chunk);
+            d.scan_markers();
+        }
+        assert_eq!(d.pid, Some(123));
+        assert_eq!(d.exit, Some(3));
+        assert_eq!(d.stderr, b"warn: x\n");
+    }
+
+    #[test]
+    fn a_marker_glued_to_output_without_newline_is_still_found() {
+        let mut d = Driver::new(None, Duration::ZERO);
+        d.stderr.extend_from_slice(b"oops\x01ducktape-exit:1\n");
+        d.scan_markers();
+        assert_eq!(d.exit, Some(1));
+        assert_eq!(d.stderr, b"oops");
+    }
+
+    #[test]
+    fn wrapper_quotes_root_and_hostname() {
+        let s = wrap("echo hi", Path::new("/tmp/a b"), "h'x");
+        assert!(s.contains("cd '/tmp/a b'"), "{s}");
+        assert!(s.ends_with("\necho hi\n"), "{s}");
+    }
+}
