@@ -25,6 +25,7 @@ PACKAGES=(
     redis-server
     redis-sentinel
     python3
+    chromium
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -70,14 +70,42 @@ impl LocalAccount {
     }
 }
 
-fn read_all(mut r: impl Read + Send + 'static) -> crossbeam_channel::Receiver<Vec<u8>> {
+/// Output read so far by a reader thread, and a signal when it is done.
+type Collected = (
+    std::sync::Arc<parking_lot::Mutex<Vec<u8>>>,
+    crossbeam_channel::Receiver<()>,
+);
+
+fn read_all(mut r: impl Read + Send + 'static) -> Collected {
+    let buf = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
     let (tx, rx) = crossbeam_channel::bounded(1);
+    let sink = buf.clone();
     std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        let _ = tx.send(buf);
+        let mut chunk = vec![0u8; 64 << 10];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => sink.lock().extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(());
     });
-    rx
+    (buf, rx)
+}
+
+/// Kills a captured command's process group if the capture is dropped
+/// before the command ended.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            kill_group(child.id());
+            let _ = child.wait();
+        }
+    }
 }
 
 fn status_code(status: std::process::ExitStatus) -> i32 {
@@ -136,10 +164,15 @@ impl RemoteAccount for LocalAccount {
                 });
             }
         };
-        let collect = |rx: Option<crossbeam_channel::Receiver<Vec<u8>>>| {
-            rx.and_then(|rx| rx.recv_timeout(PIPE_GRACE).ok())
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default()
+        // Whatever arrived: a background process that kept the pipe open
+        // must not hang the caller, nor hide what the command printed.
+        let collect = |c: Option<Collected>| {
+            c.map(|(buf, done)| {
+                let _ = done.recv_timeout(PIPE_GRACE);
+                let bytes = std::mem::take(&mut *buf.lock());
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+            .unwrap_or_default()
         };
         let output = Output {
             status: status_code(status),
@@ -214,12 +247,12 @@ impl RemoteAccount for LocalAccount {
             .ok_or_else(|| std::io::Error::other("no stdout pipe"))
             .map_err(self.io_err("capture"))?;
         let mut lines = BufReader::new(stdout).lines();
-        let mut child = Some(child);
+        let mut child = KillOnDrop(Some(child));
         let cmd = cmd.to_string();
         Ok(Box::new(std::iter::from_fn(move || match lines.next() {
             Some(line) => Some(line),
             None => {
-                let status = child.take()?.wait();
+                let status = child.0.take()?.wait();
                 match status {
                     Ok(s) if s.success() => None,
                     Ok(s) => Some(Err(std::io::Error::other(format!(

@@ -200,6 +200,8 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         Ok(a) => a,
         Err(e) => return failed(e.to_string()),
     };
+    // The run time counts from here: waiting for nodes is not the test's.
+    let start = unix_now();
     let pool = Arc::new(TestCluster::new(
         &allocation,
         rt.options.skip_nodes_allocation,

@@ -159,10 +159,10 @@ impl Conn {
             return Err(Fail::Deadline);
         }
         let mut ms = (until - now).as_millis().min(60_000) as i32 + 1;
-        // Sends a keepalive if the interval passed; says when the next is due.
+        // Sends a keepalive if the interval passed; says in whole seconds,
+        // rounded down, when the next is due.
         match self.sess.keepalive_send() {
-            Ok(next) if next > 0 => ms = ms.min(next as i32 * 1000),
-            Ok(_) => {}
+            Ok(next) => ms = ms.min((next.min(3600) as i32 + 1) * 1000),
             Err(e) if is_again(&e) => {}
             Err(e) => return Err(Fail::Ssh(e)),
         }
