@@ -1,2 +1,501 @@
-//! Being written.
-fn main() {}
+//! SSH remote accounts against the alternatives, side by side, on the
+//! network-namespace cluster (`scripts/netns-cluster.sh up 8`, brought up and
+//! torn down here; needs root):
+//!
+//! * exec latency of `true` on a warm session: SshAccount vs OpenSSH with a
+//!   ControlMaster (the floor) vs Python paramiko (what ducktape uses), with
+//!   and without TCP_NODELAY;
+//! * capture throughput of 10 MiB of lines;
+//! * copy_to / copy_from of a 100 MB file vs `scp` and `ssh host 'cat > f'`;
+//! * one command on 8 nodes: the worker pool vs one node after another.
+//!
+//! Loops are bounded and all traffic goes to the namespace nodes.
+//! `cargo bench --bench ssh`; `DUCKTAPE_BENCH_ITERS=N` changes the
+//! latency loop (default 200).
+
+use ducktape::cluster::json::{load_json_cluster, NodeConfig};
+use ducktape::remote::{fan_out, RemoteAccount, SshAccount, SshOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1 << 20;
+
+fn main() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("ssh bench skipped: the namespace cluster needs root (run as root)");
+        return;
+    }
+    if !Path::new("/usr/sbin/sshd").exists() {
+        println!("ssh bench skipped: no /usr/sbin/sshd (scripts/install-deps.sh installs it)");
+        return;
+    }
+    let iters: usize = std::env::var("DUCKTAPE_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+        .clamp(10, 10_000);
+    let cluster = NetnsCluster::up(8);
+    let b = Bench::new(&cluster);
+    println!("SSH remote accounts vs alternatives ({iters} iterations per latency figure)\n");
+    b.latency(iters);
+    b.capture();
+    b.copies();
+    b.fan_out();
+    println!(
+        "\ntargets: exec <= 3 ms, capture >= 150 MB/s, copy >= 200 MB/s, fan-out to 8 ~ one node"
+    );
+}
+
+/// The namespace cluster, torn down when dropped.
+struct NetnsCluster {
+    dir: PathBuf,
+    nodes: Vec<NodeConfig>,
+    _lock: std::fs::File,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/netns-cluster.sh")
+}
+
+impl NetnsCluster {
+    fn up(n: usize) -> Self {
+        // One namespace cluster per machine: wait for any other user.
+        let lock = std::fs::File::create("/tmp/ducktape-netns-cluster.lock").expect("lock file");
+        lock.lock().expect("lock");
+        let dir = PathBuf::from(format!("/tmp/ducktape-bench-ssh-{}", std::process::id()));
+        let out = Command::new("bash")
+            .arg(script())
+            .args(["up", &n.to_string(), "--dir"])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run netns-cluster.sh");
+        let mut cluster = NetnsCluster {
+            nodes: Vec::new(),
+            dir,
+            _lock: lock,
+        };
+        assert!(
+            out.status.success(),
+            "netns-cluster.sh up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        cluster.nodes = load_json_cluster(&cluster.dir.join("cluster.json")).expect("cluster.json");
+        cluster
+    }
+}
+
+impl Drop for NetnsCluster {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["down", "--dir"])
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
+struct Bench<'a> {
+    c: &'a NetnsCluster,
+    accounts: Vec<Arc<SshAccount>>,
+    tmp: tempfile::TempDir,
+}
+
+/// Mean and median of a sample, in milliseconds.
+fn stats(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort_unstable();
+    let mean = v.iter().map(Duration::as_secs_f64).sum::<f64>() / v.len() as f64;
+    (mean * 1e3, v[v.len() / 2].as_secs_f64() * 1e3)
+}
+
+fn mbps(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / d.as_secs_f64() / 1e6
+}
+
+fn best_of<T>(n: usize, mut f: impl FnMut() -> (Duration, T)) -> Duration {
+    (0..n).map(|_| f().0).min().unwrap_or_default()
+}
+
+impl<'a> Bench<'a> {
+    fn new(c: &'a NetnsCluster) -> Self {
+        let options = SshOptions {
+            known_hosts: Some(c.dir.join("known_hosts")),
+            ..SshOptions::default()
+        };
+        let accounts = c
+            .nodes
+            .iter()
+            .map(|n| Arc::new(SshAccount::new(n, options.clone())))
+            .collect();
+        Bench {
+            c,
+            accounts,
+            tmp: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn ip(&self, i: usize) -> &str {
+        &self.c.nodes[i].hostname
+    }
+
+    fn key(&self) -> PathBuf {
+        self.c.dir.join("id_ed25519")
+    }
+
+    /// OpenSSH client options: the cluster's key and known_hosts, and a
+    /// shared master connection per node.
+    fn ssh_args(&self) -> Vec<String> {
+        let d = self.c.dir.display();
+        [
+            "-F",
+            "/dev/null",
+            "-i",
+            &self.key().display().to_string(),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            &format!("UserKnownHostsFile={d}/known_hosts"),
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "KexAlgorithms=curve25519-sha256",
+            "-o",
+            "ControlMaster=auto",
+            "-o",
+            &format!("ControlPath={}/cm-%h", self.tmp.path().display()),
+            "-o",
+            "ControlPersist=60",
+            "-o",
+            "LogLevel=ERROR",
+            "-l",
+            "root",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    fn ssh(&self, node: usize, cmd: &str) -> Command {
+        let mut c = Command::new("ssh");
+        c.args(self.ssh_args()).arg(self.ip(node)).arg(cmd);
+        c
+    }
+
+    fn latency(&self, iters: usize) {
+        let a = &self.accounts[0];
+        let t = Instant::now();
+        a.connect().expect("connect");
+        let connect = t.elapsed();
+        for _ in 0..10 {
+            a.ssh_output("true").expect("warm up");
+        }
+        let ours = stats(
+            (0..iters)
+                .map(|_| {
+                    let t = Instant::now();
+                    a.ssh_output("true").expect("exec");
+                    t.elapsed()
+                })
+                .collect(),
+        );
+        assert_eq!(a.connections_opened(), 1, "one session for a serial loop");
+
+        // OpenSSH through a warm ControlMaster: a new client process per
+        // command, but no new connection.
+        let run_ssh = |cmd: &str| {
+            let st = self
+                .ssh(0, cmd)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .expect("ssh");
+            assert!(st.success(), "ssh {cmd} failed");
+        };
+        run_ssh("true");
+        let openssh = stats(
+            (0..iters)
+                .map(|_| {
+                    let t = Instant::now();
+                    run_ssh("true");
+                    t.elapsed()
+                })
+                .collect(),
+        );
+
+        println!("exec latency of `true`, warm session (mean / median):");
+        println!(
+            "  SshAccount                  {:7.3} / {:7.3} ms   (connect + auth {:.1} ms)",
+            ours.0,
+            ours.1,
+            connect.as_secs_f64() * 1e3
+        );
+        println!(
+            "  OpenSSH ControlMaster       {:7.3} / {:7.3} ms   SshAccount is {:.2}x its time",
+            openssh.0,
+            openssh.1,
+            ours.1 / openssh.1
+        );
+        match self.paramiko(iters) {
+            Ok(rows) => {
+                for (label, connect_ms, mean, median) in rows {
+                    println!(
+                        "  paramiko {label:<18} {mean:7.3} / {median:7.3} ms   \
+                         (connect {connect_ms:.1} ms) SshAccount is {:.1}x faster",
+                        median / ours.1
+                    );
+                }
+            }
+            Err(why) => println!("  paramiko: skipped ({why})"),
+        }
+    }
+
+    /// Runs paramiko's exec loop like ducktape does (exec_command, read
+    /// stdout, exit status), without and with TCP_NODELAY.
+    fn paramiko(&self, iters: usize) -> Result<Vec<(String, f64, f64, f64)>, String> {
+        let have = |py: &str| {
+            Command::new(py)
+                .args(["-c", "import paramiko"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let py = "python3";
+        if !have(py) {
+            println!("  (installing paramiko with pip for the comparison)");
+            let st = Command::new(py)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "paramiko",
+                ])
+                .stdin(Stdio::null())
+                .status()
+                .map_err(|e| format!("cannot run {py}: {e}"))?;
+            if !st.success() || !have(py) {
+                return Err("paramiko could not be installed with pip".into());
+            }
+        }
+        let code = r#"
+import socket, sys, time
+import paramiko
+host, key, n, nodelay, known = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
+c = paramiko.SSHClient()
+c.load_host_keys(known)
+t0 = time.perf_counter()
+c.connect(host, username="root", key_filename=key, look_for_keys=False, allow_agent=False)
+connect = time.perf_counter() - t0
+c.get_transport().sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if nodelay else 0)
+def run():
+    stdin, stdout, stderr = c.exec_command("true")
+    stdout.read()
+    stdout.channel.recv_exit_status()
+for _ in range(5):
+    run()
+ts = []
+for _ in range(n):
+    t = time.perf_counter()
+    run()
+    ts.append(time.perf_counter() - t)
+ts.sort()
+print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 2] * 1e3))
+"#;
+        let file = self.tmp.path().join("paramiko_bench.py");
+        std::fs::write(&file, code).map_err(|e| e.to_string())?;
+        let mut rows = Vec::new();
+        for (label, nodelay) in [("(ducktape, Nagle)", "0"), ("with TCP_NODELAY", "1")] {
+            let out = Command::new(py)
+                .arg(&file)
+                .arg(self.ip(1))
+                .arg(self.key())
+                .arg(iters.to_string())
+                .arg(nodelay)
+                .arg(self.c.dir.join("known_hosts"))
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!(
+                    "paramiko script failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if v.len() != 3 {
+                return Err("unexpected paramiko output".into());
+            }
+            rows.push((label.to_string(), v[0], v[1], v[2]));
+        }
+        Ok(rows)
+    }
+
+    fn capture(&self) {
+        let a = &self.accounts[0];
+        let n = 10 * MIB;
+        // 100-byte lines.
+        let cmd = format!(
+            "yes {} | head -c {n}",
+            "0123456789".repeat(10).chars().take(99).collect::<String>()
+        );
+        let time = best_of(5, || {
+            let t = Instant::now();
+            let mut bytes = 0;
+            for line in a.capture(&cmd).expect("capture") {
+                bytes += line.expect("line").len() + 1;
+            }
+            assert_eq!(bytes, n);
+            (t.elapsed(), ())
+        });
+        let exec = best_of(5, || {
+            let t = Instant::now();
+            let out = a.ssh_output(&cmd).expect("exec");
+            assert_eq!(out.len(), n);
+            (t.elapsed(), ())
+        });
+        let openssh = best_of(5, || {
+            let t = Instant::now();
+            let out = self
+                .ssh(0, &cmd)
+                .stdin(Stdio::null())
+                .output()
+                .expect("ssh");
+            assert_eq!(out.stdout.len(), n);
+            (t.elapsed(), ())
+        });
+        println!("\n10 MiB of output (best of 5):");
+        println!("  SshAccount capture (lines)  {:7.1} MB/s", mbps(n, time));
+        println!("  SshAccount ssh_output       {:7.1} MB/s", mbps(n, exec));
+        println!(
+            "  OpenSSH ssh host cmd        {:7.1} MB/s   capture is {:.2}x its rate",
+            mbps(n, openssh),
+            openssh.as_secs_f64() / time.as_secs_f64()
+        );
+    }
+
+    fn copies(&self) {
+        let a = &self.accounts[0];
+        let n = 100 * MIB;
+        let src = self.tmp.path().join("big.bin");
+        let mut data = vec![0u8; n];
+        let mut rng = fastrand::Rng::with_seed(1);
+        for chunk in data.chunks_mut(8) {
+            let v = rng.u64(..).to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+        std::fs::write(&src, &data).expect("write");
+        drop(data);
+        let back = self.tmp.path().join("back.bin");
+        let remote = "/tmp/bench-big.bin";
+        let ip = self.ip(0).to_string();
+        let sh = |script: &str| {
+            let st = Command::new("bash")
+                .args(["-c", script])
+                .stdin(Stdio::null())
+                .status()
+                .expect("bash");
+            assert!(st.success(), "{script} failed");
+        };
+        let args = self
+            .ssh_args()
+            .iter()
+            .map(|a| shell_words::quote(a).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let scp_args = args.replace("-l root", "");
+        let (s, b) = (src.display(), back.display());
+        let runs = 3;
+        let timed = |f: &dyn Fn()| {
+            best_of(runs, || {
+                let t = Instant::now();
+                f();
+                (t.elapsed(), ())
+            })
+        };
+        let up = timed(&|| a.copy_to(&src, Path::new(remote)).expect("copy_to"));
+        let down = timed(&|| a.copy_from(Path::new(remote), &back).expect("copy_from"));
+        assert_eq!(
+            std::fs::metadata(&back).map(|m| m.len()).unwrap_or(0),
+            n as u64
+        );
+        let scp_up = timed(&|| sh(&format!("scp -q {scp_args} {s} root@{ip}:{remote}")));
+        let scp_down = timed(&|| sh(&format!("scp -q {scp_args} root@{ip}:{remote} {b}")));
+        let cat_up = timed(&|| sh(&format!("ssh {args} {ip} 'cat > {remote}' < {s}")));
+        let cat_down = timed(&|| sh(&format!("ssh {args} {ip} 'cat {remote}' > {b}")));
+        println!("\n100 MiB file (best of {runs}):            to node      from node");
+        let row = |label: &str, u: Duration, d: Duration| {
+            println!(
+                "  {label:<26} {:7.1} MB/s {:7.1} MB/s",
+                mbps(n, u),
+                mbps(n, d)
+            )
+        };
+        row("SshAccount copy_to/_from", up, down);
+        row("scp", scp_up, scp_down);
+        row("ssh host 'cat > f' / cat f", cat_up, cat_down);
+        println!(
+            "  SshAccount vs ssh cat:     {:7.2}x      {:7.2}x",
+            cat_up.as_secs_f64() / up.as_secs_f64(),
+            cat_down.as_secs_f64() / down.as_secs_f64()
+        );
+        let _ = a.remove(Path::new(remote), true);
+    }
+
+    fn fan_out(&self) {
+        let cmd = "sleep 0.1; hostname";
+        let accounts = &self.accounts;
+        // Warm every node's pool from the pool's threads.
+        fan_out(accounts, accounts.len(), |a| {
+            a.ssh_output("true").expect("warm")
+        });
+        let one = best_of(3, || {
+            let t = Instant::now();
+            accounts[0].ssh_output(cmd).expect("one");
+            (t.elapsed(), ())
+        });
+        let parallel = best_of(3, || {
+            let t = Instant::now();
+            let outs = fan_out(accounts, accounts.len(), |a| {
+                a.ssh_output(cmd).expect("fan-out")
+            });
+            assert_eq!(outs.len(), accounts.len());
+            (t.elapsed(), ())
+        });
+        let serial = best_of(3, || {
+            let t = Instant::now();
+            for a in accounts {
+                a.ssh_output(cmd).expect("serial");
+            }
+            (t.elapsed(), ())
+        });
+        let opened: u64 = accounts.iter().map(|a| a.connections_opened()).sum();
+        println!("\n`{cmd}` on {} nodes (best of 3):", accounts.len());
+        println!(
+            "  one node                    {:7.1} ms",
+            one.as_secs_f64() * 1e3
+        );
+        println!(
+            "  fan-out on the worker pool  {:7.1} ms   ({:.2}x one node)",
+            parallel.as_secs_f64() * 1e3,
+            parallel.as_secs_f64() / one.as_secs_f64()
+        );
+        println!(
+            "  one node after another      {:7.1} ms   ({:.2}x one node)",
+            serial.as_secs_f64() * 1e3,
+            serial.as_secs_f64() / one.as_secs_f64()
+        );
+        println!("  SSH connections opened in all: {opened}");
+    }
+}

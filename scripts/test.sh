@@ -29,6 +29,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
+cargo clippy --test fixtures -- -D warnings
 step "cargo test"
 cargo test --workspace
 if [ "$quick" = 0 ]; then

@@ -2,6 +2,7 @@
 //! and nodes.
 
 use crate::cluster::TestCluster;
+use crate::fault::Faults;
 use crate::registry::{IntoTestOutcome, TestOutcome};
 use crate::service::{Registry, Service, ServiceHandle, Teardown};
 use serde_json::Value;
@@ -25,6 +26,7 @@ struct Inner {
     cluster: Arc<TestCluster>,
     services: Registry,
     jvm_logs: bool,
+    faults: Faults,
 }
 
 /// Everything needed to build a [`TestContext`]; filled in by the runner.
@@ -62,6 +64,7 @@ impl TestContext {
                 cluster: parts.cluster,
                 services: Registry::default(),
                 jvm_logs: parts.jvm_logs,
+                faults: Faults::default(),
             }),
         }
     }
@@ -112,6 +115,12 @@ impl TestContext {
         self.inner
             .services
             .add(&self.inner.cluster, service, self.inner.jvm_logs)
+    }
+
+    /// Fault injection for this test: partitions, slow links, killed and
+    /// paused processes; all healed at teardown.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
     }
 
     pub(crate) fn services(&self) -> Vec<Arc<dyn Teardown>> {

@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod context;
+pub mod fault;
 pub mod logging;
 pub mod mark;
 pub mod registry;
@@ -39,6 +40,7 @@ pub type Result<T = (), E = Error> = std::result::Result<T, E>;
 pub mod prelude {
     pub use crate::cluster::spec::{ClusterSpec, NodeSpec};
     pub use crate::cluster::Node;
+    pub use crate::fault::{Netem, Pick};
     pub use crate::remote::RemoteAccount;
     pub use crate::service::{LogSpec, Service, ServiceHandle, ServiceNodes};
     pub use crate::{Test, TestContext};

@@ -273,3 +273,48 @@ fn eight_nodes_start_in_parallel() {
         .unwrap();
     assert!(t < 3.0, "8 one-second starts took {t:.2} s: not parallel");
 }
+
+#[test]
+fn network_faults_on_localhost_are_refused_naming_the_clusters_that_can() {
+    let run = run_fixtures(&["--exact", "services::partition_on_localhost"], &[]);
+    run.assert_status(101);
+    assert!(
+        run.stdout
+            .contains("network faults need nodes with their own network stack"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("scripts/netns-cluster.sh"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn faults_are_recorded_and_healed_after_a_panic() {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::pause_then_panic",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    run.assert_status(101);
+    let report = run.report();
+    let kinds: Vec<&str> = report["results"][0]["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["pause", "heal"]);
+    assert!(
+        node_processes(state.path()).is_empty(),
+        "a paused service survived teardown"
+    );
+}

@@ -240,8 +240,11 @@ fn processes(e: &Env) {
     let log = Path::new("t-proc/logs/spawn.log");
     let pid = e.a.spawn("sleep 29", log).unwrap();
     assert!(e.a.alive(pid).unwrap());
-    let found = e.a.pids("^sleep 29$").unwrap();
-    assert_eq!(found, vec![pid]);
+    // (Until its shell has exec'd, the process is still `bash -c …`.)
+    wait_for(
+        || e.a.pids("^sleep 29$").unwrap() == vec![pid],
+        "pids finds the spawned sleep 29",
+    );
     // The listing never finds itself.
     assert!(e.a.pids("ps -eo").unwrap().is_empty());
     e.a.signal(pid, "TERM", false).unwrap();
@@ -250,10 +253,13 @@ fn processes(e: &Env) {
 
     let p1 = e.a.spawn("sleep 28", log).unwrap();
     let p2 = e.a.spawn("sleep 28", log).unwrap();
-    let mut killed = e.a.kill_process("^sleep 28$", false, false).unwrap();
-    killed.sort_unstable();
     let mut want = vec![p1, p2];
     want.sort_unstable();
+    wait_for(
+        || e.a.pids("^sleep 28$").unwrap() == want,
+        "pids finds both sleep 28",
+    );
+    let killed = e.a.kill_process("^sleep 28$", false, false).unwrap();
     assert_eq!(killed, want);
     wait_for(
         || !e.a.alive(p1).unwrap() && !e.a.alive(p2).unwrap(),

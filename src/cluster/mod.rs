@@ -270,12 +270,10 @@ impl Cluster {
                 let dir = root.join(&name);
                 let tag = dir.display().to_string();
                 let account = LocalAccount::new(&name, &hostname, dir, &tag, self.keep_processes);
-                Ok(Arc::new(Node::new(
-                    i,
-                    OperatingSystem::Linux,
-                    None,
-                    Arc::new(account),
-                )))
+                Ok(Arc::new(
+                    Node::new(i, OperatingSystem::Linux, None, Arc::new(account))
+                        .sharing_host_network(),
+                ))
             }
             Inventory::Fixed(nodes) => {
                 let config = nodes.get(i).ok_or_else(|| {

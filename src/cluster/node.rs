@@ -13,6 +13,7 @@ pub struct Node {
     os: OperatingSystem,
     node_type: Option<String>,
     account: Arc<dyn RemoteAccount>,
+    own_network: bool,
 }
 
 impl Node {
@@ -28,7 +29,21 @@ impl Node {
             os,
             node_type,
             account,
+            own_network: true,
         }
+    }
+
+    /// Marks a node that shares this machine's network stack (a localhost
+    /// virtual node): network faults cannot target it.
+    pub fn sharing_host_network(mut self) -> Self {
+        self.own_network = false;
+        self
+    }
+
+    /// Whether the node has its own network stack (a host, a VM, a network
+    /// namespace), so packets to and from it can be dropped or delayed.
+    pub fn has_own_network(&self) -> bool {
+        self.own_network
     }
 
     /// Position in the cluster (the lease key).

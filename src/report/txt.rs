@@ -66,7 +66,31 @@ pub(crate) fn result_string(r: &TestRecord) -> String {
         out.push_str(&ascii_json(&r.data, true));
         out.push('\n');
     }
+    if !r.faults.is_empty() {
+        out.push_str("faults:\n");
+        for f in &r.faults {
+            out.push_str(&fault_line(f, r.start_time));
+        }
+    }
     out
+}
+
+/// `  +1.234 s  partition  [node1] [node2 node3]`, times from the test's start.
+fn fault_line(f: &serde_json::Value, start: f64) -> String {
+    let at = f["time"].as_f64().unwrap_or(start) - start;
+    let targets: Vec<&str> = f["targets"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let detail = match &f["detail"] {
+        serde_json::Value::Null => String::new(),
+        d => format!("  {}", ascii_json(d, true)),
+    };
+    format!(
+        "  +{at:.3} s  {}  {}{detail}\n",
+        f["kind"].as_str().unwrap_or("?"),
+        targets.join(" ")
+    )
 }
 
 /// One test's block in the session report.

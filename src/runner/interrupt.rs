@@ -109,6 +109,7 @@ fn interrupt_one(rt: &Runtime, r: &Running, signal: &str) {
         nodes_allocated: r.nodes_allocated,
         nodes_used: r.ctx.cluster().max_used(),
         services,
+        faults: r.ctx.faults().records(),
         start: r.start,
         stop: unix_now(),
     };

@@ -23,6 +23,7 @@ pub(crate) struct Attempt {
     pub(crate) nodes_allocated: usize,
     pub(crate) nodes_used: usize,
     pub(crate) services: Vec<serde_json::Value>,
+    pub(crate) faults: Vec<serde_json::Value>,
     pub(crate) start: f64,
     pub(crate) stop: f64,
 }
@@ -111,17 +112,26 @@ pub(crate) fn record(
     now: f64,
     attempts: u32,
 ) -> TestRecord {
-    let (start, stop, data, allocated, used, services) = match attempt {
-        Some(a) => (
-            a.start,
-            a.stop,
-            a.data,
-            a.nodes_allocated,
-            a.nodes_used,
-            a.services,
-        ),
-        None => (now, now, serde_json::Value::Null, 0, 0, Vec::new()),
-    };
+    let a = attempt.unwrap_or(Attempt {
+        passed: status != Status::Fail,
+        summary: String::new(),
+        data: serde_json::Value::Null,
+        nodes_allocated: 0,
+        nodes_used: 0,
+        services: Vec::new(),
+        faults: Vec::new(),
+        start: now,
+        stop: now,
+    });
+    let (start, stop, data, allocated, used, services, faults) = (
+        a.start,
+        a.stop,
+        a.data,
+        a.nodes_allocated,
+        a.nodes_used,
+        a.services,
+        a.faults,
+    );
     TestRecord {
         test_id: case.name.clone(),
         module_name: case.test.module().to_string(),
@@ -140,7 +150,7 @@ pub(crate) fn record(
         relative_results_dir: rel.to_string(),
         services,
         attempts,
-        faults: Vec::new(),
+        faults,
     }
 }
 
@@ -186,6 +196,7 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         nodes_allocated: 0,
         nodes_used: 0,
         services: Vec::new(),
+        faults: Vec::new(),
         start,
         stop: unix_now(),
     };
@@ -268,6 +279,7 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         nodes_allocated: spec.size(),
         nodes_used: used,
         services,
+        faults: ctx.faults().records(),
         start,
         stop: unix_now(),
     }
@@ -320,6 +332,10 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// Stops, collects, cleans and frees every service of the test, last
 /// created first. Errors are logged, never lost, and never stop the rest.
 pub(crate) fn teardown(rt: &Runtime, ctx: &TestContext, passed: bool) -> Vec<serde_json::Value> {
+    // Heal first, so services stop on a healthy network.
+    if let Err(e) = ctx.faults().heal() {
+        tracing::error!("healing faults failed: {e:#}");
+    }
     let services = ctx.services();
     let no_teardown = rt.options.no_teardown;
     if no_teardown && !services.is_empty() {

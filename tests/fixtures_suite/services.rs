@@ -108,3 +108,25 @@ fn long_running(ctx: &TestContext) -> ducktape::Result<()> {
     std::thread::sleep(Duration::from_secs(60));
     Ok(())
 }
+
+/// Network faults on the localhost cluster are refused with a clear message.
+#[ducktape::test(cluster(num_nodes = 2))]
+fn partition_on_localhost(ctx: &TestContext) -> ducktape::Result<()> {
+    let nodes = ctx.cluster().nodes();
+    ctx.faults()
+        .partition(&[vec![nodes[0].clone()], vec![nodes[1].clone()]])?;
+    Ok(())
+}
+
+/// Pauses a service's process, then panics: teardown resumes it (heal) and
+/// records the faults in the report.
+#[ducktape::test(cluster(num_nodes = 2))]
+fn pause_then_panic(ctx: &TestContext) -> ducktape::Result<()> {
+    let svc = ctx.service(sleeper(2))?;
+    svc.start()?;
+    let node = svc.get_node(1).context("node 1")?.clone();
+    ctx.faults().pause(&svc, &node)?;
+    let picked = ducktape::fault::pick(svc.nodes(), ducktape::fault::Pick::Majority, 7);
+    ensure!(picked.len() == 2);
+    panic!("deliberate panic with a paused process");
+}

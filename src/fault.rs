@@ -1,0 +1,379 @@
+//! Faults injected on purpose — partitions, one-way drops, slow or lossy
+//! links, killed and paused processes — logged, recorded in the test's
+//! report, and always healed at teardown, even when the test fails or
+//! panics.
+//!
+//! Network faults use the kernel on the nodes themselves: an nftables table
+//! `inet ducktape` that drops packets by source address, and a `tc netem`
+//! qdisc on the node's interface. They need nodes with their own network
+//! stack (hosts, VMs, the namespace cluster of `scripts/netns-cluster.sh`);
+//! the localhost cluster's nodes share this machine's network, so network
+//! faults on them are refused.
+
+use crate::cluster::Node;
+use crate::remote::quote_str;
+use crate::service::{Service, ServiceHandle};
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// A fault could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// The node shares the test machine's network stack.
+    #[error(
+        "network faults need nodes with their own network stack, and {node} is a localhost \
+         node sharing this machine's network: run on the namespace cluster \
+         (scripts/netns-cluster.sh up N, then --cluster json --cluster-file <its cluster.json>) \
+         or on real hosts"
+    )]
+    Unsupported {
+        /// The node.
+        node: String,
+    },
+    /// A command on a node failed.
+    #[error("{node}: {what}: {reason}")]
+    Node {
+        /// The node.
+        node: String,
+        /// The fault.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Link trouble for `tc netem`: each field is optional.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Netem {
+    /// Added one-way delay.
+    pub delay: Option<Duration>,
+    /// Random variation of the delay.
+    pub jitter: Option<Duration>,
+    /// Percentage of packets lost (0–100).
+    pub loss_percent: Option<f64>,
+    /// Bandwidth limit, kbit/s.
+    pub rate_kbit: Option<u64>,
+}
+
+impl Netem {
+    /// Just a delay.
+    pub fn delay(delay: Duration) -> Self {
+        Netem {
+            delay: Some(delay),
+            ..Netem::default()
+        }
+    }
+
+    fn args(&self) -> String {
+        let mut a = Vec::new();
+        if let Some(d) = self.delay {
+            a.push(format!("delay {}us", d.as_micros()));
+            if let Some(j) = self.jitter {
+                a.push(format!("{}us", j.as_micros()));
+            }
+        }
+        if let Some(l) = self.loss_percent {
+            a.push(format!("loss {l}%"));
+        }
+        if let Some(r) = self.rate_kbit {
+            a.push(format!("rate {r}kbit"));
+        }
+        a.join(" ")
+    }
+}
+
+/// Which part of a group of nodes a process fault hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// One node.
+    One,
+    /// Fewer than half.
+    Minority,
+    /// More than half.
+    Majority,
+    /// Every node.
+    All,
+}
+
+type Undo = Box<dyn Fn() -> crate::Result<()> + Send + Sync>;
+
+/// A test's faults: what was done, and how to undo it.
+#[derive(Default)]
+pub struct Faults {
+    log: Mutex<Vec<Value>>,
+    net_nodes: Mutex<Vec<Arc<Node>>>,
+    paused: Mutex<Vec<(String, Undo)>>,
+}
+
+impl fmt::Debug for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Faults({} recorded)", self.log.lock().len())
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn names(nodes: &[Arc<Node>]) -> Vec<String> {
+    nodes.iter().map(|n| n.name().to_string()).collect()
+}
+
+impl Faults {
+    fn record(&self, kind: &str, targets: Vec<String>, detail: Value) {
+        tracing::warn!(fault = kind, targets = ?targets, %detail, "fault injected");
+        self.log.lock().push(json!({
+            "time": unix_now(),
+            "kind": kind,
+            "targets": targets,
+            "detail": detail,
+        }));
+    }
+
+    /// Every fault so far, in order (the report's `faults` section).
+    pub fn records(&self) -> Vec<Value> {
+        self.log.lock().clone()
+    }
+
+    fn check_network(nodes: &[&Arc<Node>]) -> Result<(), FaultError> {
+        match nodes.iter().find(|n| !n.has_own_network()) {
+            Some(n) => Err(FaultError::Unsupported {
+                node: n.name().to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn run(node: &Node, what: &str, cmd: &str) -> Result<String, FaultError> {
+        node.account()
+            .ssh_output(cmd)
+            .map_err(|e| FaultError::Node {
+                node: node.name().to_string(),
+                what: what.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn remember(&self, node: &Arc<Node>) {
+        let mut nodes = self.net_nodes.lock();
+        if !nodes.iter().any(|n| Arc::ptr_eq(n, node)) {
+            nodes.push(node.clone());
+        }
+    }
+
+    /// Makes `node` drop every packet whose source is one of `sources`.
+    fn drop_from(&self, node: &Arc<Node>, sources: &[&Arc<Node>]) -> Result<(), FaultError> {
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let addrs: Vec<String> = sources.iter().map(|s| quote_str(s.hostname())).collect();
+        let cmd = format!(
+            "nft add table inet ducktape && \
+             nft 'add chain inet ducktape input {{ type filter hook input priority -10; policy accept; }}' && \
+             nft add rule inet ducktape input ip saddr '{{' {} '}}' drop",
+            addrs.join(", ")
+        );
+        self.remember(node);
+        Self::run(node, "drop packets", &cmd).map(drop)
+    }
+
+    /// A complete partition: no node of one group hears any node of
+    /// another (every node drops what the other groups send).
+    pub fn partition(&self, groups: &[Vec<Arc<Node>>]) -> Result<(), FaultError> {
+        let all: Vec<&Arc<Node>> = groups.iter().flatten().collect();
+        Self::check_network(&all)?;
+        for (g, group) in groups.iter().enumerate() {
+            let others: Vec<&Arc<Node>> = groups
+                .iter()
+                .enumerate()
+                .filter(|(h, _)| *h != g)
+                .flat_map(|(_, nodes)| nodes)
+                .collect();
+            for node in group {
+                self.drop_from(node, &others)?;
+            }
+        }
+        let targets = groups
+            .iter()
+            .map(|g| format!("[{}]", names(g).join(" ")))
+            .collect();
+        self.record("partition", targets, Value::Null);
+        Ok(())
+    }
+
+    /// Cuts `node` off from `others` (both directions).
+    pub fn isolate(&self, node: &Arc<Node>, others: &[Arc<Node>]) -> Result<(), FaultError> {
+        let rest: Vec<Arc<Node>> = others
+            .iter()
+            .filter(|n| !Arc::ptr_eq(n, node))
+            .cloned()
+            .collect();
+        self.partition(&[vec![node.clone()], rest])
+    }
+
+    /// One-way loss: `to` drops what `from` sends; `from` still hears `to`.
+    pub fn drop_one_way(&self, from: &Arc<Node>, to: &Arc<Node>) -> Result<(), FaultError> {
+        Self::check_network(&[from, to])?;
+        self.drop_from(to, &[from])?;
+        self.record(
+            "drop",
+            vec![from.name().to_string(), to.name().to_string()],
+            json!({"direction": format!("{} -> {}", from.name(), to.name())}),
+        );
+        Ok(())
+    }
+
+    /// Delay, jitter, loss or a bandwidth limit on everything `node` sends.
+    pub fn netem(&self, node: &Arc<Node>, netem: &Netem) -> Result<(), FaultError> {
+        Self::check_network(&[node])?;
+        let dev = Self::device(node)?;
+        self.remember(node);
+        Self::run(
+            node,
+            "tc netem",
+            &format!(
+                "tc qdisc replace dev {} root netem {}",
+                quote_str(&dev),
+                netem.args()
+            ),
+        )?;
+        self.record(
+            "netem",
+            vec![node.name().to_string()],
+            json!({"device": dev, "netem": netem.args()}),
+        );
+        Ok(())
+    }
+
+    /// The interface that holds the node's address.
+    fn device(node: &Node) -> Result<String, FaultError> {
+        let out = Self::run(node, "find network device", "ip -o -4 addr show")?;
+        let want = format!("{}/", node.hostname());
+        out.lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() > 3 && f[3].starts_with(&want)).then(|| f[1].to_string())
+            })
+            .ok_or_else(|| FaultError::Node {
+                node: node.name().to_string(),
+                what: "find network device".into(),
+                reason: format!("no interface has address {}", node.hostname()),
+            })
+    }
+
+    /// Kills a service's processes on `node` (SIGTERM when `clean`, else SIGKILL).
+    pub fn kill<S: Service>(
+        &self,
+        svc: &ServiceHandle<S>,
+        node: &Node,
+        clean: bool,
+    ) -> crate::Result<()> {
+        let signal = if clean { "TERM" } else { "KILL" };
+        svc.signal_node(node, signal)?;
+        self.record(
+            "kill",
+            vec![node.name().to_string()],
+            json!({"service": svc.service_id(), "signal": signal}),
+        );
+        Ok(())
+    }
+
+    /// Pauses a service's processes on `node` (SIGSTOP); resumed at heal.
+    pub fn pause<S: Service>(&self, svc: &ServiceHandle<S>, node: &Arc<Node>) -> crate::Result<()> {
+        svc.pause_node(node)?;
+        let (svc2, node2) = (svc.clone(), node.clone());
+        let key = format!("{}/{}", svc.service_id(), node.name());
+        self.paused
+            .lock()
+            .push((key, Box::new(move || svc2.resume_node(&node2))));
+        self.record(
+            "pause",
+            vec![node.name().to_string()],
+            json!({"service": svc.service_id()}),
+        );
+        Ok(())
+    }
+
+    /// Resumes what [`pause`](Self::pause) stopped on `node`.
+    pub fn resume<S: Service>(
+        &self,
+        svc: &ServiceHandle<S>,
+        node: &Arc<Node>,
+    ) -> crate::Result<()> {
+        svc.resume_node(node)?;
+        let key = format!("{}/{}", svc.service_id(), node.name());
+        self.paused.lock().retain(|(k, _)| *k != key);
+        self.record(
+            "resume",
+            vec![node.name().to_string()],
+            json!({"service": svc.service_id()}),
+        );
+        Ok(())
+    }
+
+    /// Undoes every network fault and resumes every paused process. Runs at
+    /// teardown whatever happened; a test may also call it to heal early.
+    /// Every node is tried; the first error is returned.
+    pub fn heal(&self) -> crate::Result<()> {
+        let nodes: Vec<Arc<Node>> = std::mem::take(&mut *self.net_nodes.lock());
+        let paused: Vec<(String, Undo)> = std::mem::take(&mut *self.paused.lock());
+        if nodes.is_empty() && paused.is_empty() {
+            return Ok(());
+        }
+        let mut first: Option<anyhow::Error> = None;
+        for node in &nodes {
+            let cmd = "nft delete table inet ducktape 2>/dev/null; \
+                       for d in $(ls /sys/class/net); do tc qdisc del dev $d root 2>/dev/null; done; true";
+            if let Err(e) = node.account().ssh(cmd, false) {
+                first.get_or_insert(e.into());
+            }
+        }
+        for (_, undo) in &paused {
+            if let Err(e) = undo() {
+                first.get_or_insert(e);
+            }
+        }
+        self.record("heal", names(&nodes), json!({"resumed": paused.len()}));
+        first.map_or(Ok(()), Err)
+    }
+}
+
+/// Picks nodes for a fault, reproducibly for a given seed.
+pub fn pick(nodes: &[Arc<Node>], which: Pick, seed: u64) -> Vec<Arc<Node>> {
+    let n = nodes.len();
+    let count = match which {
+        Pick::One => n.min(1),
+        Pick::Minority => n.saturating_sub(1) / 2,
+        Pick::Majority => n / 2 + 1,
+        Pick::All => n,
+    }
+    .min(n);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut idx: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut idx);
+    idx.truncate(count);
+    idx.sort_unstable();
+    idx.into_iter().map(|i| nodes[i].clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netem_arguments() {
+        let n = Netem {
+            delay: Some(Duration::from_millis(50)),
+            jitter: Some(Duration::from_millis(5)),
+            loss_percent: Some(1.5),
+            rate_kbit: Some(800),
+        };
+        assert_eq!(n.args(), "delay 50000us 5000us loss 1.5% rate 800kbit");
+    }
+}
