@@ -344,10 +344,11 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
 
     fn capture(&self) {
         let a = &self.accounts[0];
-        let n = 10 * MIB;
-        // 100-byte lines.
+        // 10 MiB of 100-byte lines.
+        let lines = 10 * MIB / 100;
+        let n = lines * 100;
         let cmd = format!(
-            "yes {} | head -c {n}",
+            "yes {} | head -n {lines}",
             "0123456789".repeat(10).chars().take(99).collect::<String>()
         );
         let time = best_of(5, || {

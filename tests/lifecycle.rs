@@ -39,12 +39,13 @@ fn eight_threads_on_four_nodes_never_share_a_node_and_the_big_test_runs() {
     assert_eq!(windows(&log).len(), 4, "more than 4 nodes were used");
 }
 
-#[test]
-fn a_killed_process_releases_its_nodes_and_its_services_die_with_it() {
+/// Starts `services::long_running` on a private 2-node cluster and waits
+/// until its two service processes run.
+fn start_long_running() -> (tempfile::TempDir, tempfile::TempDir, std::process::Child) {
     let state = tempfile::tempdir().unwrap();
     let results = tempfile::tempdir().unwrap();
     let lease_root = state.path().display().to_string();
-    let mut child = spawn_fixtures(
+    let child = spawn_fixtures(
         &[
             "--exact",
             "services::long_running",
@@ -59,6 +60,13 @@ fn a_killed_process_releases_its_nodes_and_its_services_die_with_it() {
         eventually(20, || node_processes(state.path()).len() == 2),
         "services did not start"
     );
+    (state, results, child)
+}
+
+#[test]
+fn a_killed_process_releases_its_nodes_and_its_services_die_with_it() {
+    let (state, _results, mut child) = start_long_running();
+    let lease_root = state.path().display().to_string();
     child.kill().unwrap(); // SIGKILL: no teardown can run
     let _ = child.wait();
     assert!(
@@ -86,24 +94,8 @@ fn a_killed_process_releases_its_nodes_and_its_services_die_with_it() {
 }
 
 fn interrupted_with(signal: i32, name: &str) {
-    let state = tempfile::tempdir().unwrap();
-    let results = tempfile::tempdir().unwrap();
+    let (state, results, mut child) = start_long_running();
     let lease_root = state.path().display().to_string();
-    let mut child = spawn_fixtures(
-        &[
-            "--exact",
-            "services::long_running",
-            "--localhost-nodes",
-            "2",
-            "--lease-root",
-            &lease_root,
-        ],
-        results.path(),
-    );
-    assert!(
-        eventually(20, || node_processes(state.path()).len() == 2),
-        "services did not start"
-    );
     // SAFETY: signalling our own child process by pid.
     unsafe { libc::kill(child.id() as i32, signal) };
     let status = child.wait().unwrap();

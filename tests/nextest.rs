@@ -5,43 +5,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-struct Nextest {
-    status: i32,
-    stderr: String,
-}
-
-fn nextest(filter: &str, extra: &[&str], envs: &[(&str, String)]) -> Nextest {
-    let mut cmd = Command::new("cargo");
-    cmd.args([
-        "nextest",
-        "run",
-        "--test",
-        "fixtures",
-        "--no-fail-fast",
-        "--color",
-        "never",
-        "-E",
-        filter,
-    ])
-    .args(extra)
-    .current_dir(env!("CARGO_MANIFEST_DIR"))
-    .stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DUCKTAPE_") || k.starts_with("NEXTEST") {
-            cmd.env_remove(&k);
-        }
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("cargo nextest runs");
-    Nextest {
-        status: out.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn sessions(results: &Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(results)
@@ -63,9 +26,8 @@ fn nextest_j8_on_four_nodes_never_shares_a_node_and_joins_one_session() {
     let state = tempfile::tempdir().unwrap();
     let results = tempfile::tempdir().unwrap();
     let log = state.path().join("windows.log");
-    let run = nextest(
-        "test(/^sched::/)",
-        &["-j", "8"],
+    let run = nextest_fixtures(
+        &["-E", "test(/^sched::/)", "-j", "8"],
         &[
             ("DUCKTAPE_LOCALHOST_NODES", "4".into()),
             ("DUCKTAPE_LEASE_ROOT", state.path().display().to_string()),
@@ -104,9 +66,11 @@ fn nextest_and_cargo_test_report_the_same_tests_and_statuses() {
         )
     };
     let results = tempfile::tempdir().unwrap();
-    let run = nextest(
-        "test(/^basic::(passes|fails|returns_data|flaky|ignored|echo_args)/)",
-        &[],
+    let run = nextest_fixtures(
+        &[
+            "-E",
+            "test(/^basic::(passes|fails|returns_data|flaky|ignored|echo_args)/)",
+        ],
         &[
             (
                 "DUCKTAPE_RESULTS_ROOT",

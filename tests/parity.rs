@@ -245,32 +245,24 @@ fn the_same_flags_work_under_nextest_through_the_environment() {
         "s.yml",
         "s:\n  - parity::*\n  - basic::echo_args\n",
     );
-    let out = Command::new("cargo")
-        .args([
-            "nextest",
-            "run",
-            "--test",
-            "fixtures",
-            "--no-fail-fast",
-            "--color",
-            "never",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DUCKTAPE_RESULTS_ROOT", results.path())
-        .env("DUCKTAPE_SUITE", &suite)
-        .env(
-            "DUCKTAPE_EXCLUDE",
-            "parity::jvm_service basic::echo_args::a=2,b=x",
-        )
-        .env("DUCKTAPE_IGNORE_NODE_TYPE", "1")
-        .env("DUCKTAPE_SKIP_NODES_ALLOCATION", "true")
-        .env("DUCKTAPE_NESTED_RESULT_DIRS", "1")
-        .env_remove("NEXTEST_RUN_ID")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let run = nextest_fixtures(
+        &[],
+        &[
+            (
+                "DUCKTAPE_RESULTS_ROOT",
+                results.path().display().to_string(),
+            ),
+            ("DUCKTAPE_SUITE", suite),
+            (
+                "DUCKTAPE_EXCLUDE",
+                "parity::jvm_service basic::echo_args::a=2,b=x".into(),
+            ),
+            ("DUCKTAPE_IGNORE_NODE_TYPE", "1".into()),
+            ("DUCKTAPE_SKIP_NODES_ALLOCATION", "true".into()),
+            ("DUCKTAPE_NESTED_RESULT_DIRS", "1".into()),
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
     let latest = std::fs::canonicalize(results.path().join("latest")).unwrap();
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(latest.join("report.json")).unwrap())

@@ -260,3 +260,40 @@ pub fn assert_no_overlap(log: &Path) -> usize {
     }
     lines
 }
+
+/// What a `cargo nextest run` printed.
+pub struct Nextest {
+    pub status: i32,
+    pub stderr: String,
+}
+
+/// `cargo nextest run --test fixtures <extra>` with exactly `envs` among
+/// the DUCKTAPE_*/NEXTEST* variables.
+pub fn nextest_fixtures(extra: &[&str], envs: &[(&str, String)]) -> Nextest {
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "nextest",
+        "run",
+        "--test",
+        "fixtures",
+        "--no-fail-fast",
+        "--color",
+        "never",
+    ])
+    .args(extra)
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .stdin(Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DUCKTAPE_") || k.starts_with("NEXTEST") {
+            cmd.env_remove(&k);
+        }
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("cargo nextest runs");
+    Nextest {
+        status: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
