@@ -40,10 +40,21 @@ fn main() {
     let cluster = NetnsCluster::up(8);
     let b = Bench::new(&cluster);
     println!("SSH remote accounts vs alternatives ({iters} iterations per latency figure)\n");
-    b.latency(iters);
-    b.capture();
-    b.copies();
-    b.fan_out();
+    // DUCKTAPE_BENCH_ONLY=latency,capture,copies,fan-out picks parts.
+    let only = std::env::var("DUCKTAPE_BENCH_ONLY").unwrap_or_default();
+    let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
+    if run("latency") {
+        b.latency(iters);
+    }
+    if run("capture") {
+        b.capture();
+    }
+    if run("copies") {
+        b.copies();
+    }
+    if run("fan-out") {
+        b.fan_out();
+    }
     println!(
         "\ntargets: exec <= 3 ms, capture >= 150 MB/s, copy >= 200 MB/s, fan-out to 8 ~ one node"
     );

@@ -33,7 +33,7 @@ fn eight_threads_on_four_nodes_never_share_a_node_and_the_big_test_runs() {
     );
     run.assert_status(0);
     assert_eq!(run.statuses().len(), 17);
-    assert_eq!(run.statuses()["sched::four_nodes"], "PASS");
+    assert_eq!(run.statuses()["sched::z_four_nodes"], "PASS");
     // 12 one-node, 4 two-node and 1 four-node test: 24 node windows.
     assert_eq!(assert_no_overlap(&log), 24);
     assert_eq!(windows(&log).len(), 4, "more than 4 nodes were used");
@@ -309,4 +309,32 @@ fn faults_are_recorded_and_healed_after_a_panic() {
         node_processes(state.path()).is_empty(),
         "a paused service survived teardown"
     );
+}
+
+#[test]
+fn compress_archives_logs_on_the_node_before_collecting_them() {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::passes_with_service",
+            "--compress",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    let dir = run
+        .session()
+        .join("services/passes_with_service/1/sleeper-1/worker1");
+    let archive = std::fs::read(dir.join("out.log.tgz")).expect("out.log.tgz collected");
+    assert_eq!(&archive[..2], b"\x1f\x8b", "not gzip");
+    assert!(!dir.join("out.log").exists());
+    // The archive is not left on the node.
+    assert!(!state
+        .path()
+        .join("localhost/worker1/sleeper/out.log.tgz")
+        .exists());
 }

@@ -305,3 +305,42 @@ fn the_same_flags_work_under_nextest_through_the_environment() {
         .clone();
     assert_eq!(service_nodes["data"]["got"], 0);
 }
+
+#[test]
+fn a_registered_cluster_type_serves_typed_nodes() {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "parity::typed_node",
+            "--cluster",
+            "typed-pair",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "basic::returns_data",
+            "sched::z_four_nodes",
+            "--cluster",
+            "typed-pair",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    run.assert_status(101);
+    assert_eq!(run.statuses()["basic::returns_data"], "PASS");
+    assert!(
+        run.stdout.contains(
+            "needs 4 linux but the typed-pair cluster has 1 linux(large), 1 linux(small)"
+        ),
+        "{}",
+        run.stdout
+    );
+}

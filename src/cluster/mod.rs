@@ -5,6 +5,7 @@
 //! nodes by locking their lease files, waits (without spinning) while they
 //! are busy, and fails at once if the cluster can never satisfy it.
 
+pub mod custom;
 pub mod json;
 pub mod lease;
 pub mod node;
@@ -39,7 +40,7 @@ pub enum ClusterError {
     #[error(transparent)]
     File(#[from] json::ClusterFileError),
     /// `--cluster` names no known cluster.
-    #[error("unknown --cluster {0:?}: use localhost (default), json or vagrant")]
+    #[error("unknown --cluster {0:?}: use localhost (default), json, vagrant, or a type registered with ducktape::cluster_type!")]
     Unknown(String),
     /// Something the cluster needs is missing.
     #[error("{0}")]
@@ -61,6 +62,8 @@ enum Inventory {
     Localhost { limit: Option<usize>, root: PathBuf },
     /// Nodes listed in a cluster file.
     Fixed(Vec<json::NodeConfig>),
+    /// A registered cluster type's nodes.
+    Custom(Box<dyn custom::NodeSource>),
 }
 
 /// A cluster: where tests get their nodes.
@@ -106,6 +109,18 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// A cluster of a registered type's nodes.
+    pub fn from_source(
+        name: &str,
+        source: Box<dyn custom::NodeSource>,
+        state: &Path,
+    ) -> Result<Self, ClusterError> {
+        let id = format!("{name}-{}", source.identity());
+        let mut cluster = Self::with_inventory(&id, Inventory::Custom(source), state, false)?;
+        cluster.name = name.to_string();
+        Ok(cluster)
+    }
+
     fn with_inventory(
         id: &str,
         inventory: Inventory,
@@ -142,6 +157,7 @@ impl Cluster {
         match &self.inventory {
             Inventory::Localhost { limit, .. } => *limit,
             Inventory::Fixed(nodes) => Some(nodes.len()),
+            Inventory::Custom(source) => source.size(),
         }
     }
 
@@ -161,6 +177,16 @@ impl Cluster {
                 node_type: n.node_type.clone(),
             }))
             .to_string(),
+            Inventory::Custom(source) => match source.size() {
+                None => "nodes made on demand".into(),
+                Some(n) => ClusterSpec::from_nodes((0..n).filter_map(|i| {
+                    source.props(i).map(|(os, ty)| NodeSpec {
+                        operating_system: os,
+                        node_type: ty.map(str::to_string),
+                    })
+                }))
+                .to_string(),
+            },
         }
     }
 
@@ -173,6 +199,7 @@ impl Cluster {
             Inventory::Fixed(nodes) => nodes
                 .get(i)
                 .map(|n| (n.operating_system, n.node_type.as_deref())),
+            Inventory::Custom(source) => source.props(i),
         }
     }
 
@@ -275,6 +302,7 @@ impl Cluster {
                         .sharing_host_network(),
                 ))
             }
+            Inventory::Custom(source) => Ok(Arc::new(source.node(i)?)),
             Inventory::Fixed(nodes) => {
                 let config = nodes.get(i).ok_or_else(|| {
                     ClusterError::Config(format!("the {} cluster has no node {i}", self.name))

@@ -205,7 +205,10 @@ pub fn build_cluster(o: &Options) -> Result<Cluster, ClusterError> {
             o.no_teardown,
         )
         .map(|c| c.with_ssh_options(ssh)),
-        other => Err(ClusterError::Unknown(other.to_string())),
+        other => match crate::cluster::custom::find(other) {
+            Some(t) => Cluster::from_source(t.name, (t.build)(o)?, &state),
+            None => Err(ClusterError::Unknown(other.to_string())),
+        },
     }
 }
 

@@ -67,3 +67,55 @@ fn jvm_service(ctx: &TestContext) -> ducktape::Result<()> {
     jvm.start()?;
     jvm.wait(Duration::from_secs(10))
 }
+
+/// A user-defined cluster type: two local nodes, one "small" and one
+/// "large", chosen with `--cluster typed-pair`.
+#[derive(Debug)]
+struct TypedPair {
+    dir: std::path::PathBuf,
+}
+
+const TYPES: [&str; 2] = ["small", "large"];
+
+impl ducktape::cluster::custom::NodeSource for TypedPair {
+    fn identity(&self) -> String {
+        "v1".into()
+    }
+    fn size(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn props(&self, i: usize) -> Option<(ducktape::cluster::spec::OperatingSystem, Option<&str>)> {
+        TYPES
+            .get(i)
+            .map(|t| (ducktape::cluster::spec::OperatingSystem::Linux, Some(*t)))
+    }
+    fn node(&self, i: usize) -> Result<Node, ducktape::cluster::ClusterError> {
+        let name = format!("{}{}", TYPES[i], i + 1);
+        let dir = self.dir.join(&name);
+        let account = ducktape::remote::LocalAccount::new(
+            &name,
+            &format!("127.0.1.{}", i + 1),
+            dir.clone(),
+            &dir.display().to_string(),
+            false,
+        );
+        Ok(Node::new(
+            i,
+            ducktape::cluster::spec::OperatingSystem::Linux,
+            Some(TYPES[i].to_string()),
+            std::sync::Arc::new(account),
+        )
+        .sharing_host_network())
+    }
+}
+
+fn typed_pair(
+    o: &ducktape::cli::Options,
+) -> Result<Box<dyn ducktape::cluster::custom::NodeSource>, ducktape::cluster::ClusterError> {
+    let root = o.lease_root.clone().unwrap_or_else(std::env::temp_dir);
+    Ok(Box::new(TypedPair {
+        dir: root.join("typed-pair"),
+    }))
+}
+
+ducktape::cluster_type!("typed-pair", typed_pair);

@@ -306,11 +306,16 @@ fn set_user_timeout(tcp: &TcpStream, after: Duration) {
 }
 
 fn set_preferences(sess: &Session, t: &Target, o: &SshOptions) {
+    // `DUCKTAPE_SSH_CIPHERS=a,b,…` overrides the cipher preference.
+    let wanted: Vec<String> = match std::env::var("DUCKTAPE_SSH_CIPHERS") {
+        Ok(v) if !v.trim().is_empty() => v.split(',').map(|c| c.trim().to_string()).collect(),
+        _ => CIPHERS.iter().map(|c| c.to_string()).collect(),
+    };
     for kind in [MethodType::CryptCs, MethodType::CryptSc] {
         if let Ok(have) = sess.supported_algs(kind) {
-            let pref: Vec<&str> = CIPHERS
+            let pref: Vec<&str> = wanted
                 .iter()
-                .copied()
+                .map(String::as_str)
                 .filter(|c| have.contains(c))
                 .collect();
             if !pref.is_empty() {
