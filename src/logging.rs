@@ -23,6 +23,32 @@ use tracing_subscriber::registry::LookupSpan;
 /// results directory.
 pub const TEST_SPAN: &str = "ducktape_test";
 
+/// The name of the span a service's work runs in (fields `id`, `node`):
+/// its events are prefixed with `[id node]`.
+pub const SERVICE_SPAN: &str = "ducktape_service";
+
+/// The `[service node] ` prefix stored in a service span.
+struct Prefix(String);
+
+#[derive(Default)]
+struct PrefixVisitor {
+    id: String,
+    node: String,
+}
+
+impl Visit for PrefixVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "id" => self.id = value.to_string(),
+            "node" => self.node = value.to_string(),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.record_str(field, format!("{value:?}").trim_matches('"'));
+    }
+}
+
 /// An `.info` + `.debug` pair of log files.
 #[derive(Debug)]
 struct LogPair {
@@ -92,12 +118,12 @@ impl Visit for LineVisitor {
     }
 }
 
-fn format_line(event: &Event<'_>) -> String {
+fn format_line(event: &Event<'_>, prefix: &str) -> String {
     let mut v = LineVisitor(String::new());
     event.record(&mut v);
     let now = jiff::Timestamp::now();
     format!(
-        "[{:<5} {}] {}: {}\n",
+        "[{:<5} {}] {}: {prefix}{}\n",
         event.metadata().level(),
         now.strftime("%Y-%m-%d %H:%M:%S%.3f"),
         event.metadata().target(),
@@ -110,6 +136,19 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() == SERVICE_SPAN {
+            let mut v = PrefixVisitor::default();
+            attrs.record(&mut v);
+            let prefix = if v.node.is_empty() {
+                format!("[{}] ", v.id)
+            } else {
+                format!("[{} {}] ", v.id, v.node)
+            };
+            if let Some(span) = ctx.span(id) {
+                span.extensions_mut().insert(Prefix(prefix));
+            }
+            return;
+        }
         if attrs.metadata().name() != TEST_SPAN {
             return;
         }
@@ -128,7 +167,13 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let level = *event.metadata().level();
-        let line = format_line(event);
+        let prefix = ctx
+            .event_scope(event)
+            .and_then(|mut scope| {
+                scope.find_map(|s| s.extensions().get::<Prefix>().map(|p| p.0.clone()))
+            })
+            .unwrap_or_default();
+        let line = format_line(event, &prefix);
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope {
                 if let Some(pair) = span.extensions().get::<Arc<LogPair>>() {

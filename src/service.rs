@@ -194,6 +194,13 @@ impl<S: Service> std::ops::Deref for ServiceHandle<S> {
     }
 }
 
+/// The span a service's work on a node runs in: its events are logged to
+/// the test's files prefixed with `[service node]`.
+fn service_span(parent: &tracing::Span, service_id: &str, node: Option<&Node>) -> tracing::Span {
+    let node = node.map(|n| n.name()).unwrap_or("");
+    tracing::info_span!(parent: parent, crate::logging::SERVICE_SPAN, id = service_id, node)
+}
+
 /// Runs `f` on every node at once; the first failure, with its node, wins.
 fn on_all_nodes(
     nodes: &[Arc<Node>],
@@ -206,7 +213,8 @@ fn on_all_nodes(
         let handles: Vec<_> = nodes
             .iter()
             .map(|n| {
-                let (f, span) = (&f, span.clone());
+                let f = &f;
+                let span = service_span(&span, service_id, Some(n));
                 s.spawn(move || (n.name().to_string(), span.in_scope(|| f(n))))
             })
             .collect();
@@ -329,6 +337,17 @@ impl<S: Service> ServiceHandle<S> {
         Ok(false)
     }
 
+    /// The service's logger: events inside this span (on `node`, if given)
+    /// go to the test's logs prefixed with the service id and node.
+    ///
+    /// ```ignore
+    /// let _log = zk.logger(Some(&node)).entered();
+    /// tracing::info!("checking the leader");
+    /// ```
+    pub fn logger(&self, node: Option<&Node>) -> tracing::Span {
+        service_span(&tracing::Span::current(), self.service_id(), node)
+    }
+
     /// Sends a signal (`KILL`, `TERM`, `STOP`, …) to the service's processes on a node.
     pub fn signal_node(&self, node: &Node, signal: &str) -> crate::Result<()> {
         tracing::info!(service = %self.service_id(), node = %node, signal, "signal");
@@ -340,16 +359,19 @@ impl<S: Service> ServiceHandle<S> {
 
     /// Starts the service on one node (ducktape's `start_node`).
     pub fn start_node(&self, node: &Node) -> crate::Result<()> {
+        let _log = self.logger(Some(node)).entered();
         self.core.service.start_node(&self.core.nodes, node)
     }
 
     /// Stops the service on one node.
     pub fn stop_node(&self, node: &Node) -> crate::Result<()> {
+        let _log = self.logger(Some(node)).entered();
         self.core.service.stop_node(&self.core.nodes, node)
     }
 
     /// Cleans one node.
     pub fn clean_node(&self, node: &Node) -> crate::Result<()> {
+        let _log = self.logger(Some(node)).entered();
         self.core.service.clean_node(&self.core.nodes, node)
     }
 

@@ -1,4 +1,5 @@
 mod marks;
 mod quickstart;
+mod redis;
 mod zookeeper;
 ducktape::main!();
