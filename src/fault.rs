@@ -230,19 +230,35 @@ impl Faults {
     }
 
     /// Delay, jitter, loss or a bandwidth limit on everything `node` sends.
+    ///
+    /// Delay and jitter need the kernel's `netem` qdisc. Without delay, loss
+    /// is an nftables random drop and a bandwidth limit a `tbf` qdisc, so
+    /// both work on kernels built without `netem` too.
     pub fn netem(&self, node: &Arc<Node>, netem: &Netem) -> Result<(), FaultError> {
         Self::check_network(&[node])?;
         let dev = Self::device(node)?;
         self.remember(node);
-        Self::run(
-            node,
-            "tc netem",
-            &format!(
-                "tc qdisc replace dev {} root netem {}",
-                quote_str(&dev),
-                netem.args()
-            ),
-        )?;
+        let q = quote_str(&dev);
+        if netem.delay.is_some() || netem.jitter.is_some() {
+            let cmd = format!("tc qdisc replace dev {q} root netem {}", netem.args());
+            Self::run(node, "tc netem", &cmd).map_err(no_netem)?;
+        } else {
+            if let Some(rate) = netem.rate_kbit {
+                let cmd = format!(
+                    "tc qdisc replace dev {q} root tbf rate {rate}kbit burst 32kbit latency 400ms"
+                );
+                Self::run(node, "tc tbf", &cmd)?;
+            }
+            if let Some(loss) = netem.loss_percent {
+                let per_mille = (loss.clamp(0.0, 100.0) * 10.0).round() as u32;
+                let cmd = format!(
+                    "nft add table inet ducktape && \
+                     nft 'add chain inet ducktape output {{ type filter hook output priority -10; policy accept; }}' && \
+                     nft add rule inet ducktape output numgen random mod 1000 '<' {per_mille} drop"
+                );
+                Self::run(node, "nft random drop", &cmd)?;
+            }
+        }
         self.record(
             "netem",
             vec![node.name().to_string()],
@@ -341,6 +357,23 @@ impl Faults {
         }
         self.record("heal", names(&nodes), json!({"resumed": paused.len()}));
         first.map_or(Ok(()), Err)
+    }
+}
+
+/// A clearer message when the kernel lacks the netem qdisc.
+fn no_netem(e: FaultError) -> FaultError {
+    match e {
+        FaultError::Node { node, what, reason } if reason.contains("qdisc kind is unknown") => {
+            FaultError::Node {
+                node,
+                what,
+                reason: "this kernel has no netem qdisc (sch_netem), so delay and jitter \
+                         cannot be injected here; loss (nftables) and bandwidth limits (tbf) \
+                         still work"
+                    .into(),
+            }
+        }
+        other => other,
     }
 }
 

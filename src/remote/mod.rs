@@ -515,3 +515,28 @@ pub fn quote(path: &Path) -> String {
 pub fn quote_str(s: &str) -> String {
     shell_words::quote(s).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_devices_from_ip_link_and_plain_lists() {
+        let ip = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue\\    link/loopback 00:00\n\
+                  2: eth0@if143: <BROADCAST,MULTICAST,UP> mtu 1500\\    link/ether f2:dd\n\
+                  3: enp0s3: <BROADCAST> mtu 1500\n";
+        assert_eq!(parse_network_devices(ip), vec!["lo", "eth0", "enp0s3"]);
+        assert_eq!(parse_network_devices("lo\neth0\n"), vec!["lo", "eth0"]);
+    }
+
+    #[test]
+    fn fan_out_keeps_input_order() {
+        let items: Vec<u32> = (0..50).collect();
+        let out = fan_out(&items, 8, |i| {
+            std::thread::sleep(Duration::from_millis(u64::from(50 - i) % 5));
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(fan_out(&Vec::<u32>::new(), 4, |i| *i).is_empty());
+    }
+}

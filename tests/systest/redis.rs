@@ -11,13 +11,14 @@
 //! elsewhere.
 
 use ducktape::prelude::*;
-use ducktape::remote::quote;
+use ducktape::remote::{quote, LogMonitor};
 use ducktape::wait::{retry_on_error, wait_until};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -167,6 +168,7 @@ impl RedisService {
     const DIR: &'static str = "redis";
     const CONFIG: &'static str = "redis/redis.conf";
     const LOG: &'static str = "redis/redis.log";
+    const PIDFILE: &'static str = "redis/redis.pid";
 
     /// A connection to the server on `node`.
     pub fn client(&self, node: &Node) -> ducktape::Result<Resp> {
@@ -201,6 +203,7 @@ impl Service for RedisService {
                 "host": node.hostname(),
                 "port": Self::PORT,
                 "dir": node.path(Self::DIR),
+                "pidfile": node.path(Self::PIDFILE),
                 "primary": if idx == 1 { Value::Null } else { primary.hostname().into() },
             })
         )?;
@@ -208,7 +211,7 @@ impl Service for RedisService {
             .create_file(&node.path(Self::CONFIG), config.as_bytes())?;
 
         let monitor = node.monitor_log(node.path(Self::LOG))?;
-        node.account().spawn(
+        let pid = node.account().spawn(
             &format!("exec redis-server {}", quote(&node.path(Self::CONFIG))),
             &node.path(Self::LOG),
         )?;
@@ -223,13 +226,7 @@ impl Service for RedisService {
                 "the replica did not sync with the primary",
             )
         };
-        monitor.wait_until(
-            ready,
-            Duration::from_secs(30),
-            Duration::from_millis(50),
-            what,
-        )?;
-        Ok(())
+        wait_for_line(node, &monitor, pid, ready, what)
     }
 
     fn stop_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
@@ -241,9 +238,8 @@ impl Service for RedisService {
         Ok(())
     }
 
-    /// Redis renames its process to `redis-server <addr>:<port>`.
     fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
-        Ok(node.account().pids("^redis-server ")?)
+        pid_from_file(node, &node.path(Self::PIDFILE), "redis-server")
     }
 
     fn logs(&self) -> Vec<LogSpec> {
@@ -253,6 +249,51 @@ impl Service for RedisService {
             collect_default: true,
         }]
     }
+}
+
+/// Waits for a line matching `pattern` in the log of the process `pid`
+/// started, for up to 30 s, but fails as soon as the process has exited (a
+/// bad config, a port in use): its log, collected after the failure, says why.
+fn wait_for_line(
+    node: &Node,
+    monitor: &LogMonitor,
+    pid: u32,
+    pattern: &str,
+    what: &str,
+) -> ducktape::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let second = Duration::from_secs(1);
+        match monitor.wait_until(pattern, second, Duration::from_millis(50), what) {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => return Err(e.into()),
+            Err(_) => ensure!(
+                node.account().alive(pid)?,
+                "{node}: {what}: the process exited (see its log)"
+            ),
+        }
+    }
+}
+
+/// The pid in a Redis or Sentinel pidfile, if that process still runs.
+///
+/// Why not `account.pids(pattern)`: Redis rewrites its process title
+/// (`redis-server 10.251.0.11:6379`) over the memory that held its
+/// environment, and the localhost cluster finds a node's processes by a tag
+/// in their environment, so it would never see them. The pidfile works on
+/// every kind of node. It outlives a SIGKILL, and a pid may be reused, hence
+/// the check that the pid is still `program`'s (and no zombie, which `ps`
+/// shows as `[redis-server] <defunct>`).
+fn pid_from_file(node: &Node, pidfile: &Path, program: &str) -> ducktape::Result<Vec<u32>> {
+    let out = node.account().ssh_output(&format!(
+        "pid=$(cat {} 2>/dev/null) || exit 0; \
+         ps -o args= -p \"$pid\" | grep -q '^{program} ' && echo \"$pid\"; true",
+        quote(pidfile)
+    ))?;
+    Ok(out
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect())
 }
 
 /// SIGTERM, then SIGKILL if the processes outlive 10 s. A paused process
@@ -307,6 +348,7 @@ impl SentinelService {
     const DIR: &'static str = "sentinel";
     const CONFIG: &'static str = "sentinel/sentinel.conf";
     const LOG: &'static str = "sentinel/sentinel.log";
+    const PIDFILE: &'static str = "sentinel/sentinel.pid";
 
     fn client(&self, node: &Node) -> ducktape::Result<Resp> {
         Resp::connect(node.hostname(), Self::PORT)
@@ -354,6 +396,7 @@ impl Service for SentinelService {
                 "host": node.hostname(),
                 "port": Self::PORT,
                 "dir": node.path(Self::DIR),
+                "pidfile": node.path(Self::PIDFILE),
                 "master": Self::MASTER,
                 "primary": self.primary,
                 "primary_port": RedisService::PORT,
@@ -362,9 +405,17 @@ impl Service for SentinelService {
         )?;
         node.account()
             .create_file(&node.path(Self::CONFIG), config.as_bytes())?;
-        node.account().spawn(
+        let monitor = node.monitor_log(node.path(Self::LOG))?;
+        let pid = node.account().spawn(
             &format!("exec redis-sentinel {}", quote(&node.path(Self::CONFIG))),
             &node.path(Self::LOG),
+        )?;
+        wait_for_line(
+            node,
+            &monitor,
+            pid,
+            "\\+monitor master",
+            "the sentinel did not start",
         )?;
         // A sentinel can only fail over once it knows the replicas (from the
         // primary's INFO) and enough other sentinels to make a quorum (from
@@ -398,7 +449,7 @@ impl Service for SentinelService {
     }
 
     fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
-        Ok(node.account().pids("^redis-sentinel ")?)
+        pid_from_file(node, &node.path(Self::PIDFILE), "redis-sentinel")
     }
 
     /// The log, and the config as Sentinel rewrote it (what it discovered,
@@ -630,8 +681,14 @@ fn redis_replica_pause(ctx: &TestContext) -> ducktape::Result<CatchUp> {
         primary.pipeline(chunk)?;
     }
 
-    // The primary's view: its offset runs ahead of what the paused replica
-    // acknowledged (replicas ack every second; this one cannot).
+    // Only the running replica acknowledges the writes (WAIT returns how
+    // many did, here after its 1 s timeout)…
+    let acks = primary.call(&["WAIT", "2", "1000"])?;
+    ensure!(
+        acks == Reply::Int(1),
+        "{acks:?} replicas acknowledged, not 1"
+    );
+    // …and the primary's offset runs ahead of what the paused one acked.
     let info = primary.info("replication")?;
     let offset = |v: &str| {
         v.parse::<i64>()

@@ -65,6 +65,33 @@ impl ZookeeperService {
         bail!("no server is leading")
     }
 
+    /// Waits until exactly one of `nodes` leads and the others follow it
+    /// (elections take a moment, and a server answers `srvr` only once it
+    /// serves), and returns the leader.
+    pub fn wait_for_leader(
+        &self,
+        nodes: &[Arc<Node>],
+        timeout: Duration,
+    ) -> ducktape::Result<Arc<Node>> {
+        let mut leader = None;
+        retry_on_error(
+            || -> ducktape::Result<bool> {
+                let modes = nodes
+                    .iter()
+                    .map(|n| self.mode(n))
+                    .collect::<ducktape::Result<Vec<_>>>()?;
+                let leading: Vec<_> = (0..nodes.len()).filter(|&i| modes[i] == "leader").collect();
+                let following = modes.iter().filter(|m| *m == "follower").count();
+                leader = leading.first().map(|&i| nodes[i].clone());
+                Ok(leading.len() == 1 && following == nodes.len() - 1)
+            },
+            timeout,
+            Duration::from_millis(100),
+            &format!("no single leader among {nodes:?}"),
+        )?;
+        leader.context("no leader")
+    }
+
     /// Runs a command of ZooKeeper's own client (`get /path`) against the
     /// server on `node`, and returns what it printed.
     pub fn cli(&self, node: &Node, command: &str) -> ducktape::Result<String> {
@@ -255,5 +282,143 @@ fn zk_bounce_follower(ctx: &TestContext, clean: bool) -> ducktape::Result<Recove
     )?;
     Ok(Recovery {
         recovery_s: restarted.elapsed().as_secs_f64(),
+    })
+}
+
+/// How long the servers took to elect a new leader, and the old one to
+/// rejoin.
+#[derive(Debug, Serialize)]
+struct Election {
+    election_s: f64,
+    rejoin_s: f64,
+}
+
+/// Writes `value` at `path` through the server on `writer` and waits until
+/// the server on `reader` returns it: the ensemble serves.
+fn write_and_read(
+    zk: &ZookeeperService,
+    writer: &Node,
+    reader: &Node,
+    path: &str,
+    value: &str,
+) -> ducktape::Result<()> {
+    zk.cli(writer, &format!("create {path} {value}"))?;
+    retry_on_error(
+        || {
+            zk.cli(reader, &format!("get {path}"))
+                .map(|out| out.lines().any(|l| l == value))
+        },
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        &format!("{path}, written through {writer}, is not read through {reader}"),
+    )?;
+    Ok(())
+}
+
+/// Kills the leader (SIGKILL): the two other servers, still a majority,
+/// elect a new leader among themselves and serve; the old leader, restarted,
+/// rejoins as a follower.
+#[ducktape::test(env(DUCKTAPE_ZOOKEEPER = "1"), cluster(num_nodes = 3))]
+fn zk_leader_kill(ctx: &TestContext) -> ducktape::Result<Election> {
+    let zk = ctx.service(ZookeeperService::new(3))?;
+    zk.start()?;
+    let old = zk.leader(zk.nodes())?;
+    let others: Vec<Arc<Node>> = zk
+        .nodes()
+        .iter()
+        .filter(|n| !Arc::ptr_eq(n, &old))
+        .cloned()
+        .collect();
+
+    ctx.faults().kill(&zk, &old, false)?;
+    let killed = Instant::now();
+    wait_until(
+        || !zk.alive(&old).unwrap_or(true),
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        "the killed leader still runs",
+    )?;
+    let new = zk.wait_for_leader(&others, Duration::from_secs(30))?;
+    let election_s = killed.elapsed().as_secs_f64();
+    write_and_read(&zk, &others[0], &others[1], "/after-kill", "elected")?;
+
+    // start_node returns once the server has joined the quorum.
+    let restarted = Instant::now();
+    zk.start_node(&old)?;
+    let rejoin_s = restarted.elapsed().as_secs_f64();
+    ensure!(
+        zk.mode(&old)? == "follower",
+        "{old} did not rejoin as a follower"
+    );
+    ensure!(
+        zk.mode(&new)? == "leader",
+        "{new} lost the lead to the old leader"
+    );
+    write_and_read(&zk, &new, &old, "/after-rejoin", "caught-up")?;
+    Ok(Election {
+        election_s,
+        rejoin_s,
+    })
+}
+
+/// Cuts the leader off from the two other servers (both directions; the
+/// test machine still reaches every node): the majority elects a new leader
+/// and serves, the old leader, alone, stops serving; once the network heals
+/// it rejoins as a follower and catches up with what it missed.
+#[ducktape::test(
+    env(DUCKTAPE_ZOOKEEPER = "1", DUCKTAPE_NETNS = "1"),
+    cluster(num_nodes = 3)
+)]
+fn zk_partition_leader(ctx: &TestContext) -> ducktape::Result<Election> {
+    let zk = ctx.service(ZookeeperService::new(3))?;
+    zk.start()?;
+    let old = zk.leader(zk.nodes())?;
+    let others: Vec<Arc<Node>> = zk
+        .nodes()
+        .iter()
+        .filter(|n| !Arc::ptr_eq(n, &old))
+        .cloned()
+        .collect();
+
+    ctx.faults().isolate(&old, zk.nodes())?;
+    let cut = Instant::now();
+    // The followers notice the silence after syncLimit ticks, then elect.
+    let new = zk.wait_for_leader(&others, Duration::from_secs(60))?;
+    let election_s = cut.elapsed().as_secs_f64();
+    write_and_read(&zk, &others[0], &others[1], "/partitioned", "majority")?;
+    // Without a quorum the old leader gives up leading and serves nobody.
+    wait_until(
+        || zk.mode(&old).is_err(),
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        "the isolated leader still serves",
+    )?;
+
+    ctx.faults().heal()?;
+    let healed = Instant::now();
+    wait_until(
+        || zk.mode(&old).is_ok_and(|m| m == "follower"),
+        Duration::from_secs(90),
+        Duration::from_millis(200),
+        "the old leader did not rejoin as a follower",
+    )?;
+    let rejoin_s = healed.elapsed().as_secs_f64();
+    ensure!(
+        zk.mode(&new)? == "leader",
+        "{new} lost the lead after the heal"
+    );
+    // It has what the majority wrote while it was cut off.
+    retry_on_error(
+        || {
+            zk.cli(&old, "get /partitioned")
+                .map(|out| out.lines().any(|l| l == "majority"))
+        },
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        "the old leader did not catch up",
+    )?;
+    Ok(Election {
+        election_s,
+        rejoin_s,
     })
 }

@@ -72,6 +72,7 @@ pub(crate) struct Driver<'a> {
     pub pid: Option<u32>,
     /// The status the wrapper reported on exit.
     pub exit: Option<i32>,
+    /// When the exit marker, or output after it, last arrived.
     exit_seen: Option<Instant>,
     grace: Duration,
     /// Bytes of stdout read.
@@ -126,9 +127,12 @@ impl<'a> Driver<'a> {
             return Ok(State::Eof);
         }
         let now = Instant::now();
-        let grace_end = self
-            .exit
-            .map(|_| *self.exit_seen.get_or_insert(now) + self.grace);
+        // The grace runs from the exit marker or the last output after it,
+        // whichever is later: output still draining is never cut short.
+        if self.exit.is_some() && (progress || self.exit_seen.is_none()) {
+            self.exit_seen = Some(now);
+        }
+        let grace_end = self.exit_seen.map(|t| t + self.grace);
         if grace_end.is_some_and(|g| now >= g) {
             return Ok(State::HeldOpen);
         }
