@@ -31,7 +31,7 @@ step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --test fixtures -- -D warnings
 step "cargo test"
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 if [ "$quick" = 0 ]; then
     step "cargo nextest run"
     cargo nextest run --workspace --no-fail-fast
