@@ -105,6 +105,16 @@ cluster=(--cluster json --cluster-file "$DIR/cluster.json")
 
 status=0
 reports=()
+# A run stopped by Ctrl-C or SIGTERM (its tests already torn down): stop
+# here too, instead of starting the next run.
+interrupted() {
+    case $1 in
+        130 | 143)
+            for r in "${reports[@]}"; do echo "  $r"; done
+            exit "$1"
+            ;;
+    esac
+}
 # The session directory a run just wrote (results/latest points at it).
 report_of() { echo "$(readlink -f results/latest)/report.txt"; }
 
@@ -113,6 +123,7 @@ start=$SECONDS
 if cargo test --test systest -- "${cluster[@]}" "${filters[@]}"; then r=0; else r=$?; fi
 reports+=("cargo test ($((SECONDS - start)) s, exit $r): $(report_of)")
 [ "$status" != 0 ] || status=$r
+interrupted "$r"
 
 if [ "$nextest" = 1 ]; then
     log "cargo nextest run --test systest ${filters[*]}"

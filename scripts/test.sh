@@ -5,7 +5,7 @@
 # test under `cargo test` and again under `cargo nextest run`.
 #
 #   bash scripts/test.sh            # everything
-#   bash scripts/test.sh --quick    # skip the nextest pass
+#   bash scripts/test.sh --quick    # skip the nextest pass and the showcase
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,9 @@ fi
 if command -v java >/dev/null && [ -d /usr/share/zookeeper ]; then
     export DUCKTAPE_ZOOKEEPER=1
 fi
+if command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null; then
+    export DUCKTAPE_REDIS=1
+fi
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
@@ -35,4 +38,8 @@ cargo test --workspace --no-fail-fast
 if [ "$quick" = 0 ]; then
     step "cargo nextest run"
     cargo nextest run --workspace --no-fail-fast
+    if [ "$(id -u)" = 0 ]; then
+        step "showcase: ZooKeeper and Redis under faults on the namespace cluster"
+        bash scripts/showcase.sh
+    fi
 fi

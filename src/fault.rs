@@ -136,6 +136,16 @@ impl Faults {
         }));
     }
 
+    /// Records a fault the test injected by its own means (a proxy, a
+    /// service's own API) so the report shows it with the others.
+    pub fn note(&self, kind: &str, targets: &[&Node], detail: Value) {
+        self.record(
+            kind,
+            targets.iter().map(|n| n.name().to_string()).collect(),
+            detail,
+        );
+    }
+
     /// Every fault so far, in order (the report's `faults` section).
     pub fn records(&self) -> Vec<Value> {
         self.log.lock().clone()
@@ -237,7 +247,6 @@ impl Faults {
     pub fn netem(&self, node: &Arc<Node>, netem: &Netem) -> Result<(), FaultError> {
         Self::check_network(&[node])?;
         let dev = Self::device(node)?;
-        self.remember(node);
         let q = quote_str(&dev);
         if netem.delay.is_some() || netem.jitter.is_some() {
             let cmd = format!("tc qdisc replace dev {q} root netem {}", netem.args());
@@ -256,9 +265,11 @@ impl Faults {
                      nft 'add chain inet ducktape output {{ type filter hook output priority -10; policy accept; }}' && \
                      nft add rule inet ducktape output numgen random mod 1000 '<' {per_mille} drop"
                 );
+                self.remember(node);
                 Self::run(node, "nft random drop", &cmd)?;
             }
         }
+        self.remember(node);
         self.record(
             "netem",
             vec![node.name().to_string()],
@@ -291,6 +302,7 @@ impl Faults {
         clean: bool,
     ) -> crate::Result<()> {
         let signal = if clean { "TERM" } else { "KILL" };
+        require_processes(svc, node, "kill")?;
         svc.signal_node(node, signal)?;
         self.record(
             "kill",
@@ -302,6 +314,7 @@ impl Faults {
 
     /// Pauses a service's processes on `node` (SIGSTOP); resumed at heal.
     pub fn pause<S: Service>(&self, svc: &ServiceHandle<S>, node: &Arc<Node>) -> crate::Result<()> {
+        require_processes(svc, node, "pause")?;
         svc.pause_node(node)?;
         let (svc2, node2) = (svc.clone(), node.clone());
         let key = format!("{}/{}", svc.service_id(), node.name());
@@ -358,6 +371,22 @@ impl Faults {
         self.record("heal", names(&nodes), json!({"resumed": paused.len()}));
         first.map_or(Ok(()), Err)
     }
+}
+
+/// A process fault that finds nothing to signal is an error, not a no-op
+/// that would let the test pass without the fault.
+fn require_processes<S: Service>(
+    svc: &ServiceHandle<S>,
+    node: &Node,
+    what: &str,
+) -> crate::Result<()> {
+    if svc.pids(node)?.is_empty() {
+        anyhow::bail!(
+            "{}: no processes on {node} to {what} (does the service's pids() find them?)",
+            svc.service_id()
+        );
+    }
+    Ok(())
 }
 
 /// A clearer message when the kernel lacks the netem qdisc.

@@ -220,8 +220,17 @@ fn enable_jvm_logs_collects_gc_logs_of_jvm_services() {
         eprintln!("skipped: needs java (scripts/install-deps.sh installs it with zookeeper)");
         return;
     }
+    // A private lease root, so the service lands on worker1.
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
     let run = run_fixtures(
-        &["--exact", "parity::jvm_service", "--enable-jvm-logs"],
+        &[
+            "--exact",
+            "parity::jvm_service",
+            "--enable-jvm-logs",
+            "--lease-root",
+            &lease_root,
+        ],
         &[],
     );
     run.assert_status(0);

@@ -26,6 +26,10 @@ pub struct LocalAccount {
     root: PathBuf,
     tag: String,
     keep_processes: bool,
+    /// Processes `spawn` started, as (pid, start time): they and their
+    /// descendants belong to this node even if they rewrite their
+    /// environment (servers that set their process title do).
+    spawned: parking_lot::Mutex<Vec<(u32, u64)>>,
 }
 
 impl LocalAccount {
@@ -39,6 +43,7 @@ impl LocalAccount {
             root,
             tag: tag.to_string(),
             keep_processes,
+            spawned: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -230,6 +235,11 @@ impl RemoteAccount for LocalAccount {
             .and_then(|r| r)
             .map_err(self.io_err(format!("start `{cmd}`")))?;
         tracing::debug!(node = %self.name, cmd, pid, "spawned");
+        if let Some(start) = start_time(pid) {
+            let mut spawned = self.spawned.lock();
+            spawned.retain(|&(p, t)| start_time(p) == Some(t));
+            spawned.push((pid, start));
+        }
         Ok(pid)
     }
 
@@ -303,7 +313,7 @@ impl RemoteAccount for LocalAccount {
             else {
                 continue;
             };
-            if pid == me || !has_env(pid, &tag) {
+            if pid == me || !(has_env(pid, &tag) || self.descends_from_spawned(pid)) {
                 continue;
             }
             // A process may exit between listing and reading: skip it.
@@ -334,6 +344,49 @@ impl RemoteAccount for LocalAccount {
             dest.display()
         )))
     }
+}
+
+impl LocalAccount {
+    /// Whether `pid` is a process `spawn` started, or a descendant of one.
+    fn descends_from_spawned(&self, pid: u32) -> bool {
+        let spawned = self.spawned.lock();
+        if spawned.is_empty() {
+            return false;
+        }
+        let mut p = pid;
+        // Bounded: process trees are shallow, and pid 1 ends every chain.
+        for _ in 0..64 {
+            if spawned
+                .iter()
+                .any(|&(s, t)| s == p && start_time(p) == Some(t))
+            {
+                return true;
+            }
+            match parent(p) {
+                Some(pp) if pp > 1 => p = pp,
+                _ => return false,
+            }
+        }
+        false
+    }
+}
+
+/// Fields of /proc/<pid>/stat after the command name.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Parent pid (field 4 of /proc/<pid>/stat).
+fn parent(pid: u32) -> Option<u32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
+/// Start time in clock ticks since boot (field 22): with the pid, it names
+/// one process even after pids are reused.
+fn start_time(pid: u32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
 }
 
 fn has_env(pid: u32, tag: &str) -> bool {

@@ -130,3 +130,31 @@ fn pause_then_panic(ctx: &TestContext) -> ducktape::Result<()> {
     ensure!(picked.len() == 2);
     panic!("deliberate panic with a paused process");
 }
+
+/// Every kind of fault at once on a real cluster, then a panic: teardown
+/// must heal them all (run on the namespace cluster by tests/faults.rs).
+#[ducktape::test(cluster(num_nodes = 3))]
+fn faults_then_panic(ctx: &TestContext) -> ducktape::Result<()> {
+    let svc = ctx.service(sleeper(3))?;
+    svc.start()?;
+    let n = svc.nodes().to_vec();
+    let faults = ctx.faults();
+    faults.partition(&[vec![n[0].clone()], vec![n[1].clone(), n[2].clone()]])?;
+    faults.drop_one_way(&n[1], &n[2])?;
+    faults.netem(
+        &n[1],
+        &ducktape::fault::Netem {
+            loss_percent: Some(10.0),
+            rate_kbit: Some(8000),
+            ..Default::default()
+        },
+    )?;
+    faults.pause(&svc, &n[2])?;
+    // The partition is real: node 1 cannot reach node 2's sshd.
+    let probe = format!("timeout 2 bash -c 'echo > /dev/tcp/{}/22'", n[1].hostname());
+    ensure!(
+        n[0].account().ssh(&probe, true)?.status != 0,
+        "partition let traffic through"
+    );
+    panic!("deliberate panic with faults in place");
+}

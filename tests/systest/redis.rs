@@ -1,8 +1,9 @@
 //! Redis under faults: a primary with replicas, Sentinel failing over when the
 //! primary dies, a paused replica catching up, and throughput over a slow
-//! link. Three services written as a user would: [`RedisService`],
-//! [`SentinelService`] and [`RedisBenchmark`], and a tiny client for Redis's
-//! wire protocol ([`Resp`]) so the test process talks to every server itself.
+//! link. Services written as a user would: [`RedisService`],
+//! [`SentinelService`], [`RedisBenchmark`] (and [`DelayProxy`], a slow link
+//! for kernels without netem), and a tiny client for Redis's wire protocol
+//! ([`Resp`]) so the test process talks to every server itself.
 //!
 //! Needs Debian's `redis-server`, `redis-sentinel` and `redis-tools`
 //! (`scripts/install-deps.sh`): the tests run where `DUCKTAPE_REDIS=1`, and
@@ -830,6 +831,14 @@ fn replica_offset(info: &HashMap<String, String>, host: &str) -> ducktape::Resul
         .with_context(|| format!("the primary lists no replica {host}: {info:?}"))
 }
 
+/// Whether a fault failed because the node's kernel has no `netem` qdisc.
+/// There is no error variant to match, so this reads the message: the
+/// framework's ("no netem qdisc (sch_netem)") or `tc`'s own.
+fn lacks_netem(e: &ducktape::fault::FaultError) -> bool {
+    let msg = e.to_string();
+    msg.contains("sch_netem") || msg.contains("qdisc kind is unknown")
+}
+
 /// Throughput of one benchmark run, for the report.
 #[derive(Debug, Serialize)]
 struct Benchmark {
@@ -845,9 +854,9 @@ struct Benchmark {
 
 /// SET and GET throughput from another node, over a normal link and with
 /// `latency_ms` of delay added to everything the Redis node sends (`tc
-/// netem`). 50 clients at once: with 50 ms each waits per request, so the
-/// slow case needs ~1000 requests per second and its 10 000 requests take
-/// ~10 s per command.
+/// netem`; where the kernel has no netem, a [`DelayProxy`] adds it). 50
+/// clients at once: with 50 ms each waits per request, so the slow case does
+/// ~1000 requests per second and its 10 000 requests take ~10 s per command.
 #[ducktape::test(
     env(DUCKTAPE_REDIS = "1", DUCKTAPE_NETNS = "1"),
     cluster(num_nodes = 3),
@@ -865,10 +874,15 @@ fn redis_benchmark_latency(ctx: &TestContext, latency_ms: u64) -> ducktape::Resu
         let delay = Duration::from_millis(latency_ms);
         match ctx.faults().netem(&primary, &Netem::delay(delay)) {
             Ok(()) => delay_by = "netem",
-            Err(e) if e.to_string().contains("qdisc kind is unknown") => {
+            Err(e) if lacks_netem(&e) => {
                 tracing::warn!("no netem in this kernel ({e}): delaying through a proxy");
                 let proxy = ctx.service(DelayProxy::new(&primary, RedisService::PORT, delay))?;
                 proxy.start()?;
+                ctx.faults().note(
+                    "delay-proxy",
+                    &[&primary],
+                    serde_json::json!({"delay_ms": latency_ms, "via": proxy.nodes()[0].name()}),
+                );
                 (target, port, delay_by) = (proxy.nodes()[0].clone(), DelayProxy::PORT, "proxy");
             }
             Err(e) => return Err(e.into()),

@@ -1,0 +1,119 @@
+//! Faults on a real multi-host cluster (network namespaces with sshd, from
+//! scripts/netns-cluster.sh): after a test that partitions, drops, limits,
+//! pauses and then panics, no nftables table, no tc qdisc and no paused
+//! process is left on any node.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn netns(args: &[&str]) -> std::process::Output {
+    Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/netns-cluster.sh"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("netns-cluster.sh runs")
+}
+
+/// A 3-node namespace cluster for the length of one test; `None` (with the
+/// reason printed) where this machine cannot have one.
+struct Cluster {
+    dir: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl Cluster {
+    fn up() -> Option<Cluster> {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/sbin/sshd").exists() {
+            eprintln!("skipped: needs root and openssh-server (scripts/install-deps.sh)");
+            return None;
+        }
+        // One namespace cluster per machine: wait for other users.
+        let lock = std::fs::File::create("/tmp/ducktape-netns-cluster.lock").ok()?;
+        lock.lock().ok()?;
+        let dir = PathBuf::from(format!("/tmp/ducktape-faults-test-{}", std::process::id()));
+        let out = netns(&["up", "3", "--dir", &dir.display().to_string()]);
+        assert!(
+            out.status.success(),
+            "up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(Cluster { dir, _lock: lock })
+    }
+
+    fn exec(&self, node: usize, cmd: &str) -> String {
+        let out = netns(&["exec", &node.to_string(), "bash", "-c", cmd]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        netns(&["down", "--dir", &self.dir.display().to_string()]);
+    }
+}
+
+#[test]
+fn every_fault_is_healed_after_a_panic_on_a_real_cluster() {
+    let Some(cluster) = Cluster::up() else { return };
+    let file = cluster.dir.join("cluster.json").display().to_string();
+    let known_hosts = cluster.dir.join("known_hosts").display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::faults_then_panic",
+            "--cluster",
+            "json",
+            "--cluster-file",
+            &file,
+        ],
+        &[("DUCKTAPE_KNOWN_HOSTS", &known_hosts)],
+    );
+    run.assert_status(101);
+    assert!(
+        run.stdout.contains("deliberate panic with faults in place"),
+        "{}",
+        run.stdout
+    );
+    let report = run.report();
+    let kinds: Vec<&str> = report["results"][0]["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["partition", "drop", "netem", "pause", "heal"]);
+    for node in 1..=3 {
+        let tables = cluster.exec(node, "nft list tables");
+        assert!(
+            !tables.contains("ducktape"),
+            "node{node} still has {tables}"
+        );
+        let qdiscs = cluster.exec(node, "tc qdisc show");
+        assert!(
+            !qdiscs.contains("tbf") && !qdiscs.contains("netem"),
+            "node{node}: {qdiscs}"
+        );
+        let procs = cluster.exec(
+            node,
+            "ps -eo stat=,args= | grep -v grep | grep 'sleep 3600' || true",
+        );
+        assert!(procs.trim().is_empty(), "node{node} left: {procs}");
+    }
+    // The network is whole again: node1 reaches node2.
+    let reach = cluster.exec(
+        1,
+        "timeout 2 bash -c 'echo > /dev/tcp/10.251.0.12/22' && echo ok",
+    );
+    assert_eq!(reach.trim(), "ok");
+    // And the report shows the faults.
+    let txt = std::fs::read_to_string(run.session().join("report.txt")).unwrap();
+    assert!(
+        txt.contains("faults:") && txt.contains("partition"),
+        "{txt}"
+    );
+}
