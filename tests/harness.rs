@@ -455,3 +455,16 @@ fn bad_cluster_files_are_refused_before_any_test_runs() {
         assert!(!run.stdout.contains("basic::passes"), "{name}: a test ran");
     }
 }
+
+#[test]
+fn systest_listing_collection_and_node_count_snapshots() {
+    let list = run_systest(&["--list"], &[]);
+    list.assert_status(0);
+    insta::assert_snapshot!("systest_list", list.stdout);
+    let ignored = run_systest(&["--list", "--ignored"], &[]);
+    insta::assert_snapshot!("systest_list_ignored", ignored.stdout);
+    let collect = run_systest(&["--collect-only"], &[]);
+    insta::assert_snapshot!("systest_collect_only", collect.stdout);
+    let nodes = run_systest(&["--collect-num-nodes"], &[]);
+    insta::assert_snapshot!("systest_collect_num_nodes", nodes.stdout);
+}
