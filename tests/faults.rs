@@ -116,4 +116,27 @@ fn every_fault_is_healed_after_a_panic_on_a_real_cluster() {
         txt.contains("faults:") && txt.contains("partition"),
         "{txt}"
     );
+
+    // Delay needs the kernel's netem: it works, or says clearly that it cannot.
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::delay_or_clear_error",
+            "--cluster",
+            "json",
+            "--cluster-file",
+            &file,
+        ],
+        &[("DUCKTAPE_KNOWN_HOSTS", &known_hosts)],
+    );
+    run.assert_status(0);
+    let data = run.report()["results"][0]["data"].clone();
+    eprintln!("netem delay on this kernel: {data}");
+    assert!(
+        data["delay"] == "netem" || data["delay"] == "unsupported",
+        "{data}"
+    );
+    for node in 1..=3 {
+        assert!(!cluster.exec(node, "tc qdisc show").contains("netem"));
+    }
 }

@@ -158,3 +158,26 @@ fn faults_then_panic(ctx: &TestContext) -> ducktape::Result<()> {
     );
     panic!("deliberate panic with faults in place");
 }
+
+/// Adds 20 ms of delay on node 1: either the kernel has netem and the delay
+/// shows in a round trip, or the error says the kernel lacks it.
+#[ducktape::test(cluster(num_nodes = 2))]
+fn delay_or_clear_error(ctx: &TestContext) -> ducktape::Result<serde_json::Value> {
+    let nodes = ctx.cluster().nodes().to_vec();
+    match ctx.faults().netem(
+        &nodes[0],
+        &ducktape::fault::Netem::delay(Duration::from_millis(20)),
+    ) {
+        Ok(()) => {
+            let ping = nodes[1]
+                .account()
+                .ssh_output(&format!("ping -c 3 -q {}", nodes[0].hostname()))?;
+            Ok(serde_json::json!({"delay": "netem", "ping": ping}))
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            ensure!(msg.contains("no netem qdisc"), "unclear error: {msg}");
+            Ok(serde_json::json!({"delay": "unsupported", "error": msg}))
+        }
+    }
+}
