@@ -213,20 +213,7 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
     };
     // The run time counts from here: waiting for nodes is not the test's.
     let start = unix_now();
-    let pool = Arc::new(TestCluster::new(
-        &allocation,
-        rt.options.skip_nodes_allocation,
-    ));
-    let ctx = TestContext::new(ContextParts {
-        test_id: case.name.clone(),
-        function: case.test.name.to_string(),
-        module: case.test.module().to_string(),
-        args: case.args.clone(),
-        globals: rt.globals.clone(),
-        results_dir: dir.to_path_buf(),
-        cluster: pool.clone(),
-        jvm_logs: rt.options.enable_jvm_logs,
-    });
+    let (pool, ctx) = new_context(rt, case, dir, &allocation);
     let span = tracing::info_span!(TEST_SPAN, dir = %dir.display(), test = %case.name);
     let nodes: Vec<&str> = allocation.nodes().iter().map(|n| n.name()).collect();
     span.in_scope(|| tracing::info!(nodes = ?nodes, "running {}", case.name));
@@ -260,13 +247,8 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
     });
     let services = span.in_scope(|| teardown(rt, &ctx, passed));
     let used = pool.max_used();
-    if passed && rt.options.fail_bad_cluster_utilization && used < spec.size() {
-        passed = false;
-        summary = format!(
-            "cluster utilization: the test declared {} nodes but used {used} \
-             (--fail-bad-cluster-utilization)",
-            spec.size()
-        );
+    if let Some(msg) = passed.then(|| underused(rt, spec.size(), used)).flatten() {
+        (passed, summary) = (false, msg);
     }
     if !passed {
         let _ = std::fs::write(dir.join("failure.txt"), format!("{summary}\n"));
@@ -283,6 +265,41 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         start,
         stop: unix_now(),
     }
+}
+
+/// The test's node pool and context.
+fn new_context(
+    rt: &Runtime,
+    case: &TestCase,
+    dir: &Path,
+    allocation: &crate::cluster::Allocation,
+) -> (Arc<TestCluster>, TestContext) {
+    let pool = Arc::new(TestCluster::new(
+        allocation,
+        rt.options.skip_nodes_allocation,
+    ));
+    let ctx = TestContext::new(ContextParts {
+        test_id: case.name.clone(),
+        function: case.test.name.to_string(),
+        module: case.test.module().to_string(),
+        args: case.args.clone(),
+        globals: rt.globals.clone(),
+        results_dir: dir.to_path_buf(),
+        cluster: pool.clone(),
+        jvm_logs: rt.options.enable_jvm_logs,
+    });
+    (pool, ctx)
+}
+
+/// `--fail-bad-cluster-utilization`: the failure message for a test that
+/// used fewer nodes than it declared.
+fn underused(rt: &Runtime, declared: usize, used: usize) -> Option<String> {
+    (rt.options.fail_bad_cluster_utilization && used < declared).then(|| {
+        format!(
+            "cluster utilization: the test declared {declared} nodes but used {used} \
+             (--fail-bad-cluster-utilization)"
+        )
+    })
 }
 
 /// Runs the body on its own thread so a hung test can be abandoned at the
