@@ -151,15 +151,22 @@ pub fn run_fixture<F: Test, R: IntoTestOutcome>(
     ctx: &TestContext,
     body: impl FnOnce(&mut F) -> R,
 ) -> TestOutcome {
+    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
     let mut fixture = F::new(ctx)?;
-    if let Err(e) = fixture.setup(ctx) {
-        fixture.teardown(ctx);
-        return Err(e.context("setup failed"));
+    let setup = catch_unwind(AssertUnwindSafe(|| fixture.setup(ctx)));
+    let result = match setup {
+        Ok(Ok(())) => catch_unwind(AssertUnwindSafe(|| body(&mut fixture).into_outcome())),
+        Ok(Err(e)) => Ok(Err(e.context("setup failed"))),
+        Err(panic) => Err(panic),
+    };
+    // A panic in teardown must not hide what the body did.
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| fixture.teardown(ctx))) {
+        if result.is_ok() {
+            resume_unwind(panic);
+        }
     }
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut fixture)));
-    fixture.teardown(ctx);
     match result {
-        Ok(r) => r.into_outcome(),
-        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(outcome) => outcome,
+        Err(panic) => resume_unwind(panic),
     }
 }

@@ -7,7 +7,6 @@
 use crate::cluster::spec::ClusterSpec;
 use crate::registry::TestDescriptor;
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// A value list of one `matrix`/`defaults` key: JSON texts the macro wrote.
 pub type ValueList = &'static [&'static str];
@@ -95,14 +94,31 @@ impl TestCase {
     }
 }
 
-/// A mark whose JSON text does not parse: only possible when the registration
-/// was written by hand rather than by the macro.
+/// Marks that cannot be expanded.
 #[derive(Debug, thiserror::Error)]
-#[error("{test}: mark value `{text}` is not JSON: {source}")]
-pub struct MarkError {
-    test: String,
-    text: &'static str,
-    source: serde_json::Error,
+pub enum MarkError {
+    /// A value is not JSON: only possible when the registration was written
+    /// by hand rather than by the macro.
+    #[error("{test}: mark value `{text}` is not JSON: {source}")]
+    NotJson {
+        /// The test's path.
+        test: String,
+        /// The value.
+        text: &'static str,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// Two cases have the same arguments: they would share a name and a
+    /// results directory.
+    #[error("{file}:{line}: test {name} is listed twice by its marks; remove one")]
+    Duplicate {
+        /// The case name.
+        name: String,
+        /// Source file of the test.
+        file: &'static str,
+        /// Its line.
+        line: u32,
+    },
 }
 
 struct Pending {
@@ -113,7 +129,7 @@ struct Pending {
 /// Expands a test's marks into its cases, in the order written.
 pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError> {
     let parse = |text: &'static str| {
-        serde_json::from_str::<Value>(text).map_err(|source| MarkError {
+        serde_json::from_str::<Value>(text).map_err(|source| MarkError::NotJson {
             test: test.path(),
             text,
             source,
@@ -174,7 +190,7 @@ pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError>
         (have.as_deref() != Some(*want)).then(|| format!("env {var} is not {want:?}"))
     });
 
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut cases = Vec::with_capacity(pending.len());
     for p in pending {
         let args = in_param_order(test, p.args);
@@ -191,11 +207,13 @@ pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError>
                 })
                 .then(|| "ignored by mark".to_string())
         });
-        let mut name = case_name(&test.path(), &args);
-        let n = seen.entry(name.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            name = format!("{name}~{n}");
+        let name = case_name(&test.path(), &args);
+        if !seen.insert(name.clone()) {
+            return Err(MarkError::Duplicate {
+                name,
+                file: test.file,
+                line: test.line,
+            });
         }
         cases.push(TestCase {
             test,
@@ -426,17 +444,26 @@ mod tests {
     }
 
     #[test]
-    fn bare_ignore_ignores_all_and_duplicates_get_a_suffix() {
+    fn bare_ignore_ignores_all_and_duplicate_cases_are_refused() {
         let cases = expand(leak(
             vec![
                 Mark::Ignore(&[]),
                 Mark::Parametrize(&[("a", "1")]),
-                Mark::Parametrize(&[("a", "1")]),
+                Mark::Parametrize(&[("a", "2")]),
             ],
             &["a"],
         ))
         .unwrap();
-        assert_eq!(names(&cases), ["m::t::a=1", "m::t::a=1~2"]);
         assert!(cases.iter().all(|c| c.ignored.is_some()));
+        let err = expand(leak(
+            vec![
+                Mark::Matrix(&[("a", &["1", "2"])]),
+                Mark::Parametrize(&[("a", "1")]),
+            ],
+            &["a"],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("m::t::a=1 is listed twice"), "{err}");
     }
 }

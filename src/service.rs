@@ -243,7 +243,7 @@ impl<S: Service> ServiceHandle<S> {
     pub fn start(&self) -> crate::Result<()> {
         let c = &self.core;
         tracing::info!(service = %c.nodes.id, nodes = ?c.nodes.nodes, "starting");
-        *c.phase.lock() = Phase::Started;
+        self.mark_started();
         self.each("start", |n| c.service.start_node(&c.nodes, n))
     }
 
@@ -252,7 +252,11 @@ impl<S: Service> ServiceHandle<S> {
         let c = &self.core;
         tracing::info!(service = %c.nodes.id, "stopping");
         let r = self.each("stop", |n| c.service.stop_node(&c.nodes, n));
-        *c.phase.lock() = Phase::Stopped;
+        // A stop that failed on some node leaves the service "started", so
+        // teardown tries again.
+        if r.is_ok() {
+            *c.phase.lock() = Phase::Stopped;
+        }
         r
     }
 
@@ -360,7 +364,16 @@ impl<S: Service> ServiceHandle<S> {
     /// Starts the service on one node (ducktape's `start_node`).
     pub fn start_node(&self, node: &Node) -> crate::Result<()> {
         let _log = self.logger(Some(node)).entered();
+        self.mark_started();
         self.core.service.start_node(&self.core.nodes, node)
+    }
+
+    /// From now on teardown stops this service (whichever way it started).
+    fn mark_started(&self) {
+        let mut phase = self.core.phase.lock();
+        if *phase != Phase::Freed {
+            *phase = Phase::Started;
+        }
     }
 
     /// Stops the service on one node.

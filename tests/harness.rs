@@ -468,3 +468,55 @@ fn systest_listing_collection_and_node_count_snapshots() {
     let nodes = run_systest(&["--collect-num-nodes"], &[]);
     insta::assert_snapshot!("systest_collect_num_nodes", nodes.stdout);
 }
+
+#[test]
+fn parameters_naming_an_existing_case_keep_its_cluster_and_missing_ones_are_refused() {
+    // marks::replicate's replicas=2 case declares two nodes.
+    let run = run_systest(
+        &[
+            "--exact",
+            "marks::replicate",
+            "--parameters",
+            r#"{"replicas": 2, "topic": "replicated"}"#,
+            "--collect-num-nodes",
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    assert_eq!(run.stdout.trim(), "2");
+    let run = run_fixtures(
+        &["--exact", "basic::echo_args", "--parameters", r#"{"a": 1}"#],
+        &[],
+    );
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("basic::echo_args also needs b"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn exclude_takes_names_paths_and_globs_and_a_missing_suite_file_is_an_error() {
+    let listed = run_fixtures(
+        &[
+            "--list",
+            "basic::",
+            "--exclude",
+            "basic::e*",
+            "basic::passes",
+        ],
+        &[],
+    )
+    .listed();
+    assert!(
+        !listed
+            .iter()
+            .any(|n| n.starts_with("basic::e") || n == "basic::passes"),
+        "{listed:?}"
+    );
+    assert!(listed.contains(&"basic::fails".to_string()), "{listed:?}");
+    let run = run_fixtures(&["--collect-only", "tests/no-such-suite.yml"], &[]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no-such-suite.yml"), "{}", run.stderr);
+}

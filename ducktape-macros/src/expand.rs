@@ -184,11 +184,8 @@ fn no_self(receiver: &syn::Receiver) -> syn::Error {
     )
 }
 
-/// The doc comment's text, one line per `///` line, as ducktape's test
-/// description.
-///
-/// Not emitted yet: `TestDescriptor` has no `doc` field. Once it has, add
-/// `doc: #doc,` to the descriptor in [`generate`].
+/// The doc comment's text, one line per `///` line: the test's
+/// description in the reports (`TestDescriptor::doc`).
 fn doc_text(attrs: &[Attribute]) -> String {
     let lines: Vec<String> = attrs
         .iter()

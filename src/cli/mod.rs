@@ -74,9 +74,11 @@ pub fn parse_from(
     let program = argv.first().cloned().unwrap_or_else(|| "ducktape".into());
     let cli: Vec<OsString> = argv.iter().skip(1).cloned().collect();
     let mut args = vec![program];
+    let mut config = Vec::new();
     for file in config_files(project, home, &cli, vars)? {
-        args.extend(read_config(&file)?);
+        config.extend(read_config(&file)?);
     }
+    args.extend(config_args(config, vars));
     args.extend(env_args(vars)?);
     args.extend(cli);
 
@@ -178,6 +180,55 @@ fn read_config(path: &Path) -> Result<Vec<OsString>, CliError> {
         args.extend(words.into_iter().map(OsString::from));
     }
     Ok(args)
+}
+
+/// Config-file arguments, made safe to put before the others: a flag that
+/// takes several values (`--exclude a b`) becomes one `--flag=value` per
+/// value, so it cannot swallow the command line's filters; and a switch a
+/// `DUCKTAPE_<FLAG>=0` variable turns off is dropped (variables outrank
+/// config files).
+fn config_args(tokens: Vec<OsString>, vars: &[(String, String)]) -> Vec<OsString> {
+    let mut cmd = Options::command();
+    cmd.build();
+    let multi: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.get_num_args().is_some_and(|n| n.max_values() > 1))
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    let off: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| !a.get_action().takes_values())
+        .filter_map(|a| a.get_long())
+        .filter(|long| {
+            let var = format!("DUCKTAPE_{}", long.to_ascii_uppercase().replace('-', "_"));
+            vars.iter().any(|(k, v)| {
+                *k == var
+                    && matches!(
+                        v.to_ascii_lowercase().as_str(),
+                        "0" | "false" | "no" | "off" | ""
+                    )
+            })
+        })
+        .map(|long| format!("--{long}"))
+        .collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut open_multi: Option<String> = None;
+    for token in tokens {
+        let text = token.to_string_lossy().into_owned();
+        if let Some(flag) = &open_multi {
+            if !text.starts_with('-') {
+                out.push(OsString::from(format!("{flag}={text}")));
+                continue;
+            }
+            open_multi = None;
+        }
+        if multi.contains(&text) {
+            open_multi = Some(text);
+        } else if !off.contains(&text) {
+            out.push(token);
+        }
+    }
+    out
 }
 
 /// Turns `DUCKTAPE_<FLAG>` variables into arguments. Flags take `1`/`true`
@@ -379,6 +430,25 @@ mod tests {
         assert_eq!(p.options.deflake, 4);
         assert_eq!(p.options.repeat, 5);
         assert_eq!(p.options.results_root, PathBuf::from("/tmp/with space"));
+    }
+
+    #[test]
+    fn config_files_cannot_swallow_filters_and_variables_can_turn_switches_off() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".ducktape")).unwrap();
+        std::fs::write(
+            dir.path().join(".ducktape/config"),
+            "--exact\n--exclude a b\n--debug\n",
+        )
+        .unwrap();
+        let p = parse(&["quickstart"], &[("DUCKTAPE_EXACT", "0")], dir.path()).unwrap();
+        assert_eq!(p.options.filters, ["quickstart"]);
+        assert_eq!(p.options.exclude, ["a", "b"]);
+        assert!(
+            !p.options.exact,
+            "DUCKTAPE_EXACT=0 must outrank the config file"
+        );
+        assert!(p.options.debug);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct Lease {
     index: usize,
-    _file: File,
+    file: Option<File>,
 }
 
 impl Lease {
@@ -27,7 +27,9 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        // The flock goes with the file; wake in-process waiters at once.
+        // Close the file (releasing the flock) before waking in-process
+        // waiters, so the one that wakes finds the node free.
+        drop(self.file.take());
         let (lock, cvar) = &*FREED;
         *lock.lock() += 1;
         cvar.notify_all();
@@ -72,7 +74,10 @@ impl LeaseDir {
     pub fn try_lease(&self, index: usize) -> io::Result<Option<Lease>> {
         let file = self.open_file(&format!("node-{index}.lock"))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(Lease { index, _file: file })),
+            Ok(()) => Ok(Some(Lease {
+                index,
+                file: Some(file),
+            })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
         }

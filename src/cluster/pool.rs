@@ -13,6 +13,7 @@ pub struct TestCluster {
     nodes: Vec<Arc<Node>>,
     state: Mutex<PoolState>,
     skip_allocation: bool,
+    ignore_node_type: bool,
 }
 
 #[derive(Debug, Default)]
@@ -23,8 +24,9 @@ struct PoolState {
 
 impl TestCluster {
     /// Wraps a test's allocation. With `skip_allocation`
-    /// (`--skip-nodes-allocation`) services get no nodes.
-    pub fn new(allocation: &Allocation, skip_allocation: bool) -> Self {
+    /// (`--skip-nodes-allocation`) services get no nodes; with
+    /// `ignore_node_type` (`--ignore-node-type`) their specs' types are dropped.
+    pub fn new(allocation: &Allocation, skip_allocation: bool, ignore_node_type: bool) -> Self {
         let nodes = allocation.nodes().to_vec();
         TestCluster {
             state: Mutex::new(PoolState {
@@ -33,6 +35,7 @@ impl TestCluster {
             }),
             nodes,
             skip_allocation,
+            ignore_node_type,
         }
     }
 
@@ -61,6 +64,13 @@ impl TestCluster {
         if self.skip_allocation {
             return Ok(Vec::new());
         }
+        let untyped;
+        let spec = if self.ignore_node_type {
+            untyped = spec.without_node_types();
+            &untyped
+        } else {
+            spec
+        };
         let mut state = self.state.lock();
         let mut picked: Vec<usize> = Vec::with_capacity(spec.size());
         for want in super::ordered(spec) {

@@ -27,6 +27,20 @@ pub enum SelectError {
     /// A suite file is bad.
     #[error(transparent)]
     Suite(#[from] super::suite::SuiteError),
+    /// `--sample` without a seed under nextest.
+    #[error(
+        "--sample under nextest needs --sample-seed (DUCKTAPE_SAMPLE_SEED): every test \
+         process must draw the same sample"
+    )]
+    SampleSeed,
+    /// `--parameters` leaves some of a test's parameters without a value.
+    #[error("--parameters: test {test} also needs {missing}")]
+    MissingParameters {
+        /// The test's path.
+        test: String,
+        /// The parameters with no value.
+        missing: String,
+    },
     /// `--parameters` was given but no test was selected.
     #[error("--parameters: no test selected (name the test to run with these arguments)")]
     NothingSelected,
@@ -66,9 +80,16 @@ pub fn select(
     suite::check_patterns(&restrict, pairs())?;
     let names: Vec<String> = names.into_iter().cloned().collect();
     let no_filters = names.is_empty() && suites.is_empty();
+    // `--parameters` may name one of a test's own cases, wherever the
+    // subset split put it.
+    let every = parameters.map(|_| all.clone()).unwrap_or_default();
     let cases = subset(all, o.subsets, o.subset, run_times);
     let (cases, sample_seed) = match o.sample {
         Some(n) => {
+            // Every nextest process must draw the same sample as the listing.
+            if o.sample_seed.is_none() && std::env::var_os("NEXTEST").is_some() {
+                return Err(SelectError::SampleSeed);
+            }
             let seed = o.sample_seed.unwrap_or_else(|| fastrand::u64(..));
             (sample(cases, n, seed), Some(seed))
         }
@@ -88,17 +109,17 @@ pub fn select(
         .filter(|c| {
             !o.exclude
                 .iter()
-                .any(|s| matches_one(c, s, true) || c.name.contains(s.as_str()))
+                .any(|p| suite::pattern_matches(p, &c.name, &c.test.path()))
         })
         .filter(|c| !o.ignored || c.ignored.is_some())
         .collect();
+    if let Some(params) = parameters {
+        cases = inject(cases, &every, params)?;
+    }
     if o.ignored || o.include_ignored {
         for c in &mut cases {
             c.ignored = None;
         }
-    }
-    if let Some(params) = parameters {
-        cases = inject(cases, params)?;
     }
     Ok(Selection { cases, sample_seed })
 }
@@ -114,7 +135,11 @@ fn matches_one(c: &TestCase, filter: &str, exact: bool) -> bool {
 }
 
 /// Replaces each selected test's cases by one case with exactly `params`.
-fn inject(cases: Vec<TestCase>, params: &Map<String, Value>) -> Result<Vec<TestCase>, SelectError> {
+fn inject(
+    cases: Vec<TestCase>,
+    all: &[TestCase],
+    params: &Map<String, Value>,
+) -> Result<Vec<TestCase>, SelectError> {
     if cases.is_empty() {
         return Err(SelectError::NothingSelected);
     }
@@ -123,6 +148,7 @@ fn inject(cases: Vec<TestCase>, params: &Map<String, Value>) -> Result<Vec<TestC
         if out.iter().any(|o| std::ptr::eq(o.test, c.test)) {
             continue;
         }
+        let takes = || format!("({})", c.test.params.join(", "));
         let unknown: Vec<&str> = params
             .keys()
             .filter(|k| !c.test.params.contains(&k.as_str()))
@@ -131,21 +157,39 @@ fn inject(cases: Vec<TestCase>, params: &Map<String, Value>) -> Result<Vec<TestC
         if !unknown.is_empty() {
             return Err(SelectError::Parameters {
                 test: c.test.path(),
-                takes: format!("({})", c.test.params.join(", ")),
+                takes: takes(),
                 given: unknown.join(", "),
             });
         }
-        let mut args: Vec<(String, Value)> = c
+        let missing: Vec<&str> = c
+            .test
+            .params
+            .iter()
+            .filter(|p| !params.contains_key(**p))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(SelectError::MissingParameters {
+                test: c.test.path(),
+                missing: missing.join(", "),
+            });
+        }
+        let args: Vec<(String, Value)> = c
             .test
             .params
             .iter()
             .filter_map(|p| params.get(*p).map(|v| (p.to_string(), v.clone())))
             .collect();
-        args.sort_by_key(|(k, _)| c.test.params.iter().position(|p| p == k));
-        out.push(TestCase {
-            name: case_name(&c.test.path(), &args),
-            args,
-            ..c
+        // Arguments of one of the test's own cases: that case, with its
+        // cluster and ignore marks. Others: a new case on the test's first
+        // case's cluster.
+        let name = case_name(&c.test.path(), &args);
+        let own = all
+            .iter()
+            .find(|a| std::ptr::eq(a.test, c.test) && a.name == name);
+        out.push(match own {
+            Some(own) => own.clone(),
+            None => TestCase { name, args, ..c },
         });
     }
     Ok(out)

@@ -48,7 +48,7 @@ impl Suite {
 
 /// Whether a filter looks like a suite file rather than a name.
 pub fn is_suite_file(filter: &str) -> bool {
-    (filter.ends_with(".yml") || filter.ends_with(".yaml")) && Path::new(filter).is_file()
+    filter.ends_with(".yml") || filter.ends_with(".yaml")
 }
 
 /// Loads a suite file and everything it imports.

@@ -82,7 +82,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
         let a = run_attempt(rt, case, &attempt_dir, &rel);
         let passed = a.passed;
         attempts.push(a);
-        if passed || rt.stop_requested() {
+        if passed || rt.stop_requested() || n == max_attempts {
             break;
         }
         tracing::warn!(test = %case.name, attempt = n, "failed; rerunning (--deflake)");
@@ -238,6 +238,11 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         Ok(data) => (true, "Test Passed".to_string(), data.unwrap_or_default()),
         Err(msg) => (false, msg, serde_json::Value::Null),
     };
+    // Decided before teardown, so a failure here collects all logs too.
+    let used = pool.max_used();
+    if let Some(msg) = passed.then(|| underused(rt, spec.size(), used)).flatten() {
+        (passed, summary) = (false, msg);
+    }
     span.in_scope(|| {
         if passed {
             tracing::info!(elapsed = ?started.elapsed(), "PASS");
@@ -246,10 +251,6 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         }
     });
     let services = span.in_scope(|| teardown(rt, &ctx, passed));
-    let used = pool.max_used();
-    if let Some(msg) = passed.then(|| underused(rt, spec.size(), used)).flatten() {
-        (passed, summary) = (false, msg);
-    }
     if !passed {
         let _ = std::fs::write(dir.join("failure.txt"), format!("{summary}\n"));
     }
@@ -277,6 +278,7 @@ fn new_context(
     let pool = Arc::new(TestCluster::new(
         allocation,
         rt.options.skip_nodes_allocation,
+        rt.options.ignore_node_type,
     ));
     let ctx = TestContext::new(ContextParts {
         test_id: case.name.clone(),
