@@ -100,6 +100,27 @@ pub enum Pick {
 
 type Undo = Box<dyn Fn() -> crate::Result<()> + Send + Sync>;
 
+/// The handle of every qdisc ducktape adds, so healing removes only ours.
+const QDISC_HANDLE: &str = "d7:";
+
+/// Removes ducktape's nftables table and qdiscs from a node.
+const HEAL: &str = "nft delete table inet ducktape 2>/dev/null; \
+    for d in $(ls /sys/class/net); do \
+    tc qdisc show dev $d root 2>/dev/null | grep -q ' d7: ' && tc qdisc del dev $d root; \
+    done; true";
+
+/// Removes network faults a crashed run left on a node with its own
+/// network: called when the node is leased, since a test process killed
+/// before its teardown could not heal.
+pub fn heal_stale(node: &Node) {
+    if !node.has_own_network() {
+        return;
+    }
+    if let Err(e) = node.account().ssh(HEAL, false) {
+        tracing::warn!(node = %node, "could not clear stale network faults: {e}");
+    }
+}
+
 /// A test's faults: what was done, and how to undo it.
 #[derive(Default)]
 pub struct Faults {
@@ -249,12 +270,15 @@ impl Faults {
         let dev = Self::device(node)?;
         let q = quote_str(&dev);
         if netem.delay.is_some() || netem.jitter.is_some() {
-            let cmd = format!("tc qdisc replace dev {q} root netem {}", netem.args());
+            let cmd = format!(
+                "tc qdisc replace dev {q} root handle {QDISC_HANDLE} netem {}",
+                netem.args()
+            );
             Self::run(node, "tc netem", &cmd).map_err(no_netem)?;
         } else {
             if let Some(rate) = netem.rate_kbit {
                 let cmd = format!(
-                    "tc qdisc replace dev {q} root tbf rate {rate}kbit burst 32kbit latency 400ms"
+                    "tc qdisc replace dev {q} root handle {QDISC_HANDLE} tbf rate {rate}kbit burst 32kbit latency 400ms"
                 );
                 Self::run(node, "tc tbf", &cmd)?;
             }
@@ -357,9 +381,7 @@ impl Faults {
         }
         let mut first: Option<anyhow::Error> = None;
         for node in &nodes {
-            let cmd = "nft delete table inet ducktape 2>/dev/null; \
-                       for d in $(ls /sys/class/net); do tc qdisc del dev $d root 2>/dev/null; done; true";
-            if let Err(e) = node.account().ssh(cmd, false) {
+            if let Err(e) = node.account().ssh(HEAL, false) {
                 first.get_or_insert(e.into());
             }
         }

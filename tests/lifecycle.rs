@@ -338,3 +338,35 @@ fn compress_archives_logs_on_the_node_before_collecting_them() {
         .join("localhost/worker1/sleeper/out.log.tgz")
         .exists());
 }
+
+#[test]
+fn leasing_a_node_kills_what_an_earlier_holder_left_running() {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let args = [
+        "--exact",
+        "services::passes_with_service",
+        "--lease-root",
+        &lease_root,
+    ];
+    run_fixtures(&[&args[..], &["--no-teardown"]].concat(), &[]).assert_status(0);
+    assert_eq!(
+        node_processes(state.path()).len(),
+        2,
+        "left running on purpose"
+    );
+    run_fixtures(
+        &[
+            "--exact",
+            "basic::returns_data",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    )
+    .assert_status(0);
+    assert!(
+        eventually(5, || node_processes(state.path()).is_empty()),
+        "stale processes survived a new lease"
+    );
+}

@@ -72,7 +72,14 @@ impl LeaseDir {
 
     /// Tries to lease node `index` without waiting.
     pub fn try_lease(&self, index: usize) -> io::Result<Option<Lease>> {
-        let file = self.open_file(&format!("node-{index}.lock"))?;
+        self.try_lease_key(index, &format!("node-{index}"))
+    }
+
+    /// Tries to lease node `index`, whose lease file is named by `key`
+    /// (for hosts: `host-<address>_<port>`, so every cluster file that
+    /// lists a host shares its lease), without waiting.
+    pub fn try_lease_key(&self, index: usize, key: &str) -> io::Result<Option<Lease>> {
+        let file = self.open_file(&format!("{}.lock", sanitize(key)))?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Lease {
                 index,

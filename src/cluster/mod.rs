@@ -102,9 +102,9 @@ impl Cluster {
         state: &Path,
         keep_processes: bool,
     ) -> Result<Self, ClusterError> {
-        let id = identity(name, &nodes);
+        // All SSH hosts share one lease directory, keyed by address.
         let mut cluster =
-            Self::with_inventory(&id, Inventory::Fixed(nodes), state, keep_processes)?;
+            Self::with_inventory("hosts", Inventory::Fixed(nodes), state, keep_processes)?;
         cluster.name = name.to_string();
         Ok(cluster)
     }
@@ -284,13 +284,25 @@ impl Cluster {
         let mut i = 0;
         while let Some((os, ty)) = self.props(i) {
             if want.matches(os, ty) && !held.iter().any(|l| l.index() == i) {
-                if let Some(lease) = self.leases.try_lease(i)? {
+                if let Some(lease) = self.leases.try_lease_key(i, &self.lease_key(i))? {
                     return Ok(Some(lease));
                 }
             }
             i += 1;
         }
         Ok(None)
+    }
+
+    /// The lease file name of node `i`: an SSH host is leased by address,
+    /// whichever cluster file (or position in it) names it.
+    fn lease_key(&self, i: usize) -> String {
+        match &self.inventory {
+            Inventory::Fixed(nodes) => match nodes.get(i) {
+                Some(n) => format!("host-{}_{}", n.hostname.to_ascii_lowercase(), n.port),
+                None => format!("node-{i}"),
+            },
+            _ => format!("node-{i}"),
+        }
     }
 
     fn node(&self, i: usize) -> Result<Arc<Node>, ClusterError> {
@@ -304,6 +316,7 @@ impl Cluster {
                 let dir = root.join(&name);
                 let tag = dir.display().to_string();
                 let account = LocalAccount::new(&name, &hostname, dir, &tag, self.keep_processes);
+                account.kill_stale();
                 Ok(Arc::new(
                     Node::new(i, OperatingSystem::Linux, None, Arc::new(account))
                         .sharing_host_network(),
@@ -330,17 +343,6 @@ fn ordered(spec: &ClusterSpec) -> Vec<&NodeSpec> {
     let mut wants: Vec<&NodeSpec> = spec.nodes().iter().collect();
     wants.sort_by_key(|n| n.node_type.is_none());
     wants
-}
-
-/// A stable name for a file-defined cluster, so every process of a run (and
-/// every run against the same hosts) shares one lease directory.
-fn identity(name: &str, nodes: &[json::NodeConfig]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for n in nodes {
-        (&n.hostname, n.port).hash(&mut h);
-    }
-    format!("{name}-{:016x}", h.finish())
 }
 
 /// Nodes leased to one test; dropping it frees them.

@@ -347,6 +347,38 @@ impl RemoteAccount for LocalAccount {
 }
 
 impl LocalAccount {
+    /// Kills what an earlier holder of this node left running: called when
+    /// the node is leased, so the lease proves those processes are stale (a
+    /// SIGKILLed test process, a `--no-teardown` run, or a daemon that
+    /// escaped the parent-death signal). Returns how many were killed.
+    pub fn kill_stale(&self) -> usize {
+        let tag = format!("DUCKTAPE_NODE={}", self.tag);
+        let me = std::process::id();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        let mut killed = 0;
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid != me && has_env(pid, &tag) && !is_zombie(pid) {
+                // SAFETY: kill(2) on a pid we just found; a race with its
+                // exit only yields ESRCH.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                killed += 1;
+            }
+        }
+        if killed > 0 {
+            tracing::warn!(node = %self.name, killed, "killed processes a previous holder of the node left");
+        }
+        killed
+    }
+
     /// Whether `pid` is a process `spawn` started, or a descendant of one.
     fn descends_from_spawned(&self, pid: u32) -> bool {
         let spawned = self.spawned.lock();

@@ -211,6 +211,9 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         Ok(a) => a,
         Err(e) => return failed(e.to_string()),
     };
+    for node in allocation.nodes() {
+        crate::fault::heal_stale(node);
+    }
     // The run time counts from here: waiting for nodes is not the test's.
     let start = unix_now();
     let (pool, ctx) = new_context(rt, case, dir, &allocation);
