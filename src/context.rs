@@ -27,6 +27,7 @@ struct Inner {
     services: Registry,
     jvm_logs: bool,
     faults: Faults,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// Everything needed to build a [`TestContext`]; filled in by the runner.
@@ -65,6 +66,7 @@ impl TestContext {
                 services: Registry::default(),
                 jvm_logs: parts.jvm_logs,
                 faults: Faults::default(),
+                closed: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -112,6 +114,12 @@ impl TestContext {
     /// Creates a service on nodes of this test. After the test it is stopped,
     /// its logs are collected, its nodes cleaned and freed, whatever happened.
     pub fn service<S: Service>(&self, service: S) -> crate::Result<ServiceHandle<S>> {
+        if self.inner.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            anyhow::bail!(
+                "{}: the test is over (it timed out or was interrupted): no new services",
+                self.test_id()
+            );
+        }
         self.inner
             .services
             .add(&self.inner.cluster, service, self.inner.jvm_logs)
@@ -121,6 +129,15 @@ impl TestContext {
     /// paused processes; all healed at teardown.
     pub fn faults(&self) -> &Faults {
         &self.inner.faults
+    }
+
+    /// Marks the test over: an abandoned (timed-out) body can start no new
+    /// services or faults on nodes that now belong to other tests.
+    pub(crate) fn close(&self) {
+        self.inner
+            .closed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.faults.close();
     }
 
     pub(crate) fn services(&self) -> Vec<Arc<dyn Teardown>> {

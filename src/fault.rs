@@ -22,6 +22,9 @@ use std::time::{Duration, SystemTime};
 /// A fault could not be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum FaultError {
+    /// The test is over: its nodes may belong to another test now.
+    #[error("the test is over (it timed out or was interrupted): no new faults")]
+    Closed,
     /// The node shares the test machine's network stack.
     #[error(
         "network faults need nodes with their own network stack, and {node} is a localhost \
@@ -127,6 +130,7 @@ pub struct Faults {
     log: Mutex<Vec<Value>>,
     net_nodes: Mutex<Vec<Arc<Node>>>,
     paused: Mutex<Vec<(String, Undo)>>,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Faults {
@@ -170,6 +174,17 @@ impl Faults {
     /// Every fault so far, in order (the report's `faults` section).
     pub fn records(&self) -> Vec<Value> {
         self.log.lock().clone()
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check_open(&self) -> Result<(), FaultError> {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(FaultError::Closed);
+        }
+        Ok(())
     }
 
     fn check_network(nodes: &[&Arc<Node>]) -> Result<(), FaultError> {
@@ -217,6 +232,7 @@ impl Faults {
     /// A complete partition: no node of one group hears any node of
     /// another (every node drops what the other groups send).
     pub fn partition(&self, groups: &[Vec<Arc<Node>>]) -> Result<(), FaultError> {
+        self.check_open()?;
         let all: Vec<&Arc<Node>> = groups.iter().flatten().collect();
         Self::check_network(&all)?;
         for (g, group) in groups.iter().enumerate() {
@@ -250,6 +266,7 @@ impl Faults {
 
     /// One-way loss: `to` drops what `from` sends; `from` still hears `to`.
     pub fn drop_one_way(&self, from: &Arc<Node>, to: &Arc<Node>) -> Result<(), FaultError> {
+        self.check_open()?;
         Self::check_network(&[from, to])?;
         self.drop_from(to, &[from])?;
         self.record(
@@ -266,6 +283,7 @@ impl Faults {
     /// is an nftables random drop and a bandwidth limit a `tbf` qdisc, so
     /// both work on kernels built without `netem` too.
     pub fn netem(&self, node: &Arc<Node>, netem: &Netem) -> Result<(), FaultError> {
+        self.check_open()?;
         Self::check_network(&[node])?;
         let dev = Self::device(node)?;
         let q = quote_str(&dev);
@@ -326,6 +344,7 @@ impl Faults {
         clean: bool,
     ) -> crate::Result<()> {
         let signal = if clean { "TERM" } else { "KILL" };
+        self.check_open()?;
         require_processes(svc, node, "kill")?;
         svc.signal_node(node, signal)?;
         self.record(
@@ -338,6 +357,7 @@ impl Faults {
 
     /// Pauses a service's processes on `node` (SIGSTOP); resumed at heal.
     pub fn pause<S: Service>(&self, svc: &ServiceHandle<S>, node: &Arc<Node>) -> crate::Result<()> {
+        self.check_open()?;
         require_processes(svc, node, "pause")?;
         svc.pause_node(node)?;
         let (svc2, node2) = (svc.clone(), node.clone());

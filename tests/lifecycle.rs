@@ -370,3 +370,54 @@ fn leasing_a_node_kills_what_an_earlier_holder_left_running() {
         "stale processes survived a new lease"
     );
 }
+
+#[test]
+fn a_signal_between_tests_or_during_teardown_loses_no_record() {
+    let state = tempfile::tempdir().unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let mut child = spawn_fixtures(
+        &[
+            "--exact",
+            "services::passes_with_service",
+            "--repeat",
+            "1000",
+            "--lease-root",
+            &lease_root,
+        ],
+        results.path(),
+    );
+    let session = || std::fs::canonicalize(results.path().join("latest")).ok();
+    let runs = |s: &std::path::Path| {
+        std::fs::read_dir(s.join("services/passes_with_service"))
+            .map(|d| d.flatten().count())
+            .unwrap_or(0)
+    };
+    // Let a good number of repetitions go by, so the signal lands mid-cycle.
+    assert!(
+        eventually(30, || session().is_some_and(|s| runs(&s) > 15)),
+        "too slow to start"
+    );
+    // SAFETY: signalling our own child process by pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let s = session().unwrap();
+    let dirs = runs(&s);
+    let records = std::fs::read_to_string(s.join("records.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(dirs, records, "a started repetition has no record");
+    for n in 1..=dirs {
+        assert!(
+            s.join(format!("services/passes_with_service/{n}/report.json"))
+                .is_file(),
+            "run {n}"
+        );
+    }
+    assert!(
+        node_processes(state.path()).is_empty(),
+        "services survived the signal"
+    );
+}

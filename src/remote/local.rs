@@ -90,7 +90,12 @@ fn read_all(mut r: impl Read + Send + 'static) -> Collected {
         loop {
             match r.read(&mut chunk) {
                 Ok(0) => break,
-                Ok(n) => sink.lock().extend_from_slice(&chunk[..n]),
+                // Once the caller has its output and let go, a background
+                // process still writing to the pipe is drained, not stored.
+                Ok(n) if std::sync::Arc::strong_count(&sink) > 1 => {
+                    sink.lock().extend_from_slice(&chunk[..n])
+                }
+                Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             }

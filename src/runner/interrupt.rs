@@ -8,11 +8,12 @@ use super::Runtime;
 use crate::context::TestContext;
 use crate::mark::TestCase;
 use crate::report::record::Status;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// A test whose body is running.
 pub(crate) struct Running {
@@ -25,28 +26,91 @@ pub(crate) struct Running {
     pub(crate) nodes_allocated: usize,
 }
 
-/// The running tests, so a signal can finish them off. Whoever removes a
-/// test from the table (its own thread or the signal handler) tears it down.
+/// Where a registered test is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Its body runs: a signal handler takes it over.
+    Body,
+    /// It is tearing down or writing its record: a signal handler waits.
+    Finishing,
+}
+
+/// The tests in flight, so a signal can finish them off. A test stays
+/// registered until its record is written; whoever moves it out of `Body`
+/// (its own thread or the signal handler) tears it down.
 #[derive(Default)]
 pub(crate) struct Interrupts {
-    running: Mutex<HashMap<u64, Running>>,
+    running: Mutex<Table>,
+    finished: Condvar,
     next: AtomicU64,
+    interrupted: AtomicBool,
+}
+
+#[derive(Default)]
+struct Table {
+    tests: HashMap<u64, (Phase, Running)>,
+    /// Repetitions under way: each ends with a record written.
+    repetitions: usize,
 }
 
 /// A registration ticket.
 pub(crate) struct Ticket(u64);
 
+/// A repetition under way; a signal waits for it to write its record.
+pub(crate) struct Repetition<'a>(&'a Interrupts);
+
+impl Drop for Repetition<'_> {
+    fn drop(&mut self) {
+        let mut table = self.0.running.lock();
+        table.repetitions = table.repetitions.saturating_sub(1);
+        self.0.finished.notify_all();
+    }
+}
+
+/// How long a signal waits for tests already tearing down.
+const FINISHING_WAIT: Duration = Duration::from_secs(120);
+
 impl Interrupts {
-    pub(crate) fn register(&self, running: Running) -> Ticket {
+    /// Registers a test whose body is about to run; `None` once a signal
+    /// arrived (the test must not start).
+    pub(crate) fn register(&self, running: Running) -> Option<Ticket> {
+        let mut table = self.running.lock();
+        if self.interrupted() {
+            return None;
+        }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.running.lock().insert(id, running);
-        Ticket(id)
+        table.tests.insert(id, (Phase::Body, running));
+        Some(Ticket(id))
     }
 
-    /// Claims the test back for normal teardown; `false` if a signal
+    /// A repetition of a test begins; it ends when the guard drops, after
+    /// its record is written.
+    pub(crate) fn begin(&self) -> Repetition<'_> {
+        self.running.lock().repetitions += 1;
+        Repetition(self)
+    }
+
+    /// Claims the test back for its own teardown; `false` if a signal
     /// handler already took it.
-    pub(crate) fn finish(&self, ticket: Ticket) -> bool {
-        self.running.lock().remove(&ticket.0).is_some()
+    pub(crate) fn finish(&self, ticket: &Ticket) -> bool {
+        match self.running.lock().tests.get_mut(&ticket.0) {
+            Some(entry) => {
+                entry.0 = Phase::Finishing;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The test's record is written: a signal no longer needs to wait.
+    pub(crate) fn done(&self, ticket: Ticket) {
+        self.running.lock().tests.remove(&ticket.0);
+        self.finished.notify_all();
+    }
+
+    /// Whether a signal arrived: no new test or attempt may start.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
     }
 }
 
@@ -83,18 +147,50 @@ pub(crate) fn install(rt: Weak<Runtime>) -> std::io::Result<()> {
 }
 
 fn interrupt_all(rt: &Arc<Runtime>, signal: &str) {
-    let running: Vec<Running> = rt
-        .interrupts
-        .running
-        .lock()
-        .drain()
-        .map(|(_, r)| r)
-        .collect();
+    let bodies: Vec<Running> = {
+        let mut table = rt.interrupts.running.lock();
+        rt.interrupts.interrupted.store(true, Ordering::SeqCst);
+        let ids: Vec<u64> = table
+            .tests
+            .iter()
+            .filter(|(_, (phase, _))| *phase == Phase::Body)
+            .map(|(id, _)| *id)
+            .collect();
+        let bodies: Vec<Running> = ids
+            .into_iter()
+            .filter_map(|id| table.tests.remove(&id).map(|(_, r)| r))
+            .collect();
+        // Their threads stay parked: this handler writes their records.
+        table.repetitions = table.repetitions.saturating_sub(bodies.len());
+        bodies
+    };
     std::thread::scope(|s| {
-        for r in &running {
-            s.spawn(move || interrupt_one(rt, r, signal));
+        for r in &bodies {
+            s.spawn(move || {
+                let torn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    interrupt_one(rt, r, signal)
+                }));
+                if torn.is_err() {
+                    eprintln!("ducktape: tearing down {} panicked", r.case.name);
+                }
+            });
         }
     });
+    // Tests already tearing down (or just starting, which now stop at
+    // once) finish on their own threads and write their records.
+    let mut table = rt.interrupts.running.lock();
+    let deadline = std::time::Instant::now() + FINISHING_WAIT;
+    while !table.tests.is_empty() || table.repetitions > 0 {
+        if rt
+            .interrupts
+            .finished
+            .wait_until(&mut table, deadline)
+            .timed_out()
+        {
+            eprintln!("ducktape: tests still tearing down after {FINISHING_WAIT:?}; exiting");
+            break;
+        }
+    }
 }
 
 fn interrupt_one(rt: &Runtime, r: &Running, signal: &str) {

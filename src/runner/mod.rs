@@ -102,11 +102,20 @@ fn run() -> Result<ExitCode, String> {
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
+    if rt.interrupts.interrupted() {
+        // The signal handler is finishing teardown and exits with 128+N.
+        loop {
+            std::thread::park();
+        }
+    }
     rt.print_summary();
     Ok(conclusion.exit_code())
 }
 
 fn run_trial(rt: &Runtime, case: &TestCase) -> Result<Completion, Failed> {
+    if rt.interrupts.interrupted() {
+        return Ok(Completion::ignored_with("not run: interrupted"));
+    }
     if rt.stop_requested() {
         return Ok(Completion::ignored_with(
             "not run: an earlier test failed (--exit-first)",

@@ -1,7 +1,10 @@
 //! Running one case: nodes, context, the body under a timeout, deflake
 //! reruns, teardown, and its result record.
 
-use super::interrupt::Running;
+use super::interrupt::{Running, Ticket};
+
+/// In the summary of a test whose body hit `--test-runner-timeout`.
+const TIMED_OUT: &str = "timed out";
 use super::Runtime;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::TestCluster;
@@ -34,7 +37,7 @@ pub(crate) fn run_case(rt: &Runtime, case: &TestCase) -> Result<Status, String> 
     let mut worst = Status::Pass;
     let mut failures = Vec::new();
     for repeat in 1..=rt.options.repeat {
-        if rt.stop_requested() {
+        if rt.stop_requested() || rt.interrupts.interrupted() {
             break;
         }
         let (status, summary) = run_repetition(rt, case, repeat);
@@ -57,6 +60,7 @@ pub(crate) fn run_case(rt: &Runtime, case: &TestCase) -> Result<Status, String> 
 }
 
 fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, String) {
+    let _under_way = rt.interrupts.begin();
     let rel = relative_test_dir(
         case.test.module(),
         case.test.name,
@@ -73,17 +77,23 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     }
     let max_attempts = rt.attempts();
     let mut attempts = Vec::new();
+    let mut final_ticket = None;
     for n in 1..=max_attempts {
         let attempt_dir = if n == 1 {
             dir.clone()
         } else {
             dir.join(format!("attempt-{n}"))
         };
-        let a = run_attempt(rt, case, &attempt_dir, &rel);
-        let passed = a.passed;
+        let (a, ticket) = run_attempt(rt, case, &attempt_dir, &rel);
+        let (passed, timed_out) = (a.passed, a.summary.contains(TIMED_OUT));
         attempts.push(a);
-        if passed || rt.stop_requested() || n == max_attempts {
+        // A timed-out body may still run: no rerun on top of it.
+        if passed || timed_out || rt.stop_requested() || n == max_attempts {
+            final_ticket = ticket;
             break;
+        }
+        if let Some(t) = ticket {
+            rt.interrupts.done(t);
         }
         tracing::warn!(test = %case.name, attempt = n, "failed; rerunning (--deflake)");
     }
@@ -100,6 +110,9 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     let summary = last.summary.clone();
     let record = record(case, &rel, status, summary.clone(), Some(last), 0.0, count);
     rt.report(&dir, &record);
+    if let Some(t) = final_ticket {
+        rt.interrupts.done(t);
+    }
     (status, summary)
 }
 
@@ -187,7 +200,9 @@ fn requested_spec(rt: &Runtime, case: &TestCase) -> Result<ClusterSpec, String> 
     })
 }
 
-fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt {
+/// One attempt, and its interrupt ticket: the caller marks it done once the
+/// record is written.
+fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt, Option<Ticket>) {
     let start = unix_now();
     let failed = |summary: String| Attempt {
         passed: false,
@@ -201,15 +216,18 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         stop: unix_now(),
     };
     if let Err(e) = std::fs::create_dir_all(dir) {
-        return failed(format!("cannot create {}: {e}", dir.display()));
+        return (
+            failed(format!("cannot create {}: {e}", dir.display())),
+            None,
+        );
     }
     let spec = match requested_spec(rt, case) {
         Ok(spec) => spec,
-        Err(msg) => return failed(msg),
+        Err(msg) => return (failed(msg), None),
     };
     let allocation = match rt.cluster.alloc(&spec) {
         Ok(a) => a,
-        Err(e) => return failed(e.to_string()),
+        Err(e) => return (failed(e.to_string()), None),
     };
     for node in allocation.nodes() {
         crate::fault::heal_stale(node);
@@ -221,7 +239,7 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
     let nodes: Vec<&str> = allocation.nodes().iter().map(|n| n.name()).collect();
     span.in_scope(|| tracing::info!(nodes = ?nodes, "running {}", case.name));
     let started = Instant::now();
-    let running = rt.interrupts.register(Running {
+    let Some(ticket) = rt.interrupts.register(Running {
         ctx: ctx.clone(),
         span: span.clone(),
         case: case.clone(),
@@ -229,9 +247,11 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         rel: rel.to_string(),
         start,
         nodes_allocated: spec.size(),
-    });
+    }) else {
+        return (failed("interrupted before it started".into()), None);
+    };
     let outcome = run_body(rt, case, &ctx, &span);
-    if !rt.interrupts.finish(running) {
+    if !rt.interrupts.finish(&ticket) {
         // An interrupt is tearing this test down and will end the process.
         loop {
             std::thread::park();
@@ -258,7 +278,7 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         let _ = std::fs::write(dir.join("failure.txt"), format!("{summary}\n"));
     }
     drop(allocation);
-    Attempt {
+    let attempt = Attempt {
         passed,
         summary,
         data,
@@ -268,7 +288,8 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> Attempt 
         faults: ctx.faults().records(),
         start,
         stop: unix_now(),
-    }
+    };
+    (attempt, Some(ticket))
 }
 
 /// The test's node pool and context.
@@ -334,7 +355,7 @@ fn run_body(
         Ok(Ok(Err(e))) => Err(format!("{e:#}")),
         Ok(Err(panic)) => Err(format!("test panicked: {}", panic_message(&panic))),
         Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(format!(
-            "test timed out after {} ms (--test-runner-timeout) and was abandoned",
+            "test {TIMED_OUT} after {} ms (--test-runner-timeout) and was abandoned",
             rt.options.test_runner_timeout
         )),
         Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
@@ -355,29 +376,38 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// created first. Errors are logged, never lost, and never stop the rest.
 pub(crate) fn teardown(rt: &Runtime, ctx: &TestContext, passed: bool) -> Vec<serde_json::Value> {
     // Heal first, so services stop on a healthy network.
-    if let Err(e) = ctx.faults().heal() {
-        tracing::error!("healing faults failed: {e:#}");
-    }
+    guarded("healing faults", || ctx.faults().heal());
     let services = ctx.services();
     let no_teardown = rt.options.no_teardown;
     if no_teardown && !services.is_empty() {
         tracing::warn!("--no-teardown: leaving services' processes and files in place");
     }
     for svc in services.iter().rev() {
+        let id = svc.id();
         if svc.running() && !no_teardown {
-            if let Err(e) = svc.stop() {
-                tracing::error!(service = svc.id(), "stop failed: {e:#}");
+            guarded(&format!("{id}: stop"), || svc.stop());
+        }
+        guarded(&format!("{id}: collecting logs"), || {
+            for problem in svc.collect_logs(ctx.results_dir(), !passed, rt.options.compress) {
+                tracing::warn!(service = id, "log not collected: {problem}");
             }
-        }
-        for problem in svc.collect_logs(ctx.results_dir(), !passed, rt.options.compress) {
-            tracing::warn!(service = svc.id(), "log not collected: {problem}");
-        }
+            Ok(())
+        });
         if !no_teardown {
-            if let Err(e) = svc.clean() {
-                tracing::error!(service = svc.id(), "clean failed: {e:#}");
-            }
+            guarded(&format!("{id}: clean"), || svc.clean());
         }
         svc.free();
     }
+    ctx.close();
     services.iter().map(|s| s.describe()).collect()
+}
+
+/// Runs one teardown step: an error or a panic in it (user code: a
+/// service's stop, logs or pids) is logged and the next step still runs.
+fn guarded(what: &str, step: impl FnOnce() -> crate::Result<()>) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("{what} failed: {e:#}"),
+        Err(panic) => tracing::error!("{what} panicked: {}", panic_message(&panic)),
+    }
 }
