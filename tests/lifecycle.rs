@@ -421,3 +421,28 @@ fn a_signal_between_tests_or_during_teardown_loses_no_record() {
         "services survived the signal"
     );
 }
+
+#[test]
+fn a_teardown_step_that_hangs_is_abandoned_and_the_run_goes_on() {
+    fixtures_bin();
+    let start = Instant::now();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::stop_hangs",
+            "basic::passes",
+            "--test-runner-timeout",
+            "1000",
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    assert_eq!(run.statuses().len(), 2);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    let log =
+        std::fs::read_to_string(run.session().join("services/stop_hangs/1/test_log.info")).unwrap();
+    assert!(
+        log.contains("stuck-1: stop did not finish within 1s; abandoned"),
+        "{log}"
+    );
+}

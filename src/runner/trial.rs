@@ -375,26 +375,35 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// Stops, collects, cleans and frees every service of the test, last
 /// created first. Errors are logged, never lost, and never stop the rest.
 pub(crate) fn teardown(rt: &Runtime, ctx: &TestContext, passed: bool) -> Vec<serde_json::Value> {
+    let limit = Duration::from_millis(rt.options.test_runner_timeout).min(TEARDOWN_STEP_LIMIT);
     // Heal first, so services stop on a healthy network.
-    guarded("healing faults", || ctx.faults().heal());
+    let c = ctx.clone();
+    guarded("healing faults", limit, move || c.faults().heal());
     let services = ctx.services();
     let no_teardown = rt.options.no_teardown;
     if no_teardown && !services.is_empty() {
         tracing::warn!("--no-teardown: leaving services' processes and files in place");
     }
     for svc in services.iter().rev() {
-        let id = svc.id();
+        let id = svc.id().to_string();
         if svc.running() && !no_teardown {
-            guarded(&format!("{id}: stop"), || svc.stop());
+            let s = svc.clone();
+            guarded(&format!("{id}: stop"), limit, move || s.stop());
         }
-        guarded(&format!("{id}: collecting logs"), || {
-            for problem in svc.collect_logs(ctx.results_dir(), !passed, rt.options.compress) {
-                tracing::warn!(service = id, "log not collected: {problem}");
+        let (s, dir, compress) = (
+            svc.clone(),
+            ctx.results_dir().to_path_buf(),
+            rt.options.compress,
+        );
+        guarded(&format!("{id}: collecting logs"), limit, move || {
+            for problem in s.collect_logs(&dir, !passed, compress) {
+                tracing::warn!(service = s.id(), "log not collected: {problem}");
             }
             Ok(())
         });
         if !no_teardown {
-            guarded(&format!("{id}: clean"), || svc.clean());
+            let s = svc.clone();
+            guarded(&format!("{id}: clean"), limit, move || s.clean());
         }
         svc.free();
     }
@@ -402,12 +411,30 @@ pub(crate) fn teardown(rt: &Runtime, ctx: &TestContext, passed: bool) -> Vec<ser
     services.iter().map(|s| s.describe()).collect()
 }
 
-/// Runs one teardown step: an error or a panic in it (user code: a
-/// service's stop, logs or pids) is logged and the next step still runs.
-fn guarded(what: &str, step: impl FnOnce() -> crate::Result<()>) {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!("{what} failed: {e:#}"),
-        Err(panic) => tracing::error!("{what} panicked: {}", panic_message(&panic)),
+/// The longest one teardown step (a service's stop, log collection or
+/// clean) may take before it is abandoned and teardown moves on.
+const TEARDOWN_STEP_LIMIT: Duration = Duration::from_secs(300);
+
+/// Runs one teardown step on its own thread, in the test's span: an error,
+/// a panic (user code: a service's stop, logs or pids) or a hang past
+/// `limit` is logged, and the next step still runs.
+fn guarded(what: &str, limit: Duration, step: impl FnOnce() -> crate::Result<()> + Send + 'static) {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let span = tracing::Span::current();
+    let spawned = std::thread::Builder::new()
+        .name("ducktape-teardown".into())
+        .spawn(move || {
+            let r = span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)));
+            let _ = tx.send(r);
+        });
+    if let Err(e) = spawned {
+        tracing::error!("{what}: cannot start a teardown thread: {e}");
+        return;
+    }
+    match rx.recv_timeout(limit) {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!("{what} failed: {e:#}"),
+        Ok(Err(panic)) => tracing::error!("{what} panicked: {}", panic_message(&panic)),
+        Err(_) => tracing::error!("{what} did not finish within {limit:?}; abandoned"),
     }
 }

@@ -181,3 +181,31 @@ fn delay_or_clear_error(ctx: &TestContext) -> ducktape::Result<serde_json::Value
         }
     }
 }
+
+/// A service whose stop never returns.
+struct Stuck;
+
+impl Service for Stuck {
+    fn cluster_spec(&self) -> ClusterSpec {
+        ClusterSpec::simple_linux(1)
+    }
+    fn name(&self) -> &str {
+        "stuck"
+    }
+    fn start_node(&self, _: &ServiceNodes, _: &Node) -> ducktape::Result<()> {
+        Ok(())
+    }
+    fn stop_node(&self, _: &ServiceNodes, _: &Node) -> ducktape::Result<()> {
+        std::thread::sleep(Duration::from_secs(3600));
+        Ok(())
+    }
+    fn clean_node(&self, _: &ServiceNodes, _: &Node) -> ducktape::Result<()> {
+        Ok(())
+    }
+}
+
+/// Teardown gives up on a stop that hangs and moves on.
+#[ducktape::test(cluster(num_nodes = 1))]
+fn stop_hangs(ctx: &TestContext) -> ducktape::Result<()> {
+    ctx.service(Stuck)?.start()
+}
