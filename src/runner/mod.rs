@@ -44,6 +44,19 @@ fn run() -> Result<ExitCode, String> {
     };
     let o = &parsed.options;
     let all = all_cases()?;
+    if let Some(path) = o.historical_report.as_deref() {
+        // Each nextest process reads the report itself, after the run's
+        // first process has repointed `latest` at the new session.
+        if std::env::var_os("NEXTEST").is_some()
+            && path.components().any(|c| c.as_os_str() == "latest")
+        {
+            return Err(format!(
+                "--historical-report {}: under nextest, name the session directory \
+                 (results/<session>/report.json), not `latest`, which this run repoints",
+                path.display()
+            ));
+        }
+    }
     let run_times = o
         .historical_report
         .as_deref()
