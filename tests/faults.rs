@@ -140,3 +140,73 @@ fn every_fault_is_healed_after_a_panic_on_a_real_cluster() {
         assert!(!cluster.exec(node, "tc qdisc show").contains("netem"));
     }
 }
+
+#[test]
+fn nodes_without_an_identity_file_authenticate_through_ssh_agent() {
+    let Some(cluster) = Cluster::up() else { return };
+    // The same cluster, but no identityfile: the key is only in an agent.
+    let text = std::fs::read_to_string(cluster.dir.join("cluster.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for node in json["nodes"].as_array_mut().unwrap() {
+        node["ssh_config"]["identityfile"] = serde_json::Value::Null;
+    }
+    let file = cluster.dir.join("agent-cluster.json");
+    std::fs::write(&file, json.to_string()).unwrap();
+    let sock = cluster.dir.join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ssh-agent runs");
+    assert!(eventually(10, || sock.exists()), "ssh-agent did not start");
+    let added = Command::new("ssh-add")
+        .arg(cluster.dir.join("id_ed25519"))
+        .env("SSH_AUTH_SOCK", &sock)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(added.success(), "ssh-add failed");
+    let known_hosts = cluster.dir.join("known_hosts").display().to_string();
+    let sock_s = sock.display().to_string();
+    let file_s = file.display().to_string();
+    // quickstart::hello runs a command on its node: it needs a session.
+    let run = run_systest(
+        &[
+            "--exact",
+            "quickstart::hello",
+            "--cluster",
+            "json",
+            "--cluster-file",
+            &file_s,
+        ],
+        &[
+            ("DUCKTAPE_KNOWN_HOSTS", &known_hosts),
+            ("SSH_AUTH_SOCK", &sock_s),
+        ],
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    run.assert_status(0);
+    // Without the agent the same file fails, naming what was tried.
+    let run = run_systest(
+        &[
+            "--exact",
+            "quickstart::hello",
+            "--cluster",
+            "json",
+            "--cluster-file",
+            &file_s,
+        ],
+        &[
+            ("DUCKTAPE_KNOWN_HOSTS", &known_hosts),
+            ("SSH_AUTH_SOCK", "/nonexistent/agent.sock"),
+        ],
+    );
+    assert_eq!(run.status, 101, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ssh-agent"),
+        "the error should say what was tried: {}",
+        run.stdout
+    );
+}
