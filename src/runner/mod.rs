@@ -43,26 +43,25 @@ fn run() -> Result<ExitCode, String> {
         Err(e) => return Err(e.to_string()),
     };
     let o = &parsed.options;
-    let all = all_cases()?;
-    if let Some(path) = o.historical_report.as_deref() {
-        // Each nextest process reads the report itself, after the run's
-        // first process has repointed `latest` at the new session.
-        if std::env::var_os("NEXTEST").is_some()
-            && path.components().any(|c| c.as_os_str() == "latest")
-        {
-            return Err(format!(
-                "--historical-report {}: under nextest, name the session directory \
-                 (results/<session>/report.json), not `latest`, which this run repoints",
-                path.display()
-            ));
-        }
+    let cases = selected_cases(&parsed)?;
+    if let Some(code) = report_without_running(o, &cases)? {
+        return Ok(code);
     }
+    run_trials(&parsed, cases)
+}
+
+/// Expands every test and applies the selection flags.
+fn selected_cases(parsed: &cli::Parsed) -> Result<Vec<TestCase>, String> {
+    let o = &parsed.options;
+    let all = all_cases()?;
     let run_times = o
         .historical_report
         .as_deref()
-        .map(crate::report::historical::load_run_times)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+        .map(|path| {
+            check_history_path(path)?;
+            crate::report::historical::load_run_times(path).map_err(|e| e.to_string())
+        })
+        .transpose()?;
     let selection = select::select(all, o, parsed.parameters.as_ref(), run_times.as_ref())
         .map_err(|e| e.to_string())?;
     if let Some(seed) = selection.sample_seed {
@@ -71,31 +70,49 @@ fn run() -> Result<ExitCode, String> {
             o.sample.unwrap_or(0)
         );
     }
-    let mut cases = selection.cases;
+    Ok(selection.cases)
+}
 
+/// Each nextest process reads the historical report itself, after the run's
+/// first process has repointed `latest` at the new session.
+fn check_history_path(path: &Path) -> Result<(), String> {
+    if std::env::var_os("NEXTEST").is_some() && path.components().any(|c| c.as_os_str() == "latest")
+    {
+        return Err(format!(
+            "--historical-report {}: under nextest, name the session directory \
+             (results/<session>/report.json), not `latest`, which this run repoints",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `--collect-only`, `--collect-num-nodes` and `--list`: print, run nothing.
+fn report_without_running(o: &Options, cases: &[TestCase]) -> Result<Option<ExitCode>, String> {
     if o.collect_only {
         let mut out = std::io::stdout().lock();
-        for c in &cases {
+        for c in cases {
             let _ = writeln!(out, "{}", c.name);
         }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if o.collect_num_nodes {
+    } else if o.collect_num_nodes {
         let cluster = build_cluster(o).map_err(|e| e.to_string())?;
-        println!("{}", total_nodes(&cases, o, cluster.size()));
-        return Ok(ExitCode::SUCCESS);
-    }
-    if o.list {
+        println!("{}", total_nodes(cases, o, cluster.size()));
+    } else if o.list {
         let trials = cases
             .iter()
             .map(|c| Trial::test(c.name.clone(), || Ok(())).with_ignored_flag(c.ignored.is_some()))
             .collect();
         let _ = libtest_mimic::run(&libtest_args(o, true), trials);
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        return Ok(None);
     }
+    Ok(Some(ExitCode::SUCCESS))
+}
 
-    let threads = o.test_threads.unwrap_or(o.max_parallel);
-    if threads > 1 {
+/// Runs the cases as libtest-mimic trials sharing one runtime.
+fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode, String> {
+    let o = &parsed.options;
+    if o.test_threads.unwrap_or(o.max_parallel) > 1 {
         // Large tests first: they get an empty cluster, small ones fill gaps.
         cases.sort_by_key(|c| std::cmp::Reverse(declared_nodes(c)));
     }
@@ -106,7 +123,7 @@ fn run() -> Result<ExitCode, String> {
     }
     // Built before any test runs, so a bad cluster file or results root is
     // bad input (exit 2), not a failure of every test.
-    let rt = Runtime::start(&parsed)?;
+    let rt = Runtime::start(parsed)?;
     let trials = cases
         .into_iter()
         .map(|case| {
