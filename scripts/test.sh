@@ -28,6 +28,11 @@ fi
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+if ! cargo nextest --version >/dev/null 2>&1; then
+    step "installing cargo-nextest"
+    cargo install --locked cargo-nextest
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy"

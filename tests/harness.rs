@@ -187,9 +187,39 @@ fn nextest_retries_replace_our_own_reruns() {
             "--globals",
             &globals,
         ],
-        &[("NEXTEST_TOTAL_ATTEMPTS", "2"), ("NEXTEST_ATTEMPT", "1")],
+        &[
+            ("NEXTEST_TOTAL_ATTEMPTS", "2"),
+            ("NEXTEST_ATTEMPT", "1"),
+            ("NEXTEST_RUN_ID", "retry-run"),
+        ],
     );
     run.assert_status(101);
+    // The failed first attempt is not in the session's reports: nextest
+    // retries it, in a new process that joins the same session.
+    let again = run_in(
+        fixtures_bin(),
+        &["--exact", "basic::flaky", "--globals", &globals],
+        &[
+            ("NEXTEST_TOTAL_ATTEMPTS", "2"),
+            ("NEXTEST_ATTEMPT", "2"),
+            ("NEXTEST_RUN_ID", "retry-run"),
+        ],
+        &run.results,
+    );
+    again.assert_status(0);
+    assert_eq!(
+        again.session(),
+        run.session(),
+        "the retry joined another session"
+    );
+    let report = again.report();
+    assert_eq!(report["results"].as_array().map(Vec::len), Some(1));
+    assert_eq!(report["results"][0]["test_status"], "FLAKY");
+    assert_eq!(report["results"][0]["attempts"], 2);
+    assert!(again
+        .session()
+        .join("basic/flaky/1/attempt-2/test_log.info")
+        .is_file());
 }
 
 #[test]

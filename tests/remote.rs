@@ -224,6 +224,18 @@ fn timeout(e: &Env) {
     );
     // The account still works.
     assert_eq!(e.a.ssh_output("echo after").unwrap(), "after\n");
+    // A command whose output never pauses stops at its deadline too.
+    let t = Instant::now();
+    let err = e.a.exec("yes", Duration::from_secs(1)).unwrap_err();
+    assert!(matches!(err, RemoteError::Timeout { .. }), "{err}");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+    // Markers survive a command that redirects its own stderr.
+    let out = e.a.ssh("exec 2>&1; echo hi; exit 3", true).unwrap();
+    assert_eq!((out.status, out.stdout.as_str()), (3, "hi\n"));
 }
 
 fn background_holds_output(e: &Env) {

@@ -126,13 +126,15 @@ impl SessionReports {
 
         let _lock = fsutil::lock(&self.dir.join(LOCK))?;
         let state_path = self.dir.join(STATE);
-        let mut state = State::load(&state_path)?;
         let stored = std::fs::metadata(&records_path)
             .ctx("stat", &records_path)?
             .len();
-        if stored != state.records_len {
-            state = rebuild_locked(&self.dir, &self.meta)?;
-        }
+        // A missing or unreadable state (a rebuild cut short, a damaged
+        // file) or one that does not match the records: rebuild first.
+        let mut state = match State::load(&state_path) {
+            Ok(state) if state.records_len == stored => state,
+            _ => rebuild_locked(&self.dir, &self.meta)?,
+        };
         let mut records = OpenOptions::new()
             .append(true)
             .open(&records_path)
@@ -206,6 +208,14 @@ fn load_meta(path: &Path) -> Result<SessionMeta, ReportError> {
 /// caller holds the session lock. A last line without its newline (a crash
 /// mid-append) is cut off. Returns the saved state.
 fn rebuild_locked(dir: &Path, meta: &SessionMeta) -> Result<State, ReportError> {
+    // Until the rebuild completes there is no valid state: a rebuild cut
+    // short must make the next append rebuild again, not write at offsets
+    // into files that were just emptied.
+    match std::fs::remove_file(dir.join(STATE)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).ctx("remove", &dir.join(STATE)),
+    }
     let mut state = write_empty_reports(dir, meta)?;
     let records_path = dir.join(RECORDS);
     let records = OpenOptions::new()

@@ -408,3 +408,20 @@ fn historical_errors_name_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn an_append_after_a_rebuild_cut_short_rebuilds_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reports = SessionReports::open(&tmp.path().join("s"), &meta()).unwrap();
+    let records = suite();
+    for r in &records {
+        reports.append(r).unwrap();
+    }
+    // What a rebuild killed halfway leaves behind: no state, empty reports.
+    fs::remove_file(reports.dir().join(STATE)).unwrap();
+    write_empty_reports(reports.dir(), &meta()).unwrap();
+    reports.append(&records[0]).unwrap();
+    let json: Value = serde_json::from_str(&read(reports.dir(), JSON)).unwrap();
+    assert_eq!(json["results"].as_array().unwrap().len(), records.len() + 1);
+    assert!(!read(reports.dir(), JSON).contains('\0'));
+}

@@ -309,11 +309,7 @@ impl Runtime {
     /// How many times a failing test runs: `--deflake`, unless nextest is
     /// already retrying it.
     fn attempts(&self) -> usize {
-        let nextest_retries = std::env::var("NEXTEST_TOTAL_ATTEMPTS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > 1);
-        if nextest_retries {
+        if nextest_retry().is_some() {
             1
         } else {
             self.options.deflake
@@ -379,6 +375,16 @@ impl Runtime {
             s.run_time_seconds,
             self.session_dir.join("report.html").display()
         );
+    }
+}
+
+/// Under `cargo nextest run --retries`: this process's attempt and the
+/// total (`NEXTEST_ATTEMPT`, `NEXTEST_TOTAL_ATTEMPTS`), when retries are on.
+pub(crate) fn nextest_retry() -> Option<(u32, u32)> {
+    let var = |name| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+    match (var("NEXTEST_ATTEMPT"), var("NEXTEST_TOTAL_ATTEMPTS")) {
+        (Some(attempt), Some(total)) if total > 1 => Some((attempt, total)),
+        _ => None,
     }
 }
 

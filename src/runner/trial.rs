@@ -78,7 +78,11 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     let max_attempts = rt.attempts();
     let mut attempts = Vec::new();
     let mut final_ticket = None;
-    for n in 1..=max_attempts {
+    // Under nextest retries each attempt is its own process: attempt N
+    // keeps its files apart, and only the last one's result is final.
+    let retry = super::nextest_retry();
+    let first = retry.map_or(1, |(attempt, _)| attempt as usize);
+    for n in first..first + max_attempts {
         let attempt_dir = if n == 1 {
             dir.clone()
         } else {
@@ -88,7 +92,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
         let (passed, timed_out) = (a.passed, a.summary.contains(TIMED_OUT));
         attempts.push(a);
         // A timed-out body may still run: no rerun on top of it.
-        if passed || timed_out || rt.stop_requested() || n == max_attempts {
+        if passed || timed_out || rt.stop_requested() || n + 1 == first + max_attempts {
             final_ticket = ticket;
             break;
         }
@@ -97,7 +101,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
         }
         tracing::warn!(test = %case.name, attempt = n, "failed; rerunning (--deflake)");
     }
-    let count = attempts.len() as u32;
+    let count = (first - 1 + attempts.len()) as u32;
     let (status, last) = match attempts.pop() {
         Some(last) if last.passed && count > 1 => (Status::Flaky, last),
         Some(last) if last.passed => (Status::Pass, last),
@@ -109,7 +113,21 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     }
     let summary = last.summary.clone();
     let record = record(case, &rel, status, summary.clone(), Some(last), 0.0, count);
-    rt.report(&dir, &record);
+    match retry {
+        // nextest will run it again: keep this attempt's report with its
+        // files, out of the session's reports.
+        Some((attempt, total)) if status == Status::Fail && attempt < total => {
+            let attempt_dir = if attempt == 1 {
+                dir.clone()
+            } else {
+                dir.join(format!("attempt-{attempt}"))
+            };
+            if let Err(e) = crate::report::write_test_report(&attempt_dir, &record) {
+                tracing::error!("test report for {}: {e}", record.test_id);
+            }
+        }
+        _ => rt.report(&dir, &record),
+    }
     if let Some(t) = final_ticket {
         rt.interrupts.done(t);
     }

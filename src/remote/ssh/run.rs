@@ -30,13 +30,15 @@ const READ_BUF: usize = 256 << 10;
 /// The script sent for `cmd`: report pid and exit status, set the node
 /// variables services rely on, and run in the node's root directory
 /// (created on first use). The command comes last, on its own lines, so it
-/// is parsed only after the wrapper ran.
+/// is parsed only after the wrapper ran. The markers go to a private copy
+/// of stderr (fd 9), so a command that redirects its own stderr
+/// (`exec 2>&1`, `exec 2>/dev/null`) neither sees nor swallows them.
 pub(crate) fn wrap(cmd: &str, root: &Path, hostname: &str) -> String {
     let r = crate::remote::quote(root);
     let h = crate::remote::quote_str(hostname);
     format!(
-        "printf '\\001ducktape-pid:%d\\n' \"$$\" >&2; \
-         trap 'printf \"\\001ducktape-exit:%d\\n\" \"$?\" >&2' EXIT\n\
+        "exec 9>&2; printf '\\001ducktape-pid:%d\\n' \"$$\" >&9; \
+         trap 'printf \"\\001ducktape-exit:%d\\n\" \"$?\" >&9' EXIT\n\
          export DUCKTAPE_NODE_ROOT={r} DUCKTAPE_NODE_HOSTNAME={h}\n\
          cd {r} 2>/dev/null || {{ mkdir -p {r} && cd {r}; }} || exit 1\n\
          {cmd}\n"
@@ -120,6 +122,11 @@ impl<'a> Driver<'a> {
         until: Instant,
         out: &mut dyn Write,
     ) -> Result<State, Fail> {
+        // Checked first: a command whose output never pauses must still
+        // stop at its deadline.
+        if Instant::now() >= until {
+            return Err(Fail::Deadline);
+        }
         let mut progress = self.feed(ch)?;
         progress |= self.drain_stdout(ch, out)?;
         progress |= self.drain_stderr(ch)?;
