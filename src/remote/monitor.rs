@@ -48,10 +48,12 @@ pub enum MonitorError {
 impl LogMonitor {
     /// Starts watching `path` (which may not exist yet) on `account`.
     pub fn start(account: Arc<dyn RemoteAccount>, path: &Path) -> Result<Self, RemoteError> {
-        let offset = if account.isfile(path)? {
-            account.read_file(path)?.len() as u64
+        // The size, not the contents: a restarted service's log may be large.
+        let size = account.ssh(&format!("stat -c %s {}", super::quote(path)), true)?;
+        let offset = if size.status == 0 {
+            size.stdout.trim().parse().unwrap_or(0)
         } else {
-            0
+            0 // not there yet
         };
         Ok(LogMonitor {
             account,
@@ -74,15 +76,18 @@ impl LogMonitor {
             source,
         })?;
         let deadline = Instant::now() + timeout;
+        // Every wait searches from where the monitor started; within one
+        // wait, complete lines already searched are not read again.
+        let mut cursor = self.offset;
         loop {
             if self.account.exists(&self.path)? {
-                let bytes = self.account.read_from(&self.path, self.offset)?;
-                if String::from_utf8_lossy(&bytes)
-                    .lines()
-                    .any(|l| re.is_match(l))
-                {
+                let bytes = self.account.read_from(&self.path, cursor)?;
+                let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let text = String::from_utf8_lossy(&bytes);
+                if text.lines().any(|l| re.is_match(l)) {
                     return Ok(());
                 }
+                cursor += complete as u64;
             }
             let now = Instant::now();
             if now >= deadline {
