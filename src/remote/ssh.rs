@@ -198,6 +198,22 @@ pub fn ssh_checkers(names: &[String]) -> Result<Vec<&'static SshChecker>, String
     Ok(out)
 }
 
+/// The address other nodes use for this one. A node reached through a
+/// forwarded port on loopback (Vagrant's `HostName 127.0.0.1`) is not at
+/// 127.0.0.1 for anyone else: as ducktape does, it goes by its host name.
+fn advertised_hostname(node: &NodeConfig) -> String {
+    let loopback = node.hostname == "localhost"
+        || node
+            .hostname
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback && node.name != node.hostname {
+        node.name.clone()
+    } else {
+        node.hostname.clone()
+    }
+}
+
 /// An account on an SSH host.
 pub struct SshAccount {
     inner: Arc<Inner>,
@@ -272,13 +288,14 @@ impl SshAccount {
             key: node.identity_file.clone(),
             password: node.password.clone(),
         };
+        let hostname = advertised_hostname(node);
         SshAccount {
             inner: Arc::new(Inner {
-                hostname: node.hostname.clone(),
                 external: node
                     .externally_routable_ip
                     .clone()
-                    .unwrap_or_else(|| node.hostname.clone()),
+                    .unwrap_or_else(|| hostname.clone()),
+                hostname,
                 target,
                 opts: options,
                 idle: Mutex::new(Vec::new()),
@@ -914,5 +931,18 @@ impl SshAccounts {
             .entry(index)
             .or_insert_with(|| Arc::new(SshAccount::new(node, self.options.clone())))
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_forwarded_nodes_go_by_their_host_name() {
+        let vagrant = NodeConfig::new("worker1", "127.0.0.1");
+        assert_eq!(advertised_hostname(&vagrant), "worker1");
+        let real = NodeConfig::new("node1", "10.251.0.11");
+        assert_eq!(advertised_hostname(&real), "10.251.0.11");
     }
 }
