@@ -306,19 +306,10 @@ impl RemoteAccount for LocalAccount {
             op: format!("pids: bad pattern /{pattern}/"),
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
         })?;
-        let me = std::process::id();
         let tag = format!("DUCKTAPE_NODE={}", self.tag);
-        let entries = std::fs::read_dir("/proc").map_err(self.io_err("list /proc"))?;
         let mut pids = Vec::new();
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid == me || !(has_env(pid, &tag) || self.descends_from_spawned(pid)) {
+        for pid in other_processes().map_err(self.io_err("list /proc"))? {
+            if !(has_env(pid, &tag) || self.descends_from_spawned(pid)) {
                 continue;
             }
             // A process may exit between listing and reading: skip it.
@@ -358,20 +349,12 @@ impl LocalAccount {
     /// escaped the parent-death signal). Returns how many were killed.
     pub fn kill_stale(&self) -> usize {
         let tag = format!("DUCKTAPE_NODE={}", self.tag);
-        let me = std::process::id();
-        let Ok(entries) = std::fs::read_dir("/proc") else {
+        let Ok(pids) = other_processes() else {
             return 0;
         };
         let mut killed = 0;
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid != me && has_env(pid, &tag) && !is_zombie(pid) {
+        for pid in pids {
+            if has_env(pid, &tag) && !is_zombie(pid) {
                 // SAFETY: kill(2) on a pid we just found; a race with its
                 // exit only yields ESRCH.
                 unsafe { libc::kill(pid as i32, libc::SIGKILL) };
@@ -406,6 +389,15 @@ impl LocalAccount {
         }
         false
     }
+}
+
+/// Every process on the machine but this one.
+fn other_processes() -> std::io::Result<impl Iterator<Item = u32>> {
+    let me = std::process::id();
+    Ok(std::fs::read_dir("/proc")?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+        .filter(move |&pid| pid != me))
 }
 
 /// Fields of /proc/<pid>/stat after the command name.
