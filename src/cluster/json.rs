@@ -808,7 +808,7 @@ impl<'a> NodeDoc<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const DUCKTAPE_FIXTURE: &str = include_str!(concat!(
@@ -824,9 +824,13 @@ mod tests {
         parse_json_cluster(text, origin())
     }
 
-    /// The error's message, after checking it mentions every part.
+    /// The error's message, after checking it mentions every part (shared
+    /// with the Vagrant tests).
     #[track_caller]
-    fn message_naming(result: Result<Vec<NodeConfig>, ClusterFileError>, parts: &[&str]) -> String {
+    pub(crate) fn message_naming(
+        result: Result<Vec<NodeConfig>, ClusterFileError>,
+        parts: &[&str],
+    ) -> String {
         let message = match result {
             Ok(nodes) => panic!("expected an error, parsed {nodes:?}"),
             Err(e) => e.to_string(),

@@ -220,6 +220,7 @@ fn unquote(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::json::tests::message_naming;
     use crate::cluster::spec::OperatingSystem;
     use std::fs;
     use std::path::PathBuf;
@@ -228,20 +229,6 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/cluster/vagrant-ssh-config.txt"
     ));
-
-    #[track_caller]
-    fn message_naming(result: Result<Vec<NodeConfig>, ClusterFileError>, parts: &[&str]) {
-        let message = match result {
-            Ok(nodes) => panic!("expected an error, parsed {nodes:?}"),
-            Err(e) => e.to_string(),
-        };
-        for part in parts {
-            assert!(
-                message.contains(part),
-                "{message:?} does not mention {part:?}"
-            );
-        }
-    }
 
     #[test]
     fn recorded_output_parses_to_three_machines() {

@@ -315,6 +315,15 @@ fn write_and_read(
     Ok(())
 }
 
+/// Every node of `nodes` but `node`.
+fn all_but(nodes: &[Arc<Node>], node: &Arc<Node>) -> Vec<Arc<Node>> {
+    nodes
+        .iter()
+        .filter(|n| !Arc::ptr_eq(n, node))
+        .cloned()
+        .collect()
+}
+
 /// Kills the leader (SIGKILL): the two other servers, still a majority,
 /// elect a new leader among themselves and serve; the old leader, restarted,
 /// rejoins as a follower.
@@ -323,12 +332,7 @@ fn zk_leader_kill(ctx: &TestContext) -> ducktape::Result<Election> {
     let zk = ctx.service(ZookeeperService::new(3))?;
     zk.start()?;
     let old = zk.leader(zk.nodes())?;
-    let others: Vec<Arc<Node>> = zk
-        .nodes()
-        .iter()
-        .filter(|n| !Arc::ptr_eq(n, &old))
-        .cloned()
-        .collect();
+    let others = all_but(zk.nodes(), &old);
 
     ctx.faults().kill(&zk, &old, false)?;
     let killed = Instant::now();
@@ -373,12 +377,7 @@ fn zk_partition_leader(ctx: &TestContext) -> ducktape::Result<Election> {
     let zk = ctx.service(ZookeeperService::new(3))?;
     zk.start()?;
     let old = zk.leader(zk.nodes())?;
-    let others: Vec<Arc<Node>> = zk
-        .nodes()
-        .iter()
-        .filter(|n| !Arc::ptr_eq(n, &old))
-        .cloned()
-        .collect();
+    let others = all_but(zk.nodes(), &old);
 
     ctx.faults().isolate(&old, zk.nodes())?;
     let cut = Instant::now();
