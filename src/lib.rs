@@ -25,6 +25,7 @@ pub mod report;
 pub mod runner;
 pub mod service;
 pub mod template;
+mod text;
 pub mod wait;
 
 pub use context::{Test, TestContext};

@@ -210,3 +210,192 @@ fn nodes_without_an_identity_file_authenticate_through_ssh_agent() {
         run.stdout
     );
 }
+
+impl Cluster {
+    /// How many processes on `node` have exactly `args` as command line.
+    fn count(&self, node: usize, args: &str) -> usize {
+        self.exec(node, &format!("pgrep -xf '{args}' | wc -l"))
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    }
+}
+
+/// Issue 12: a SIGKILLed run leaves its service, a `nohup … &` job and the
+/// command it was waiting for running on an SSH node. Leasing the node
+/// again kills exactly those (found by the node's `DUCKTAPE_NODE` tag): a
+/// process with the same command line but no tag, or another node's tag,
+/// or a tag that merely starts with this node's, survives.
+#[test]
+fn leasing_an_ssh_node_kills_what_a_killed_run_left_there() {
+    use ducktape::cluster::json::load_json_cluster;
+    use ducktape::cluster::spec::ClusterSpec;
+    use ducktape::remote::{RemoteAccount as _, SshAccount, SshOptions};
+    let Some(cluster) = Cluster::up() else { return };
+    let file = cluster.dir.join("cluster.json");
+    let known_hosts = cluster.dir.join("known_hosts");
+    let opts = SshOptions {
+        known_hosts: Some(known_hosts.clone()),
+        ..SshOptions::default()
+    };
+    let nodes = load_json_cluster(&file).unwrap();
+    let tag1 = SshAccount::new(&nodes[0], opts.clone())
+        .node_tag()
+        .to_string();
+    // Bystanders: same command line on node1 untagged and with a longer
+    // tag; on node2 with node2's own tag.
+    cluster.exec(1, "setsid nohup sleep 4203 >/dev/null 2>&1 &");
+    cluster.exec(
+        1,
+        &format!("DUCKTAPE_NODE='{tag1}/x' setsid nohup sleep 4203 >/dev/null 2>&1 &"),
+    );
+    SshAccount::new(&nodes[1], opts.clone())
+        .ssh("nohup sleep 4203 >/dev/null 2>&1 &", false)
+        .unwrap();
+    assert!(eventually(10, || cluster.count(1, "sleep 4203") == 2
+        && cluster.count(2, "sleep 4203") == 1));
+
+    let state = tempfile::tempdir().unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let mut child = Command::new(fixtures_bin())
+        .args(["--exact", "stale::left_behind", "--cluster", "json"])
+        .arg("--cluster-file")
+        .arg(&file)
+        .arg("--lease-root")
+        .arg(state.path())
+        .arg("--results-root")
+        .arg(results.path())
+        .env("DUCKTAPE_FIXTURE_STALE", "yes")
+        .env("DUCKTAPE_KNOWN_HOSTS", &known_hosts)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = eventually(60, || {
+        cluster.count(1, "sleep 4201") == 1
+            && cluster.count(1, "sleep 4202") == 1
+            && cluster.count(1, "sleep 4203") == 3
+    });
+    child.kill().unwrap(); // SIGKILL: no teardown runs.
+    child.wait().unwrap();
+    assert!(started, "the fixture did not start its processes on node1");
+    // Orphaned, not dead: this is what the next holder of node1 finds.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(cluster.count(1, "sleep 4201"), 1);
+    assert_eq!(cluster.count(1, "sleep 4202"), 1);
+    assert_eq!(cluster.count(1, "sleep 4203"), 3);
+
+    let again = ducktape::cluster::Cluster::from_nodes("json", nodes, state.path(), false)
+        .unwrap()
+        .with_ssh_options(opts);
+    let alloc = again.alloc(&ClusterSpec::simple_linux(1)).unwrap();
+    assert_eq!(alloc.nodes()[0].name(), "node1");
+    assert!(
+        eventually(10, || cluster.count(1, "sleep 4201") == 0
+            && cluster.count(1, "sleep 4202") == 0
+            && cluster.count(1, "sleep 4203") == 2),
+        "node1 still runs: {}",
+        cluster.exec(1, "ps -eo pid,args")
+    );
+    assert_eq!(cluster.count(2, "sleep 4203"), 1, "node2's process died");
+    // Nothing tagged is left, and the call is safe on a leased node.
+    assert_eq!(alloc.nodes()[0].account().kill_stale().unwrap(), 0);
+}
+
+/// Issue 12: another user pre-created the lease root with
+/// `localhost/worker1` pointing elsewhere. The run refuses with one line
+/// naming the path and what to do, and writes nothing there.
+#[test]
+fn a_hijacked_lease_root_is_refused_with_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("precious"), b"keep").unwrap();
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(state.join("localhost")).unwrap();
+    let worker1 = state.join("localhost/worker1");
+    std::os::unix::fs::symlink(&victim, &worker1).unwrap();
+    let root = state.display().to_string();
+    let run = run_systest(
+        &["--exact", "quickstart::hello", "--lease-root", &root],
+        &[],
+    );
+    run.assert_status(101);
+    let line = format!(
+        "refusing to use {}: it is a symbolic link (to {}), not a directory; remove it, or set \
+         --lease-root DIR (or DUCKTAPE_LEASE_ROOT) to a directory of your own",
+        worker1.display(),
+        victim.display()
+    );
+    assert!(run.stdout.lines().any(|l| l == line), "{}", run.stdout);
+    let left: Vec<_> = std::fs::read_dir(&victim).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+
+    // A root that belongs to someone else stops the run before any test.
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped the other-owner half: needs root to chown");
+        return;
+    }
+    let theirs = tmp.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let root = theirs.display().to_string();
+    let run = run_systest(
+        &["--exact", "quickstart::hello", "--lease-root", &root],
+        &[],
+    );
+    assert_ne!(run.status, 0);
+    let want = format!(
+        "error: refusing to use {root}: it is owned by uid 65534, not by this user (uid 0)"
+    );
+    assert!(
+        run.stderr.lines().any(|l| l.starts_with(&want)),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 0);
+}
+
+#[test]
+fn a_timed_out_test_is_fenced_off_its_ssh_node_before_the_next_test_gets_it() {
+    let Some(cluster) = Cluster::up() else { return };
+    let file = cluster.dir.join("cluster.json").display().to_string();
+    let known_hosts = cluster.dir.join("known_hosts").display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "isolation::a_zombie_writer",
+            "isolation::b_next_tenant",
+            "--test-runner-timeout",
+            "5000",
+            "--test-threads",
+            "1",
+            "--cluster",
+            "json",
+            "--cluster-file",
+            &file,
+        ],
+        &[("DUCKTAPE_KNOWN_HOSTS", &known_hosts)],
+    );
+    let statuses = run.statuses();
+    assert_eq!(
+        statuses.get("isolation::a_zombie_writer").map(String::as_str),
+        Some("FAIL"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        statuses.get("isolation::b_next_tenant").map(String::as_str),
+        Some("PASS"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    // The zombie's background writer died with the fence, on every node.
+    for node in 1..=3 {
+        let left = cluster.exec(node, "pgrep -f 'echo zombie-b[g]' || true");
+        assert!(left.trim().is_empty(), "node{node} still runs: {left}");
+    }
+}

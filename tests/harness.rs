@@ -550,3 +550,198 @@ fn exclude_takes_names_paths_and_globs_and_a_missing_suite_file_is_an_error() {
     assert_eq!(run.status, 2, "{}", run.stderr);
     assert!(run.stderr.contains("no-such-suite.yml"), "{}", run.stderr);
 }
+
+/// Runs the fixtures binary expecting bad input: exit 2, nothing run, and
+/// exactly one stderr line, which is returned.
+fn one_error_line(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let run = run_fixtures(args, envs);
+    assert_eq!(run.status, 2, "{args:?} {envs:?}: {}", run.stderr);
+    assert!(
+        run.stdout.is_empty(),
+        "{args:?} {envs:?} ran: {}",
+        run.stdout
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?} {envs:?}: {}", run.stderr);
+    lines[0].to_string()
+}
+
+#[test]
+fn errors_from_variables_and_config_files_name_them_and_negative_numbers_are_refused() {
+    let env_cases: &[(&str, &str, &str)] = &[
+        (
+            "DUCKTAPE_SUBSET",
+            "abc",
+            "error: DUCKTAPE_SUBSET=abc: invalid value 'abc' for --subset: invalid digit found in string",
+        ),
+        (
+            "DUCKTAPE_MAX_PARALLEL",
+            "-2",
+            "error: DUCKTAPE_MAX_PARALLEL=-2: --max-parallel takes a non-negative number, not -2",
+        ),
+        (
+            "DUCKTAPE_REPEAT",
+            "0",
+            "error: DUCKTAPE_REPEAT=0: --repeat must be at least 1",
+        ),
+        (
+            "DUCKTAPE_EXIT_FIRST",
+            "maybe",
+            "error: DUCKTAPE_EXIT_FIRST=maybe: --exit-first is a switch",
+        ),
+        (
+            "DUCKTAPE_GLOBALS",
+            "{oops}",
+            "error: DUCKTAPE_GLOBALS={oops}: --globals: not valid JSON",
+        ),
+    ];
+    let later: &[(&str, &str, &str)] = &[
+        (
+            "DUCKTAPE_HISTORICAL_REPORT",
+            "/no/such/report.json",
+            "error: DUCKTAPE_HISTORICAL_REPORT=/no/such/report.json: ",
+        ),
+        (
+            "DUCKTAPE_SUITE",
+            "tests/no-such-suite.yml",
+            "error: DUCKTAPE_SUITE=tests/no-such-suite.yml: ",
+        ),
+        (
+            "DUCKTAPE_PARAMETERS",
+            r#"{"nope": 1}"#,
+            r#"error: DUCKTAPE_PARAMETERS={"nope": 1}: --parameters: test basic::passes takes ()"#,
+        ),
+    ];
+    for (var, value, start) in env_cases.iter().chain(later) {
+        let line = one_error_line(&["--exact", "basic::passes"], &[(var, value)]);
+        assert!(line.starts_with(start), "{var}={value}: {line}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ducktape.conf");
+    let path = config.display().to_string();
+    let file_cases = [
+        (
+            "--deflake 2\n\n--frobnicate\n",
+            3,
+            "unexpected argument '--frobnicate'",
+        ),
+        (
+            "--repeat 2\n--test-runner-timeout soon\n",
+            2,
+            "invalid value 'soon' for --test-runner-timeout",
+        ),
+        (
+            "# settings\n--subset -1\n",
+            2,
+            "--subset takes a non-negative number, not -1",
+        ),
+        ("--deflake 0\n", 1, "--deflake must be at least 1"),
+    ];
+    for (text, n, needle) in file_cases {
+        std::fs::write(&config, text).unwrap();
+        let start = format!("error: {path}:{n}: ");
+        for (args, envs) in [
+            (vec!["--config-file", path.as_str()], vec![]),
+            (vec![], vec![("DUCKTAPE_CONFIG_FILE", path.as_str())]),
+        ] {
+            let line = one_error_line(&args, &envs);
+            assert!(
+                line.starts_with(&start) && line.contains(needle),
+                "{text:?}: {line}"
+            );
+        }
+    }
+
+    for flag in [
+        "--subset",
+        "--subsets",
+        "--repeat",
+        "--max-parallel",
+        "--test-threads",
+        "--test-runner-timeout",
+        "--deflake",
+        "--sample",
+    ] {
+        let line = one_error_line(&[flag, "-1"], &[]);
+        assert_eq!(
+            line,
+            format!("error: {flag} takes a non-negative number, not -1")
+        );
+    }
+}
+
+#[test]
+fn a_selection_of_zero_tests_warns_once_and_exits_0() {
+    // The listing holds ignored tests too.
+    let total = run_fixtures(&["--list"], &[]).listed().len();
+    let run = run_fixtures(&["nosuch"], &[]);
+    run.assert_status(0);
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!("ducktape: warning: no test matches the filter \"nosuch\" ({total} tests in this binary)")
+    );
+    assert!(run.stdout.contains("running 0 tests"), "{}", run.stdout);
+    assert!(
+        !run.results.join("latest").exists(),
+        "a session for no test"
+    );
+
+    let run = run_fixtures(&["--ignored", "basic::passes"], &[]);
+    run.assert_status(0);
+    assert!(
+        run.stderr
+            .contains("warning: no test matches the filter \"basic::passes\", --ignored")
+            && run.stderr.contains("1 match but none is ignored"),
+        "{}",
+        run.stderr
+    );
+    let run = run_fixtures(&["--collect-only", "--exact", "nosuch"], &[]);
+    assert!(
+        run.stderr.contains("\"nosuch\" (--exact)"),
+        "{}",
+        run.stderr
+    );
+
+    // No warning when listing (nextest lists every binary), for an existing
+    // test, or for a test the subset leaves out (as under nextest with
+    // DUCKTAPE_SUBSET): the filter matched, the split left it elsewhere.
+    let quiet = |run: &Run| assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    quiet(run_fixtures(&["--list", "nosuch"], &[]).assert_status(0));
+    quiet(run_fixtures(&["--list", "--ignored", "basic::passes"], &[]).assert_status(0));
+    quiet(run_fixtures(&["--exact", "basic::passes"], &[]).assert_status(0));
+    let in_first = run_fixtures(&["--list", "--subsets", "2", "--subset", "0"], &[])
+        .listed()
+        .contains(&"basic::passes".to_string());
+    let other = if in_first { "1" } else { "0" };
+    let run = run_fixtures(
+        &["--exact", "basic::passes"],
+        &[("DUCKTAPE_SUBSETS", "2"), ("DUCKTAPE_SUBSET", other)],
+    );
+    run.assert_status(0);
+    quiet(&run);
+    assert!(run.stdout.contains("running 0 tests"), "{}", run.stdout);
+}
+
+#[test]
+fn cluster_errors_from_variables_name_the_variable() {
+    let run = run_fixtures(&["basic::passes"], &[("DUCKTAPE_CLUSTER", "nosuch")]);
+    run.assert_status(2);
+    assert!(
+        run.stderr
+            .starts_with("error: DUCKTAPE_CLUSTER=nosuch: unknown --cluster \"nosuch\""),
+        "{}",
+        run.stderr
+    );
+    let run = run_fixtures(
+        &["basic::passes", "--cluster", "json"],
+        &[("DUCKTAPE_CLUSTER_FILE", "/no/such/cluster.json")],
+    );
+    run.assert_status(2);
+    assert!(
+        run.stderr
+            .starts_with("error: DUCKTAPE_CLUSTER_FILE=/no/such/cluster.json: cannot read"),
+        "{}",
+        run.stderr
+    );
+}

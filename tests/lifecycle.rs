@@ -2,6 +2,7 @@
 //! test process: real processes, real signals, real lease files.
 
 mod common;
+mod kill_loop;
 
 use common::*;
 use std::path::Path;
@@ -445,4 +446,240 @@ fn a_teardown_step_that_hangs_is_abandoned_and_the_run_goes_on() {
         log.contains("stuck-1: stop did not finish within 1s; abandoned"),
         "{log}"
     );
+}
+
+/// One record of a session's report.json, by test id.
+fn record_of(run: &Run, id: &str) -> serde_json::Value {
+    run.report()["results"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["test_id"] == id).cloned())
+        .unwrap_or_else(|| panic!("no record of {id}\n{}", run.stderr))
+}
+
+#[test]
+fn a_timed_out_test_can_no_longer_touch_the_node_the_next_test_gets() {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "isolation::a_zombie_writer",
+            "isolation::b_next_tenant",
+            "--test-runner-timeout",
+            "5000",
+            "--localhost-nodes",
+            "1",
+            "--lease-root",
+            &lease_root,
+        ],
+        &[],
+    );
+    let zombie = record_of(&run, "isolation::a_zombie_writer");
+    assert_eq!(zombie["test_status"], "FAIL");
+    assert!(
+        zombie["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("timed out") && s.contains("revoked")),
+        "{zombie}"
+    );
+    let tenant = record_of(&run, "isolation::b_next_tenant");
+    assert_eq!(tenant["test_status"], "PASS", "{tenant}\n{}", run.stderr);
+    assert!(
+        node_processes(state.path()).is_empty(),
+        "the zombie's background writer survived its test"
+    );
+}
+
+#[test]
+fn deflake_reruns_a_failure_whose_message_says_timed_out() {
+    let markers = tempfile::tempdir().unwrap();
+    let globals = format!(
+        r#"{{"flaky_marker": "{}"}}"#,
+        markers.path().join("m").display()
+    );
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "isolation::flaky_remote_timeout",
+            "--deflake",
+            "2",
+            "--globals",
+            &globals,
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    let rec = record_of(&run, "isolation::flaky_remote_timeout");
+    assert_eq!(rec["test_status"], "FLAKY");
+    assert!(
+        rec["earlier_failures"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("timed out after 1s")),
+        "the first failure was lost: {rec}"
+    );
+    let session = run.session();
+    let xml = std::fs::read_to_string(session.join("report.xml")).unwrap();
+    assert!(
+        xml.contains("<flakyFailure message=\"worker1: `curl -s leader:8080` timed out after 1s"),
+        "{xml}"
+    );
+    let txt = std::fs::read_to_string(session.join("report.txt")).unwrap();
+    assert!(
+        txt.contains("attempt 1 failed:\n    worker1: `curl"),
+        "{txt}"
+    );
+}
+
+/// Bytes under `dir`, recursively.
+fn tree_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => tree_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn huge_and_hostile_failure_messages_are_bounded_and_escaped_everywhere() {
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "isolation::huge_stderr",
+            "isolation::huge_message",
+            "isolation::hostile_message",
+        ],
+        &[],
+    );
+    run.assert_status(101);
+    // 100 MB of messages went in; the console and the session stay small.
+    assert!(
+        run.stdout.len() + run.stderr.len() < 256 << 10,
+        "console output: {} bytes",
+        run.stdout.len() + run.stderr.len()
+    );
+    let session = run.session();
+    assert!(
+        tree_size(&session) < 8 << 20,
+        "session: {} bytes",
+        tree_size(&session)
+    );
+    for id in ["isolation::huge_stderr", "isolation::huge_message"] {
+        let rec = record_of(&run, id);
+        let summary = rec["summary"].as_str().unwrap();
+        assert!(summary.len() < 5 << 10, "{id}: {} bytes", summary.len());
+    }
+    let summary = record_of(&run, "isolation::huge_message")["summary"].clone();
+    assert!(
+        summary
+            .as_str()
+            .is_some_and(|s| s.contains("bytes more in")
+                && s.contains("isolation/huge_message/1/failure.txt")),
+        "{summary:.300}"
+    );
+    let failure = std::fs::read_to_string(session.join("isolation/huge_message/1/failure.txt"))
+        .expect("failure.txt");
+    assert!(failure.len() < (1 << 20) + 4096, "{} bytes", failure.len());
+    assert!(failure.trim_end().ends_with("the real cause is at the end"));
+    // Terminal escapes are shown, never sent.
+    let txt = std::fs::read_to_string(session.join("report.txt")).unwrap();
+    for (what, text) in [
+        ("stdout", &run.stdout),
+        ("stderr", &run.stderr),
+        ("report.txt", &txt),
+    ] {
+        assert!(!text.contains('\u{1b}'), "raw escape in {what}");
+    }
+    assert!(
+        txt.contains("before \\x1b]0;pwned\\x07 after"),
+        "{txt:.2000}"
+    );
+    let hostile =
+        std::fs::read_to_string(session.join("isolation/hostile_message/1/failure.txt")).unwrap();
+    assert!(hostile.contains("\\x1b[2J cleared") && !hostile.contains('\u{1b}'));
+}
+
+#[test]
+fn teardown_problems_are_reported_and_fail_the_test_on_request() {
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "services::stop_hangs",
+            "--test-runner-timeout",
+            "1000",
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    let rec = record_of(&run, "services::stop_hangs");
+    assert_eq!(rec["test_status"], "PASS");
+    assert!(
+        rec["teardown_problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("stuck-1: stop did not finish within 1s")),
+        "{rec}"
+    );
+    assert!(
+        run.stderr
+            .contains("services::stop_hangs: teardown problems: stuck-1: stop"),
+        "{}",
+        run.stderr
+    );
+    let session = run.session();
+    let txt = std::fs::read_to_string(session.join("report.txt")).unwrap();
+    assert!(
+        txt.contains("teardown problems:\n    stuck-1: stop did not finish"),
+        "{txt}"
+    );
+    let xml = std::fs::read_to_string(session.join("report.xml")).unwrap();
+    assert!(
+        xml.contains("<system-err>teardown problems:\nstuck-1: stop did not finish"),
+        "{xml}"
+    );
+    let strict = run_fixtures(
+        &[
+            "--exact",
+            "services::stop_hangs",
+            "--test-runner-timeout",
+            "1000",
+            "--fail-on-teardown-error",
+        ],
+        &[],
+    );
+    strict.assert_status(101);
+    let rec = record_of(&strict, "services::stop_hangs");
+    assert_eq!(rec["test_status"], "FAIL");
+    assert!(rec["summary"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("teardown failed (--fail-on-teardown-error)")));
+}
+
+#[test]
+fn utilization_counts_nodes_a_test_reached_without_services() {
+    let run = run_fixtures(
+        &[
+            "--exact",
+            "isolation::uses_nodes_directly",
+            "--fail-bad-cluster-utilization",
+        ],
+        &[],
+    );
+    run.assert_status(0);
+    let rec = record_of(&run, "isolation::uses_nodes_directly");
+    assert_eq!(rec["nodes_used"], 2, "{rec}");
+    let readme = run_systest(
+        &[
+            "--exact",
+            "quickstart::hello",
+            "--fail-bad-cluster-utilization",
+        ],
+        &[],
+    );
+    readme.assert_status(0);
 }

@@ -126,3 +126,62 @@ fn nextest_and_cargo_test_report_the_same_tests_and_statuses() {
     assert_eq!(under_nextest, under_cargo);
     assert!(under_nextest.contains(&("basic::flaky".into(), "FLAKY".into())));
 }
+
+#[test]
+fn nextest_isolation_bounds_and_teardown_problems() {
+    let state = tempfile::tempdir().unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let marker = state.path().join("flaky-marker");
+    nextest_fixtures(
+        &[
+            "-j",
+            "1",
+            "-E",
+            "test(/^isolation::(a_zombie_writer|b_next_tenant|flaky_remote_timeout|hostile_message)$/) \
+             | test(=services::stop_hangs)",
+        ],
+        &[
+            ("DUCKTAPE_RESULTS_ROOT", results.path().display().to_string()),
+            ("DUCKTAPE_LEASE_ROOT", state.path().display().to_string()),
+            ("DUCKTAPE_LOCALHOST_NODES", "1".into()),
+            ("DUCKTAPE_TEST_RUNNER_TIMEOUT", "5000".into()),
+            ("DUCKTAPE_DEFLAKE", "2".into()),
+            (
+                "DUCKTAPE_GLOBALS",
+                format!(r#"{{"flaky_marker": "{}"}}"#, marker.display()),
+            ),
+        ],
+    );
+    let session = &sessions(results.path())[0];
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(session.join("report.json")).unwrap())
+            .unwrap();
+    let rec = |id: &str| {
+        report["results"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["test_id"] == id).cloned())
+            .unwrap_or_else(|| panic!("no record of {id}: {report}"))
+    };
+    assert_eq!(rec("isolation::a_zombie_writer")["test_status"], "FAIL");
+    assert_eq!(rec("isolation::b_next_tenant")["test_status"], "PASS");
+    let flaky = rec("isolation::flaky_remote_timeout");
+    assert_eq!(flaky["test_status"], "FLAKY", "{flaky}");
+    assert!(flaky["earlier_failures"][0]
+        .as_str()
+        .is_some_and(|s| s.contains("timed out after 1s")));
+    let hostile = rec("isolation::hostile_message")["summary"].clone();
+    assert!(
+        hostile
+            .as_str()
+            .is_some_and(|s| s.contains("\\x1b]0;pwned") && !s.contains('\u{1b}')),
+        "{hostile}"
+    );
+    let stuck = rec("services::stop_hangs");
+    assert_eq!(stuck["test_status"], "PASS");
+    assert!(
+        stuck["teardown_problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("stuck-1: stop did not finish")),
+        "{stuck}"
+    );
+}

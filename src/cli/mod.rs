@@ -3,13 +3,16 @@
 //! Precedence, lowest first: `<project>/.ducktape/config`,
 //! `~/.ducktape/config`, `--config-file`, `DUCKTAPE_*` variables, the command
 //! line. Every source is turned into arguments and parsed once, so each flag
-//! means the same thing wherever it is written.
+//! means the same thing wherever it is written. Each argument remembers its
+//! source, so an error names the variable or the file and line it came from.
 
 mod options;
+mod origin;
 
 pub use options::{Color, Format, Options};
 
 use clap::{CommandFactory, FromArgMatches};
+use origin::{Origin, Origins};
 use serde_json::{Map, Value};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -40,6 +43,15 @@ pub enum CliError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An error in a value that came from a variable or a config file:
+    /// `DUCKTAPE_SUBSET=abc: …` or `path/config:3: …`.
+    #[error("{at}: {error}")]
+    At {
+        /// The variable with its value, or `file:line`.
+        at: String,
+        /// The error itself.
+        error: Box<CliError>,
+    },
     /// `--help` or `--version`: print this and exit 0.
     #[error("{0}")]
     Display(String),
@@ -54,6 +66,20 @@ pub struct Parsed {
     pub parameters: Option<Map<String, Value>>,
     /// `--globals`, decoded (an empty object when not given).
     pub globals: Value,
+    /// Where each flag's value came from.
+    origins: Origins,
+}
+
+impl Parsed {
+    /// `message` about `flag`, prefixed with the variable or config file
+    /// line that set the flag, when it was not the command line: for errors
+    /// found after parsing (a suite file, a historical report, a cluster).
+    pub fn blame(&self, flag: &str, message: String) -> String {
+        match self.origins.describe(flag) {
+            Some(at) => format!("{at}: {message}"),
+            None => message,
+        }
+    }
 }
 
 /// Parses the process's arguments and environment.
@@ -73,41 +99,125 @@ pub fn parse_from(
 ) -> Result<Parsed, CliError> {
     let program = argv.first().cloned().unwrap_or_else(|| "ducktape".into());
     let cli: Vec<OsString> = argv.iter().skip(1).cloned().collect();
-    let mut args = vec![program];
-    let mut config = Vec::new();
-    for file in config_files(project, home, &cli, vars)? {
-        config.extend(read_config(&file)?);
+    let mut args = vec![(program.clone(), Origin::Cli)];
+    for (file, named_by) in config_files(project, home, &cli, vars) {
+        let lines = read_config(&file).map_err(|e| named_by.blame(e))?;
+        let tokens = config_args(lines, vars);
+        check_config(&program, &file, &tokens)?;
+        args.extend(tokens.into_iter().map(|(token, line)| {
+            let path = file.clone();
+            (token, Origin::Config { path, line })
+        }));
     }
-    args.extend(config_args(config, vars));
-    args.extend(env_args(vars)?);
-    args.extend(cli);
+    for (token, origin) in env_args(vars)? {
+        // Alone, so that a bad value is blamed on its variable.
+        try_parse(&program, [&token]).map_err(|e| origin.blame(e))?;
+        args.push((token, origin));
+    }
+    args.extend(cli.into_iter().map(|a| (a, Origin::Cli)));
 
-    let matches = Options::command()
-        .try_get_matches_from(&args)
+    let matches = command()
+        .try_get_matches_from(args.iter().map(|(a, _)| a))
         .map_err(clap_error)?;
     let options = Options::from_arg_matches(&matches).map_err(clap_error)?;
-    validate(&options)?;
+    let origins = Origins::of(args.iter().map(|(a, o)| (a, o)));
+    validate(&options).map_err(|(flags, e)| origins.blame(flags, e))?;
     let parameters = options
         .parameters
         .as_deref()
         .map(|text| json_object("--parameters", text))
-        .transpose()?;
+        .transpose()
+        .map_err(|e| origins.blame(&["--parameters"], e))?;
     let globals = match options.globals.as_deref() {
-        Some(g) => Value::Object(read_globals(g)?),
+        Some(g) => Value::Object(read_globals(g).map_err(|e| origins.blame(&["--globals"], e))?),
         None => Value::Object(Map::new()),
     };
     Ok(Parsed {
         options,
         parameters,
         globals,
+        origins,
     })
 }
 
+/// The grammar, with numeric flags taking `-1` as their (refused) value
+/// rather than as an unknown flag, so the error says what is wrong.
+fn command() -> clap::Command {
+    Options::command().mut_args(|a| {
+        if a.get_action().takes_values() && !a.is_positional() {
+            a.allow_negative_numbers(true)
+        } else {
+            a
+        }
+    })
+}
+
+/// Parses `tokens` alone (`--help` and `--version` count as fine).
+fn try_parse<I, T>(program: &OsString, tokens: I) -> Result<(), CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let argv = std::iter::once(program.clone()).chain(tokens.into_iter().map(Into::into));
+    match command().try_get_matches_from(argv).map_err(clap_error) {
+        Err(CliError::Display(_)) | Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Parses a config file's arguments alone; on an error, names the first
+/// line at which the file's arguments give that same error.
+fn check_config(
+    program: &OsString,
+    file: &Path,
+    tokens: &[(OsString, usize)],
+) -> Result<(), CliError> {
+    let words = |last: usize| {
+        tokens
+            .iter()
+            .filter(move |(_, l)| *l <= last)
+            .map(|(t, _)| t)
+    };
+    let Err(error) = try_parse(program, words(usize::MAX)) else {
+        return Ok(());
+    };
+    let same = error.to_string();
+    let line = tokens
+        .iter()
+        .map(|(_, l)| *l)
+        .find(|&l| try_parse(program, words(l)).is_err_and(|e| e.to_string() == same))
+        .or_else(|| tokens.last().map(|(_, l)| *l))
+        .unwrap_or(1);
+    Err(Origin::Config {
+        path: file.to_path_buf(),
+        line,
+    }
+    .blame(error))
+}
+
 fn clap_error(e: clap::Error) -> CliError {
-    use clap::error::ErrorKind;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     let text = e.render().to_string();
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => CliError::Display(text),
+        ErrorKind::ValueValidation => {
+            // clap says `'--subset <I>'`; the flag is enough.
+            let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+            let flag = arg.split_whitespace().next().unwrap_or("the flag");
+            let value = context(ContextKind::InvalidValue).unwrap_or_default();
+            let reason = std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "invalid".into());
+            if value.trim().parse::<i128>().is_ok_and(|n| n < 0) {
+                CliError::Parse(format!("{flag} takes a non-negative number, not {value}"))
+            } else {
+                CliError::Parse(format!("invalid value '{value}' for {flag}: {reason}"))
+            }
+        }
         _ => {
             let first = text.lines().next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
@@ -116,22 +226,23 @@ fn clap_error(e: clap::Error) -> CliError {
     }
 }
 
-/// The config files that exist, lowest precedence first.
+/// The config files that exist, lowest precedence first, each with what
+/// named it (`DUCKTAPE_CONFIG_FILE`, or nothing the user must be told of).
 fn config_files(
     project: &Path,
     home: Option<&Path>,
     cli: &[OsString],
     vars: &[(String, String)],
-) -> Result<Vec<PathBuf>, CliError> {
+) -> Vec<(PathBuf, Origin)> {
     let mut files = Vec::new();
     let project_file = project.join(".ducktape/config");
     if project_file.is_file() {
-        files.push(project_file);
+        files.push((project_file, Origin::Cli));
     }
     if let Some(home) = home {
         let user_file = home.join(".ducktape/config");
-        if user_file.is_file() && !files.contains(&user_file) {
-            files.push(user_file);
+        if user_file.is_file() && !files.iter().any(|(f, _)| *f == user_file) {
+            files.push((user_file, Origin::Cli));
         }
     }
     // An explicit --config-file must exist: a typo should not silently run
@@ -139,14 +250,20 @@ fn config_files(
     if let Some(explicit) = explicit_config_file(cli, vars) {
         files.push(explicit);
     }
-    Ok(files)
+    files
 }
 
-fn explicit_config_file(cli: &[OsString], vars: &[(String, String)]) -> Option<PathBuf> {
+fn explicit_config_file(cli: &[OsString], vars: &[(String, String)]) -> Option<(PathBuf, Origin)> {
     let mut found = vars
         .iter()
         .find(|(k, _)| k == "DUCKTAPE_CONFIG_FILE")
-        .map(|(_, v)| PathBuf::from(v));
+        .map(|(var, value)| {
+            let origin = Origin::Env {
+                var: var.clone(),
+                value: value.clone(),
+            };
+            (PathBuf::from(value), origin)
+        });
     let mut it = cli.iter();
     while let Some(arg) = it.next() {
         let arg = arg.to_string_lossy();
@@ -154,15 +271,16 @@ fn explicit_config_file(cli: &[OsString], vars: &[(String, String)]) -> Option<P
             break;
         }
         if let Some(v) = arg.strip_prefix("--config-file=") {
-            found = Some(PathBuf::from(v));
+            found = Some((PathBuf::from(v), Origin::Cli));
         } else if arg == "--config-file" {
-            found = it.next().map(PathBuf::from);
+            found = it.next().map(|v| (PathBuf::from(v), Origin::Cli));
         }
     }
     found
 }
 
-fn read_config(path: &Path) -> Result<Vec<OsString>, CliError> {
+/// A config file's words, each with its 1-based line number.
+fn read_config(path: &Path) -> Result<Vec<(OsString, usize)>, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::ConfigFile {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -173,11 +291,14 @@ fn read_config(path: &Path) -> Result<Vec<OsString>, CliError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let words = shell_words::split(line).map_err(|e| CliError::ConfigFile {
-            path: path.to_path_buf(),
-            reason: format!("line {}: {e}", n + 1),
+        let words = shell_words::split(line).map_err(|e| {
+            let at = Origin::Config {
+                path: path.to_path_buf(),
+                line: n + 1,
+            };
+            at.blame(CliError::Invalid(e.to_string()))
         })?;
-        args.extend(words.into_iter().map(OsString::from));
+        args.extend(words.into_iter().map(|w| (OsString::from(w), n + 1)));
     }
     Ok(args)
 }
@@ -186,8 +307,11 @@ fn read_config(path: &Path) -> Result<Vec<OsString>, CliError> {
 /// takes several values (`--exclude a b`) becomes one `--flag=value` per
 /// value, so it cannot swallow the command line's filters; and a switch a
 /// `DUCKTAPE_<FLAG>=0` variable turns off is dropped (variables outrank
-/// config files).
-fn config_args(tokens: Vec<OsString>, vars: &[(String, String)]) -> Vec<OsString> {
+/// config files). Each word keeps its line.
+fn config_args(
+    tokens: Vec<(OsString, usize)>,
+    vars: &[(String, String)],
+) -> Vec<(OsString, usize)> {
     let mut cmd = Options::command();
     cmd.build();
     let multi: Vec<String> = cmd
@@ -200,7 +324,7 @@ fn config_args(tokens: Vec<OsString>, vars: &[(String, String)]) -> Vec<OsString
         .filter(|a| !a.get_action().takes_values())
         .filter_map(|a| a.get_long())
         .filter(|long| {
-            let var = format!("DUCKTAPE_{}", long.to_ascii_uppercase().replace('-', "_"));
+            let var = env_var(long);
             vars.iter().any(|(k, v)| {
                 *k == var
                     && matches!(
@@ -213,11 +337,11 @@ fn config_args(tokens: Vec<OsString>, vars: &[(String, String)]) -> Vec<OsString
         .collect();
     let mut out = Vec::with_capacity(tokens.len());
     let mut open_multi: Option<String> = None;
-    for token in tokens {
+    for (token, line) in tokens {
         let text = token.to_string_lossy().into_owned();
         if let Some(flag) = &open_multi {
             if !text.starts_with('-') {
-                out.push(OsString::from(format!("{flag}={text}")));
+                out.push((OsString::from(format!("{flag}={text}")), line));
                 continue;
             }
             open_multi = None;
@@ -225,15 +349,21 @@ fn config_args(tokens: Vec<OsString>, vars: &[(String, String)]) -> Vec<OsString
         if multi.contains(&text) {
             open_multi = Some(text);
         } else if !off.contains(&text) {
-            out.push(token);
+            out.push((token, line));
         }
     }
     out
 }
 
-/// Turns `DUCKTAPE_<FLAG>` variables into arguments. Flags take `1`/`true`
-/// (set) or `0`/`false`/empty (unset); multi-valued flags split like a shell.
-fn env_args(vars: &[(String, String)]) -> Result<Vec<OsString>, CliError> {
+/// The variable that sets `--long`: `DUCKTAPE_LONG`.
+fn env_var(long: &str) -> String {
+    format!("DUCKTAPE_{}", long.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// Turns `DUCKTAPE_<FLAG>` variables into arguments, each with its
+/// variable. Flags take `1`/`true` (set) or `0`/`false`/empty (unset);
+/// multi-valued flags split like a shell.
+fn env_args(vars: &[(String, String)]) -> Result<Vec<(OsString, Origin)>, CliError> {
     let cmd = Options::command();
     let mut out = Vec::new();
     for arg in cmd.get_arguments() {
@@ -241,69 +371,71 @@ fn env_args(vars: &[(String, String)]) -> Result<Vec<OsString>, CliError> {
         if long == "config-file" {
             continue;
         }
-        let var = format!("DUCKTAPE_{}", long.to_ascii_uppercase().replace('-', "_"));
+        let var = env_var(long);
         let Some((_, value)) = vars.iter().find(|(k, _)| *k == var) else {
             continue;
         };
+        let origin = Origin::Env {
+            var: var.clone(),
+            value: value.clone(),
+        };
+        let mut push = |token: String| out.push((OsString::from(token), origin.clone()));
         if !arg.get_action().takes_values() {
             match value.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => out.push(format!("--{long}").into()),
+                "1" | "true" | "yes" | "on" => push(format!("--{long}")),
                 "0" | "false" | "no" | "off" | "" => {}
-                other => {
-                    return Err(CliError::Invalid(format!(
-                        "{var}={other}: expected 1/true or 0/false"
-                    )))
+                _ => {
+                    return Err(origin.blame(CliError::Invalid(format!(
+                        "--{long} is a switch: expected 1/true or 0/false"
+                    ))))
                 }
             }
         } else if matches!(arg.get_action(), clap::ArgAction::Append) {
-            let words =
-                shell_words::split(value).map_err(|e| CliError::Invalid(format!("{var}: {e}")))?;
-            out.extend(
-                words
-                    .iter()
-                    .map(|w| OsString::from(format!("--{long}={w}"))),
-            );
+            let words = shell_words::split(value)
+                .map_err(|e| origin.blame(CliError::Invalid(format!("--{long}: {e}"))))?;
+            words.iter().for_each(|w| push(format!("--{long}={w}")));
         } else {
-            out.push(format!("--{long}={value}").into());
+            push(format!("--{long}={value}"));
         }
     }
     Ok(out)
 }
 
-fn validate(o: &Options) -> Result<(), CliError> {
-    let positive = [
-        ("--subsets", o.subsets),
-        ("--repeat", o.repeat),
-        ("--deflake", o.deflake),
-        ("--max-parallel", o.max_parallel),
+/// Range and consistency checks; an error comes with the flags it is about,
+/// so that it can name where they were set.
+fn validate(o: &Options) -> Result<(), (&'static [&'static str], CliError)> {
+    let positive: [(&[&str], usize); 4] = [
+        (&["--subsets"], o.subsets),
+        (&["--repeat"], o.repeat),
+        (&["--deflake"], o.deflake),
+        (&["--max-parallel"], o.max_parallel),
     ];
     for (flag, value) in positive {
         if value == 0 {
-            return Err(CliError::Invalid(format!("{flag} must be at least 1")));
+            let msg = format!("{} must be at least 1", flag[0]);
+            return Err((flag, CliError::Invalid(msg)));
         }
     }
     if o.subset >= o.subsets {
-        return Err(CliError::Invalid(format!(
+        let msg = format!(
             "--subset {} is out of range: with --subsets {} it must be 0 to {}",
             o.subset,
             o.subsets,
             o.subsets - 1
-        )));
+        );
+        return Err((&["--subset", "--subsets"], CliError::Invalid(msg)));
     }
     if o.test_threads == Some(0) {
-        return Err(CliError::Invalid(
-            "--test-threads must be at least 1".into(),
-        ));
+        let msg = "--test-threads must be at least 1".into();
+        return Err((&["--test-threads"], CliError::Invalid(msg)));
     }
     if o.ignored && o.include_ignored {
-        return Err(CliError::Invalid(
-            "--ignored and --include-ignored cannot be used together".into(),
-        ));
+        let msg = "--ignored and --include-ignored cannot be used together".into();
+        return Err((&["--ignored", "--include-ignored"], CliError::Invalid(msg)));
     }
     if o.test_runner_timeout == 0 {
-        return Err(CliError::Invalid(
-            "--test-runner-timeout must be at least 1 ms".into(),
-        ));
+        let msg = "--test-runner-timeout must be at least 1 ms".into();
+        return Err((&["--test-runner-timeout"], CliError::Invalid(msg)));
     }
     Ok(())
 }
@@ -477,6 +609,152 @@ mod tests {
             assert!(err.contains(needle), "{args:?}: {err}");
             assert!(!err.contains('\n'), "{args:?}: multi-line: {err}");
         }
+    }
+
+    #[test]
+    fn errors_from_variables_name_the_variable_and_the_flag() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("DUCKTAPE_SUBSET", "abc")],
+                "DUCKTAPE_SUBSET=abc: invalid value 'abc' for --subset: invalid digit found in string",
+            ),
+            (
+                &[("DUCKTAPE_SUBSET", "-1")],
+                "DUCKTAPE_SUBSET=-1: --subset takes a non-negative number, not -1",
+            ),
+            (
+                &[("DUCKTAPE_REPEAT", "0")],
+                "DUCKTAPE_REPEAT=0: --repeat must be at least 1",
+            ),
+            (
+                &[("DUCKTAPE_SUBSETS", "2"), ("DUCKTAPE_SUBSET", "2")],
+                "DUCKTAPE_SUBSET=2, DUCKTAPE_SUBSETS=2: --subset 2 is out of range",
+            ),
+            (
+                &[("DUCKTAPE_DEBUG", "maybe")],
+                "DUCKTAPE_DEBUG=maybe: --debug is a switch",
+            ),
+            (
+                &[("DUCKTAPE_PARAMETERS", "{oops")],
+                "DUCKTAPE_PARAMETERS={oops: --parameters: not valid JSON",
+            ),
+            (
+                &[("DUCKTAPE_FORMAT", "xml")],
+                "DUCKTAPE_FORMAT=xml: invalid value 'xml' for '--format",
+            ),
+            (
+                &[("DUCKTAPE_EXCLUDE", "'open")],
+                "DUCKTAPE_EXCLUDE='open: --exclude:",
+            ),
+            (
+                &[("DUCKTAPE_CONFIG_FILE", "/no/such/config")],
+                "DUCKTAPE_CONFIG_FILE=/no/such/config: config file /no/such/config",
+            ),
+        ];
+        for (vars, needle) in cases {
+            let err = parse(&[], vars, &no_project()).unwrap_err().to_string();
+            assert!(err.starts_with(needle), "{vars:?}: {err}");
+            assert!(!err.contains('\n'), "{vars:?}: multi-line: {err}");
+        }
+        // The command line overrides a variable, and is then to blame.
+        let err = parse(
+            &["--repeat", "0"],
+            &[("DUCKTAPE_REPEAT", "2")],
+            &no_project(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err, "--repeat must be at least 1");
+    }
+
+    #[test]
+    fn errors_from_config_files_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config");
+        let cases = [
+            (
+                "--deflake 2\n# c\n--frobnicate\n",
+                3,
+                "unexpected argument '--frobnicate'",
+            ),
+            ("\n--repeat abc\n", 2, "invalid value 'abc' for --repeat"),
+            (
+                "--exact\n--repeat=-3\n",
+                2,
+                "--repeat takes a non-negative number, not -3",
+            ),
+            ("--deflake\n--repeat 2\n", 1, "--deflake"),
+            (
+                "--repeat 2\n--max-parallel 0\n",
+                2,
+                "--max-parallel must be at least 1",
+            ),
+            (
+                "--max-parallel 2\n--subset 3\n",
+                2,
+                "--subset 3 is out of range",
+            ),
+            ("--exclude 'a\n", 1, "missing closing quote"),
+        ];
+        for (text, line, needle) in cases {
+            std::fs::write(&file, text).unwrap();
+            let path = file.to_str().unwrap();
+            let err = parse(&["--config-file", path], &[], &no_project())
+                .unwrap_err()
+                .to_string();
+            let at = format!("{path}:{line}: ");
+            assert!(
+                err.starts_with(&at) && err.contains(needle),
+                "{text:?}: {err}"
+            );
+            assert!(!err.contains('\n'), "{text:?}: multi-line: {err}");
+        }
+        // A value split from its flag across lines is still one argument.
+        std::fs::write(&file, "--deflake\n3\n").unwrap();
+        let p = parse(
+            &["--config-file", file.to_str().unwrap()],
+            &[],
+            &no_project(),
+        )
+        .unwrap();
+        assert_eq!(p.options.deflake, 3);
+    }
+
+    #[test]
+    fn negative_numbers_are_refused_by_name() {
+        let numeric = [
+            "--test-threads",
+            "--default-num-nodes",
+            "--localhost-nodes",
+            "--max-parallel",
+            "--repeat",
+            "--subsets",
+            "--subset",
+            "--sample",
+            "--sample-seed",
+            "--test-runner-timeout",
+            "--deflake",
+        ];
+        for flag in numeric {
+            for args in [vec![flag, "-1"], vec![&format!("{flag}=-1")]] {
+                let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
+                let err = parse(&args, &[], &no_project()).unwrap_err().to_string();
+                assert_eq!(err, format!("{flag} takes a non-negative number, not -1"));
+            }
+        }
+        // A flag taking text takes `-1` as its value.
+        let p = parse(&["--skip", "-1"], &[], &no_project()).unwrap();
+        assert_eq!(p.options.skip, ["-1"]);
+    }
+
+    #[test]
+    fn blame_names_the_source_of_a_flag_checked_after_parsing() {
+        let p = parse(&[], &[("DUCKTAPE_SUITE", "x.yml")], &no_project()).unwrap();
+        assert_eq!(
+            p.blame("--suite", "bad".into()),
+            "DUCKTAPE_SUITE=x.yml: bad"
+        );
+        assert_eq!(p.blame("--cluster", "bad".into()), "bad");
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub struct Options {
     /// Print the total nodes the selected tests request; run nothing.
     #[arg(long)]
     pub collect_num_nodes: bool,
+    /// Rebuild every report of this session directory from its
+    /// records.jsonl (after a crash, or a copy); run nothing.
+    #[arg(long, value_name = "DIR")]
+    pub rebuild_reports: Option<PathBuf>,
     /// More verbose console output (debug-level logs).
     #[arg(long)]
     pub debug: bool,
@@ -172,6 +176,11 @@ pub struct Options {
     /// Fail a test that used fewer nodes than it declared.
     #[arg(long)]
     pub fail_bad_cluster_utilization: bool,
+    /// Fail a test whose teardown had problems (a service's stop or clean
+    /// failed or hung, logs not collected, a node not fenced); by default
+    /// they are reported and the test keeps its status.
+    #[arg(long)]
+    pub fail_on_teardown_error: bool,
     /// Fail a test with no `cluster` mark (0 nodes must be explicit).
     #[arg(long)]
     pub fail_greedy_tests: bool,

@@ -6,6 +6,7 @@
 //! are busy, and fails at once if the cluster can never satisfy it.
 
 pub mod custom;
+mod fence;
 pub mod json;
 pub mod lease;
 pub mod node;
@@ -87,12 +88,18 @@ impl Cluster {
         keep_processes: bool,
     ) -> Result<Self, ClusterError> {
         let root = state.join("localhost");
-        Self::with_inventory(
+        let cluster = Self::with_inventory(
             "localhost",
-            Inventory::Localhost { limit, root },
+            Inventory::Localhost {
+                limit,
+                root: root.clone(),
+            },
             state,
             keep_processes,
-        )
+        )?;
+        // After the lease root was checked: node directories live here.
+        lease::private_dir(&root).map_err(|e| ClusterError::Config(e.to_string()))?;
+        Ok(cluster)
     }
 
     /// A cluster of the nodes a cluster file lists.
@@ -127,10 +134,9 @@ impl Cluster {
         state: &Path,
         keep_processes: bool,
     ) -> Result<Self, ClusterError> {
-        let leases = LeaseDir::open(state, id).map_err(|source| ClusterError::Lease {
-            dir: state.to_path_buf(),
-            source,
-        })?;
+        // Every error names its directory (and, for one that is not ours,
+        // what to do): no prefix needed.
+        let leases = LeaseDir::open(state, id).map_err(|e| ClusterError::Config(e.to_string()))?;
         Ok(Cluster {
             name: id.to_string(),
             inventory,
@@ -239,13 +245,21 @@ impl Cluster {
     /// Leases nodes for `spec`, waiting while they are busy. All or nothing:
     /// on error no node stays leased.
     pub fn alloc(&self, spec: &ClusterSpec) -> Result<Allocation, ClusterError> {
+        self.alloc_for(spec, "(no test)")
+    }
+
+    /// [`alloc`](Self::alloc) for the test named `test`: its nodes are
+    /// fenced, so once the allocation is released nothing the test still
+    /// holds can act on them (see [`Allocation::release`]).
+    pub(crate) fn alloc_for(
+        &self,
+        spec: &ClusterSpec,
+        test: &str,
+    ) -> Result<Allocation, ClusterError> {
         self.check_feasible(spec)?;
         if spec.size() == 0 {
             // Nothing to wait for: never queue behind a large test.
-            return Ok(Allocation {
-                nodes: Vec::new(),
-                _leases: Vec::new(),
-            });
+            return Ok(Allocation::default());
         }
         let lease_err = |source| ClusterError::Lease {
             dir: self.leases.path().to_path_buf(),
@@ -270,13 +284,16 @@ impl Cluster {
             }
             lease::wait_for_free();
         }
-        let nodes = held
-            .iter()
-            .map(|l| self.node(l.index()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut fences = fence::Fences::default();
+        let mut nodes = Vec::with_capacity(held.len());
+        for lease in &held {
+            let node = Arc::unwrap_or_clone(self.node(lease.index())?);
+            nodes.push(fences.guard(node, test));
+        }
         Ok(Allocation {
             nodes,
-            _leases: held,
+            leases: held,
+            fences,
         })
     }
 
@@ -305,8 +322,11 @@ impl Cluster {
         }
     }
 
+    /// Node `i`, just leased: what an earlier holder left running on it is
+    /// killed first (the lease proves it stale: a SIGKILLed test process, a
+    /// `--no-teardown` run, a daemon that escaped).
     fn node(&self, i: usize) -> Result<Arc<Node>, ClusterError> {
-        match &self.inventory {
+        let node = match &self.inventory {
             Inventory::Localhost { root, .. } => {
                 let name = format!("worker{}", i + 1);
                 let n = i + 1;
@@ -314,27 +334,41 @@ impl Cluster {
                 // The node's directory is unique per lease root and node, so
                 // it doubles as the tag that scopes the node's processes.
                 let dir = root.join(&name);
+                lease::private_dir(&dir).map_err(|e| ClusterError::Config(e.to_string()))?;
                 let tag = dir.display().to_string();
                 let account = LocalAccount::new(&name, &hostname, dir, &tag, self.keep_processes);
-                account.kill_stale();
-                Ok(Arc::new(
-                    Node::new(i, OperatingSystem::Linux, None, Arc::new(account))
-                        .sharing_host_network(),
-                ))
+                Node::new(i, OperatingSystem::Linux, None, Arc::new(account)).sharing_host_network()
             }
-            Inventory::Custom(source) => Ok(Arc::new(source.node(i)?)),
+            Inventory::Custom(source) => source.node(i)?,
             Inventory::Fixed(nodes) => {
                 let config = nodes.get(i).ok_or_else(|| {
                     ClusterError::Config(format!("the {} cluster has no node {i}", self.name))
                 })?;
-                Ok(Arc::new(Node::new(
+                Node::new(
                     i,
                     config.operating_system,
                     config.node_type.clone(),
                     self.ssh.account(i, config),
-                )))
+                )
             }
-        }
+        };
+        kill_stale(&node);
+        Ok(Arc::new(node))
+    }
+}
+
+/// Kills what an earlier holder of `node` left running. Not fatal: a node
+/// that cannot be reached now fails the test on its first command, with
+/// that command in the message.
+fn kill_stale(node: &Node) {
+    match node.account().kill_stale() {
+        Ok(0) => {}
+        Ok(killed) => tracing::warn!(
+            node = %node,
+            killed,
+            "killed processes a previous holder of the node left running"
+        ),
+        Err(e) => tracing::warn!(node = %node, error = %e, "could not clear stale processes"),
     }
 }
 
@@ -345,17 +379,62 @@ fn ordered(spec: &ClusterSpec) -> Vec<&NodeSpec> {
     wants
 }
 
-/// Nodes leased to one test; dropping it frees them.
-#[derive(Debug)]
+/// Nodes leased to one test; dropping it revokes and frees them.
+#[derive(Debug, Default)]
 pub struct Allocation {
     nodes: Vec<Arc<Node>>,
-    _leases: Vec<Lease>,
+    leases: Vec<Lease>,
+    fences: fence::Fences,
 }
 
 impl Allocation {
     /// The leased nodes.
     pub fn nodes(&self) -> &[Arc<Node>] {
         &self.nodes
+    }
+
+    /// Forgets the framework's own use of the nodes so far (preparing
+    /// them), so [`nodes_touched`](Self::nodes_touched) counts the test's.
+    pub(crate) fn reset_usage(&self) {
+        self.fences.reset_usage();
+    }
+
+    /// How many nodes the test ran anything on, whichever way it reached
+    /// them (services, `ctx.cluster().nodes()`, a kept `Node`).
+    pub(crate) fn nodes_touched(&self) -> usize {
+        self.fences.used()
+    }
+
+    /// Takes the nodes back from the test, then frees them. From now on
+    /// every operation through the test's node handles is refused. With
+    /// `kill` (the test's body was abandoned and may still run), every
+    /// process the framework started on the nodes is killed first, and
+    /// operations under way are waited for. A node that cannot be fenced is
+    /// kept out of the pool until the process ends; the returned lines say
+    /// which and why.
+    pub(crate) fn release(mut self, kill: bool) -> Vec<String> {
+        let bad = self.fences.revoke(kill);
+        let leases = std::mem::take(&mut self.leases);
+        self.leases = self.fences.quarantine(leases, &bad);
+        bad.iter()
+            .map(|(i, why)| {
+                let node = &self.nodes[*i];
+                tracing::error!(node = %node, "could not be fenced ({why}): kept out of the pool");
+                format!(
+                    "node {node} could not be fenced ({why}): kept out of the pool for the rest \
+                     of this process"
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Allocation {
+    fn drop(&mut self) {
+        // Revoke before the leases go, whoever drops the allocation.
+        if !self.leases.is_empty() {
+            self.fences.revoke(false);
+        }
     }
 }
 
@@ -378,6 +457,36 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), 3, "a node was leased twice: {all:?}");
         assert_ne!(a.nodes()[0].path("x"), a.nodes()[1].path("x"));
+    }
+
+    /// The hijack of issue 12: another user pre-creates the lease root with
+    /// `localhost/worker1` pointing at a directory of someone else's. The
+    /// node is refused with one line, and nothing is written there.
+    #[test]
+    fn a_planted_node_symlink_is_refused_and_never_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        std::fs::write(victim.join("precious"), b"keep me").unwrap();
+        let state = tmp.path().join("state");
+        let cluster = Cluster::localhost(Some(2), &state, false).unwrap();
+        let worker1 = state.join("localhost/worker1");
+        std::os::unix::fs::symlink(&victim, &worker1).unwrap();
+        let err = cluster
+            .alloc(&ClusterSpec::simple_linux(2))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("refusing to use {}", worker1.display()))
+                && err.contains("symbolic link")
+                && err.contains("remove it")
+                && !err.contains('\n'),
+            "{err}"
+        );
+        // All or nothing: worker2's lease was let go.
+        assert!(cluster.lease_dir().try_lease(1).unwrap().is_some());
+        assert_eq!(std::fs::read(victim.join("precious")).unwrap(), b"keep me");
+        assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1);
     }
 
     #[test]

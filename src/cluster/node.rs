@@ -40,6 +40,12 @@ impl Node {
         self
     }
 
+    /// The same node driven through another account (the runner's fence).
+    pub(crate) fn with_account(mut self, account: Arc<dyn RemoteAccount>) -> Self {
+        self.account = account;
+        self
+    }
+
     /// Whether the node has its own network stack (a host, a VM, a network
     /// namespace), so packets to and from it can be dropped or delayed.
     pub fn has_own_network(&self) -> bool {

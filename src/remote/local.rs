@@ -69,9 +69,34 @@ impl LocalAccount {
         }
     }
 
+    /// Before anything is written, read, run or removed there: the node's
+    /// directory is (made if absent) a real directory of this user, never a
+    /// symlink planted to send the node's files somewhere else.
     fn ensure_root(&self) -> Result<(), RemoteError> {
-        std::fs::create_dir_all(&self.root)
-            .map_err(self.io_err(format!("create node directory {}", self.root.display())))
+        use crate::cluster::lease::private_dir;
+        let r = match private_dir(&self.root) {
+            // A custom cluster's base directory, made on first use (the
+            // localhost cluster's was checked when the cluster was built).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match self.root.parent().map(std::fs::create_dir_all) {
+                    Some(Err(e)) => Err(e),
+                    _ => private_dir(&self.root),
+                }
+            }
+            r => r,
+        };
+        r.map_err(self.io_err("node directory"))
+    }
+
+    /// `path` (absolute, or relative to the node's directory) if it lies
+    /// inside the node's directory, lexically: no `..` may climb out.
+    fn inside(&self, path: &Path) -> Option<PathBuf> {
+        use std::path::Component;
+        let full = self.root.join(path);
+        let rel = full.strip_prefix(&self.root).ok()?;
+        rel.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+            .then_some(full)
     }
 }
 
@@ -281,6 +306,7 @@ impl RemoteAccount for LocalAccount {
     }
 
     fn read_from(&self, path: &Path, offset: u64) -> Result<Vec<u8>, RemoteError> {
+        self.ensure_root()?;
         let path = self.root.join(path);
         let op = format!("read {}", path.display());
         let mut f = std::fs::File::open(&path).map_err(self.io_err(op.clone()))?;
@@ -292,6 +318,7 @@ impl RemoteAccount for LocalAccount {
     }
 
     fn create_file(&self, path: &Path, contents: &[u8]) -> Result<(), RemoteError> {
+        self.ensure_root()?;
         let path = self.root.join(path);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
@@ -325,7 +352,64 @@ impl RemoteAccount for LocalAccount {
         Ok(pids)
     }
 
+    /// Removes a file or tree inside the node's directory, in-process and
+    /// without following symlinks (`remove_dir_all` unlinks a link, never
+    /// its target). A path outside the node's directory is refused: on the
+    /// localhost cluster that is the machine's, or another node's.
+    fn remove(&self, path: &Path, allow_fail: bool) -> Result<(), RemoteError> {
+        self.ensure_root()?;
+        let full = self.inside(path).ok_or_else(|| RemoteError::Io {
+            node: self.name.clone(),
+            op: format!("remove {}", path.display()),
+            source: std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "refused: it is outside the node's directory {}; a localhost node only \
+                     removes its own files",
+                    self.root.display()
+                ),
+            ),
+        })?;
+        let r = match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&full),
+            Ok(_) => std::fs::remove_file(&full),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        match r {
+            Err(e) if !allow_fail && e.kind() != std::io::ErrorKind::NotFound => {
+                Err(self.io_err(format!("remove {}", full.display()))(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Kills every process carrying this node's tag (children inherit it),
+    /// and the process groups they lead (commands and services each lead
+    /// one), so a server that rewrote its environment dies with its group.
+    /// This process is never matched, whatever its environment.
+    fn kill_stale(&self) -> Result<usize, RemoteError> {
+        let tag = format!("DUCKTAPE_NODE={}", self.tag);
+        // SAFETY: getpgrp has no preconditions and cannot fail.
+        let own_group = unsafe { libc::getpgrp() } as u32;
+        let mut killed = 0;
+        for pid in other_processes().map_err(self.io_err("list /proc"))? {
+            if has_env(pid, &tag) && !is_zombie(pid) {
+                // Never our own group (a runner started by a node command).
+                if pid != own_group {
+                    kill_group(pid);
+                }
+                // SAFETY: kill(2) on a pid we just found; a race with its
+                // exit only yields ESRCH.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                killed += 1;
+            }
+        }
+        Ok(killed)
+    }
+
     fn copy_from(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {
+        self.ensure_root()?;
         copy(&self.root.join(src), dest).map_err(self.io_err(format!(
             "copy {} to {}",
             src.display(),
@@ -334,6 +418,7 @@ impl RemoteAccount for LocalAccount {
     }
 
     fn copy_to(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {
+        self.ensure_root()?;
         copy(src, &self.root.join(dest)).map_err(self.io_err(format!(
             "copy {} to {}",
             src.display(),
@@ -343,30 +428,6 @@ impl RemoteAccount for LocalAccount {
 }
 
 impl LocalAccount {
-    /// Kills what an earlier holder of this node left running: called when
-    /// the node is leased, so the lease proves those processes are stale (a
-    /// SIGKILLed test process, a `--no-teardown` run, or a daemon that
-    /// escaped the parent-death signal). Returns how many were killed.
-    pub fn kill_stale(&self) -> usize {
-        let tag = format!("DUCKTAPE_NODE={}", self.tag);
-        let Ok(pids) = other_processes() else {
-            return 0;
-        };
-        let mut killed = 0;
-        for pid in pids {
-            if has_env(pid, &tag) && !is_zombie(pid) {
-                // SAFETY: kill(2) on a pid we just found; a race with its
-                // exit only yields ESRCH.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-                killed += 1;
-            }
-        }
-        if killed > 0 {
-            tracing::warn!(node = %self.name, killed, "killed processes a previous holder of the node left");
-        }
-        killed
-    }
-
     /// Whether `pid` is a process `spawn` started, or a descendant of one.
     fn descends_from_spawned(&self, pid: u32) -> bool {
         let spawned = self.spawned.lock();
@@ -448,5 +509,92 @@ fn copy(src: &Path, dest: &Path) -> std::io::Result<()> {
         Err(std::io::Error::other(
             String::from_utf8_lossy(&out.stderr).trim().to_string(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(root: PathBuf) -> LocalAccount {
+        let tag = root.display().to_string();
+        LocalAccount::new("worker1", "127.0.0.1", root, &tag, false)
+    }
+
+    /// The node directory turned into a symlink after the node was leased:
+    /// nothing runs, is written or removed through it.
+    #[test]
+    fn a_symlinked_node_directory_is_never_used() {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::create_dir_all(victim.join("svc")).unwrap();
+        std::fs::write(victim.join("svc/data"), b"keep me").unwrap();
+        let root = tmp.path().join("worker1");
+        std::os::unix::fs::symlink(&victim, &root).unwrap();
+        let a = account(root.clone());
+        let refused = |e: RemoteError| {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&format!("refusing to use {}", root.display()))
+                    && msg.contains("symbolic link"),
+                "{msg}"
+            );
+        };
+        refused(a.exec("touch written", Duration::from_secs(5)).unwrap_err());
+        refused(a.create_file(Path::new("svc/conf"), b"x").unwrap_err());
+        refused(a.remove(&root.join("svc"), true).unwrap_err());
+        refused(a.ssh("rm -rf svc", true).unwrap_err());
+        refused(a.spawn("sleep 1", Path::new("svc/log")).unwrap_err());
+        assert_eq!(std::fs::read(victim.join("svc/data")).unwrap(), b"keep me");
+        assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn remove_stays_inside_the_node_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let a = account(tmp.path().join("worker1"));
+        a.create_file(Path::new("svc/data"), b"x").unwrap();
+        // A link inside the node's directory is removed, not followed.
+        std::os::unix::fs::symlink(&outside, a.root().join("svc/link")).unwrap();
+        for bad in [
+            outside.clone(),
+            a.root().join("../outside"),
+            PathBuf::from(".."),
+        ] {
+            let err = a.remove(&bad, true).unwrap_err().to_string();
+            assert!(err.contains("outside the node's directory"), "{err}");
+        }
+        assert!(outside.exists());
+        a.remove(&a.root().join("svc"), false).unwrap();
+        assert!(!a.root().join("svc").exists() && outside.exists());
+        a.remove(Path::new("never-there"), false).unwrap();
+    }
+
+    /// kill_stale kills this node's tagged processes and their groups, and
+    /// leaves a same-named process of another node alone.
+    #[test]
+    fn kill_stale_kills_only_this_nodes_processes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = account(tmp.path().join("worker1"));
+        let b = account(tmp.path().join("worker10"));
+        a.spawn("exec sleep 4101", Path::new("a.log")).unwrap();
+        a.exec("nohup sleep 4101 >/dev/null 2>&1 &", Duration::from_secs(5))
+            .unwrap();
+        b.spawn("exec sleep 4101", Path::new("b.log")).unwrap();
+        assert_eq!(a.pids("^sleep 4101$").unwrap().len(), 2);
+        assert_eq!(a.kill_stale().unwrap(), 2);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !a.pids("^sleep 4101$").unwrap().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "still running");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            b.pids("^sleep 4101$").unwrap().len(),
+            1,
+            "another node's died"
+        );
+        assert_eq!(b.kill_stale().unwrap(), 1);
     }
 }

@@ -114,6 +114,18 @@ pub enum RemoteError {
         /// What went wrong.
         reason: String,
     },
+    /// The test is over (it timed out, or finished and left a thread
+    /// running): its nodes were taken back, so nothing more runs on them.
+    #[error(
+        "{node}: refused: the test {test} is over (it timed out or finished) and its nodes \
+         were revoked; nothing may run on them any more"
+    )]
+    Revoked {
+        /// The node's name.
+        node: String,
+        /// The test that held it.
+        test: String,
+    },
     /// A service on the node did not answer in time.
     #[error(
         "{node}: {what} did not answer within {timeout:?} (last attempt: {last}); check that \
@@ -131,13 +143,23 @@ pub enum RemoteError {
     },
 }
 
+/// The most of a failed command's standard error its error message shows.
+const STDERR_TAIL: usize = 2 << 10;
+
+/// The most of a failed command's standard error its error keeps.
+const STDERR_KEPT: usize = 64 << 10;
+
 fn tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.trim_end().lines().collect();
     if lines.is_empty() {
         return String::new();
     }
     let start = lines.len().saturating_sub(5);
-    format!(": {}", lines[start..].join(" | "))
+    // Bounded: one stderr line can be megabytes long.
+    format!(
+        ": {}",
+        crate::text::tail(&lines[start..].join(" | "), STDERR_TAIL)
+    )
 }
 
 /// What a finished command printed.
@@ -196,6 +218,18 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
     /// Copies a local file or directory to this node.
     fn copy_to(&self, src: &Path, dest: &Path) -> Result<(), RemoteError>;
 
+    /// Kills every process this framework started on this node (services,
+    /// background jobs, orphaned commands), except the caller's own, and
+    /// returns how many. Processes are found by the node's environment
+    /// marker (`DUCKTAPE_NODE=<tag>`), never by name, so other nodes'
+    /// processes and everything else on the machine are left alone. Safe
+    /// while the node is leased: called when a node is leased (to clear
+    /// what a killed run left) and when a test is fenced. The default, for
+    /// accounts that cannot tell their processes apart, kills nothing.
+    fn kill_stale(&self) -> Result<usize, RemoteError> {
+        Ok(0)
+    }
+
     /// Runs `cmd`; a non-zero exit is an error unless `allow_fail`.
     fn ssh(&self, cmd: &str, allow_fail: bool) -> Result<Output, RemoteError> {
         let out = self.exec(cmd, DEFAULT_COMMAND_TIMEOUT)?;
@@ -204,7 +238,7 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
                 node: self.name().to_string(),
                 cmd: cmd.to_string(),
                 status: out.status,
-                stderr: out.stderr,
+                stderr: crate::text::tail(&out.stderr, STDERR_KEPT),
             });
         }
         Ok(out)

@@ -221,6 +221,9 @@ pub struct SshAccount {
 
 struct Inner {
     target: Target,
+    /// The value of `DUCKTAPE_NODE` in every command's environment:
+    /// `<host>:<port>@<root>`, unique per node (see [`SshAccount::node_tag`]).
+    tag: String,
     hostname: String,
     external: String,
     opts: SshOptions,
@@ -289,8 +292,15 @@ impl SshAccount {
             password: node.password.clone(),
         };
         let hostname = advertised_hostname(node);
+        let tag = format!(
+            "{}:{}@{}",
+            node.hostname.to_ascii_lowercase(),
+            node.port,
+            options.root.display()
+        );
         SshAccount {
             inner: Arc::new(Inner {
+                tag,
                 external: node
                     .externally_routable_ip
                     .clone()
@@ -303,6 +313,14 @@ impl SshAccount {
                 reconnects: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// The tag every process this account starts carries in its
+    /// environment as `DUCKTAPE_NODE=<tag>`: `<host>:<port>@<node root>`.
+    /// Address and root together tell this node's processes from those of
+    /// any other node, even where nodes share a process table.
+    pub fn node_tag(&self) -> &str {
+        &self.inner.tag
     }
 
     /// The options in use.
@@ -371,7 +389,7 @@ impl SshAccount {
         out: &mut dyn Write,
         timeout: Duration,
     ) -> Result<Ran, RemoteError> {
-        let script = run::wrap(cmd, &self.inner.opts.root, &self.inner.hostname);
+        let script = self.inner.wrap(cmd);
         self.inner.run(cmd, &script, stdin, out, timeout)
     }
 
@@ -400,6 +418,11 @@ struct Ran {
 }
 
 impl Inner {
+    /// The wrapper script for `cmd` on this node (see [`run::wrap`]).
+    fn wrap(&self, cmd: &str) -> String {
+        run::wrap(cmd, &self.opts.root, &self.hostname, &self.tag)
+    }
+
     fn io_err(&self, op: impl Into<String>, source: io::Error) -> RemoteError {
         RemoteError::Io {
             node: self.target.node.clone(),
@@ -665,7 +688,7 @@ impl RemoteAccount for SshAccount {
     }
 
     fn capture(&self, cmd: &str) -> Result<Lines, RemoteError> {
-        let script = run::wrap(cmd, &self.inner.opts.root, &self.inner.hostname);
+        let script = self.inner.wrap(cmd);
         tracing::debug!(node = %self.name(), cmd, "capture");
         let r = self
             .inner
@@ -753,6 +776,40 @@ impl RemoteAccount for SshAccount {
         }
         pids.sort_unstable();
         Ok(pids)
+    }
+
+    /// One remote command: `grep -z` finds the processes whose initial
+    /// environment holds exactly `DUCKTAPE_NODE=<tag>`, and each is killed
+    /// with the process group it leads (a service started by `spawn` leads
+    /// its own session). The command drops the tag before it starts
+    /// anything, so it never matches itself; its wrapper shell never carried
+    /// it (see [`run::wrap`]).
+    fn kill_stale(&self) -> Result<usize, RemoteError> {
+        let script = format!(
+            "unset DUCKTAPE_NODE\n\
+             n=0\n\
+             for f in $(grep -lszxF -e {} /proc/[0-9]*/environ); do\n\
+             p=${{f#/proc/}}; p=${{p%/environ}}\n\
+             [ \"$p\" = \"$$\" ] && continue\n\
+             kill -KILL -- \"-$p\" 2>/dev/null\n\
+             kill -KILL \"$p\" 2>/dev/null && n=$((n + 1))\n\
+             done\n\
+             echo \"$n\"",
+            quote_str(&format!("DUCKTAPE_NODE={}", self.inner.tag))
+        );
+        let mut out = Vec::new();
+        let r = self
+            .run_ok("kill stale processes", &script, None, &mut out)
+            .and_then(|_| {
+                let text = String::from_utf8_lossy(&out);
+                text.trim().parse::<usize>().map_err(|_| {
+                    self.inner.io_err(
+                        "kill stale processes",
+                        io::Error::other(format!("expected a count, got {:?}", text.trim())),
+                    )
+                })
+            });
+        self.checked(r)
     }
 
     fn copy_from(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {
@@ -937,6 +994,25 @@ impl SshAccounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_account_per_node_and_a_tag_unique_to_it() {
+        let accounts = SshAccounts::new(SshOptions::default());
+        let n1 = NodeConfig::new("node1", "10.0.0.1");
+        let a = accounts.account(0, &n1);
+        assert!(Arc::ptr_eq(&a, &accounts.account(0, &n1)));
+        assert_eq!(a.node_tag(), format!("10.0.0.1:{}@/tmp/ducktape", n1.port));
+        let other_root = SshAccount::new(
+            &n1,
+            SshOptions {
+                root: PathBuf::from("/srv/dt"),
+                ..SshOptions::default()
+            },
+        );
+        assert_ne!(a.node_tag(), other_root.node_tag());
+        let b = accounts.account(1, &NodeConfig::new("node2", "10.0.0.2"));
+        assert_ne!(a.node_tag(), b.node_tag());
+    }
 
     #[test]
     fn loopback_forwarded_nodes_go_by_their_host_name() {

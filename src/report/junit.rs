@@ -51,19 +51,54 @@ pub(crate) fn testcase(r: &TestRecord) -> String {
         r.run_time_seconds,
         r.test_status.as_str().to_ascii_lowercase(),
     );
-    let message = escape(r.summary.lines().next().unwrap_or(""), true);
+    let first_line = |s: &str| escape(s.lines().next().unwrap_or(""), true);
+    let message = first_line(&r.summary);
     let text = escape(&r.summary, false);
+    // Teardown problems do not change the status: CI servers show them as
+    // the test's standard error.
+    let err = if r.teardown_problems.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<system-err>teardown problems:\n{}</system-err>",
+            escape(&r.teardown_problems.join("\n"), false)
+        )
+    };
     match r.test_status {
-        Status::Pass => format!("{open}/>\n"),
+        Status::Pass if err.is_empty() => format!("{open}/>\n"),
+        Status::Pass => format!("{open}>{err}</testcase>\n"),
         Status::Fail => format!(
-            "{open}><failure message=\"{message}\" type=\"FAIL\">{text}</failure></testcase>\n"
+            "{open}><failure message=\"{message}\" type=\"FAIL\">{text}</failure>{err}</testcase>\n"
         ),
         Status::Ignore => format!("{open}><skipped message=\"{message}\"/></testcase>\n"),
-        Status::Flaky => format!(
-            "{open}><flakyFailure message=\"{message}\" type=\"FLAKY\"><stackTrace>{text}</stackTrace>\
-             </flakyFailure><system-out>FLAKY: passed on attempt {n}</system-out></testcase>\n",
-            n = r.attempts
-        ),
+        // One <flakyFailure> per failed attempt, holding its real message.
+        Status::Flaky => {
+            let flaky: String = r
+                .earlier_failures
+                .iter()
+                .map(|f| {
+                    format!(
+                        "<flakyFailure message=\"{}\" type=\"FLAKY\"><stackTrace>{}</stackTrace>\
+                         </flakyFailure>",
+                        first_line(f),
+                        escape(f, false)
+                    )
+                })
+                .collect();
+            let flaky = if flaky.is_empty() {
+                format!(
+                    "<flakyFailure message=\"{message}\" type=\"FLAKY\"><stackTrace>{text}\
+                     </stackTrace></flakyFailure>"
+                )
+            } else {
+                flaky
+            };
+            format!(
+                "{open}>{flaky}<system-out>FLAKY: passed on attempt {n}</system-out>{err}\
+                 </testcase>\n",
+                n = r.attempts
+            )
+        }
     }
 }
 

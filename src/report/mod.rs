@@ -13,6 +13,11 @@
 //! - `report.txt`, `report.json`, `report.xml` (JUnit), `report.html` +
 //!   `report.css` + `report.js`.
 //! - `.lock`: the lock file.
+//! - `records.damaged`: lines of `records.jsonl` a repair found were not
+//!   records (a line a kill cut short), if any.
+//!
+//! A kill at any instant leaves a session that the next process opening it
+//! (or the next run of the results root) repairs: see `repair.rs`.
 
 mod error;
 mod fsutil;
@@ -22,6 +27,7 @@ mod json_report;
 mod jsonfmt;
 mod junit;
 pub mod record;
+mod repair;
 pub mod session_dir;
 mod state;
 #[cfg(test)]
@@ -30,11 +36,13 @@ mod txt;
 
 pub use error::ReportError;
 pub use record::{SessionMeta, Status, TestRecord};
+pub use repair::{rebuild, Rebuilt};
 
 use error::IoContext;
+use repair::load_or_repair;
 use state::State;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 const LOCK: &str = ".lock";
@@ -77,7 +85,8 @@ impl SessionReports {
     /// Opens the reports of `session_dir`, creating the directory and the
     /// report files if they are absent. Idempotent and safe to call from many
     /// processes: the first caller's `meta` is kept in `session.json` and used
-    /// by everyone (a later caller's `meta` is ignored).
+    /// by everyone (a later caller's `meta` is ignored). Reports a killed
+    /// process left behind `records.jsonl` are rebuilt first.
     pub fn open(session_dir: &Path, meta: &SessionMeta) -> Result<Self, ReportError> {
         fsutil::create_dirs(session_dir)?;
         let _lock = fsutil::lock(&session_dir.join(LOCK))?;
@@ -90,9 +99,9 @@ impl SessionReports {
             fsutil::write_atomic(&meta_path, text.as_bytes())?;
             meta.clone()
         };
-        if !session_dir.join(STATE).exists() {
-            rebuild_locked(session_dir, &meta)?;
-        }
+        // The process that last wrote this session may have been killed
+        // mid-append: repair before this one adds to it.
+        load_or_repair(session_dir, &meta)?;
         Ok(SessionReports {
             dir: session_dir.to_path_buf(),
             meta,
@@ -126,15 +135,7 @@ impl SessionReports {
 
         let _lock = fsutil::lock(&self.dir.join(LOCK))?;
         let state_path = self.dir.join(STATE);
-        let stored = std::fs::metadata(&records_path)
-            .ctx("stat", &records_path)?
-            .len();
-        // A missing or unreadable state (a rebuild cut short, a damaged
-        // file) or one that does not match the records: rebuild first.
-        let mut state = match State::load(&state_path) {
-            Ok(state) if state.records_len == stored => state,
-            _ => rebuild_locked(&self.dir, &self.meta)?,
-        };
+        let mut state = load_or_repair(&self.dir, &self.meta)?;
         let mut records = OpenOptions::new()
             .append(true)
             .open(&records_path)
@@ -163,16 +164,6 @@ impl SessionReports {
     }
 }
 
-/// Regenerates every session report of `session_dir` from its
-/// `records.jsonl` and `session.json` (for a results directory copied or
-/// damaged after the run). The output is byte-identical to what the
-/// incremental appends produced.
-pub fn rebuild(session_dir: &Path) -> Result<(), ReportError> {
-    let _lock = fsutil::lock(&session_dir.join(LOCK))?;
-    let meta = load_meta(&session_dir.join(META))?;
-    rebuild_locked(session_dir, &meta).map(drop)
-}
-
 /// Writes a test directory's own `report.json` and `report.txt`, and
 /// `data.json` when the test returned data. Paths inside are relative to
 /// `test_dir`, which is created if needed.
@@ -190,11 +181,12 @@ pub fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), Rep
     };
     let json = json_report::record_json(record, &base, "./");
     let text = jsonfmt::pretty_indented(&json, 0) + "\n";
-    fsutil::write_file(&test_dir.join(JSON), text.as_bytes())?;
-    fsutil::write_file(&test_dir.join(TXT), txt::test_report(record).as_bytes())?;
+    // By rename: a kill mid-write leaves the old file or the new, never half.
+    fsutil::write_atomic(&test_dir.join(JSON), text.as_bytes())?;
+    fsutil::write_atomic(&test_dir.join(TXT), txt::test_report(record).as_bytes())?;
     if !record.data.is_null() {
         let data = jsonfmt::ascii_json(&record.data, true) + "\n";
-        fsutil::write_file(&test_dir.join("data.json"), data.as_bytes())?;
+        fsutil::write_atomic(&test_dir.join("data.json"), data.as_bytes())?;
     }
     Ok(())
 }
@@ -202,51 +194,6 @@ pub fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), Rep
 fn load_meta(path: &Path) -> Result<SessionMeta, ReportError> {
     let text = fsutil::read_string(path)?;
     serde_json::from_str(&text).map_err(|e| ReportError::invalid(path, e.to_string()))
-}
-
-/// Writes fresh report files and replays `records.jsonl` into them; the
-/// caller holds the session lock. A last line without its newline (a crash
-/// mid-append) is cut off. Returns the saved state.
-fn rebuild_locked(dir: &Path, meta: &SessionMeta) -> Result<State, ReportError> {
-    // Until the rebuild completes there is no valid state: a rebuild cut
-    // short must make the next append rebuild again, not write at offsets
-    // into files that were just emptied.
-    match std::fs::remove_file(dir.join(STATE)) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).ctx("remove", &dir.join(STATE)),
-    }
-    let mut state = write_empty_reports(dir, meta)?;
-    let records_path = dir.join(RECORDS);
-    let records = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&records_path)
-        .ctx("open", &records_path)?;
-    let files = ReportFiles::open(dir)?;
-    let mut reader = BufReader::new(&records);
-    let mut line = String::new();
-    for number in 1.. {
-        line.clear();
-        let n = reader.read_line(&mut line).ctx("read", &records_path)?;
-        if n == 0 {
-            break;
-        }
-        if !line.ends_with('\n') {
-            records
-                .set_len(state.records_len)
-                .ctx("truncate", &records_path)?;
-            break;
-        }
-        let record: TestRecord = serde_json::from_str(&line)
-            .map_err(|e| ReportError::invalid(&records_path, format!("line {number}: {e}")))?;
-        files.apply(meta, &mut state, &record)?;
-        state.records_len += n as u64;
-    }
-    state.save(&dir.join(STATE))?;
-    Ok(state)
 }
 
 /// Writes every report for a session with no tests yet; returns the matching

@@ -80,6 +80,15 @@ pub struct TestRecord {
     /// Faults injected during the test, in order.
     #[serde(default)]
     pub faults: Vec<Value>,
+    /// What went wrong tearing the test down (a service's stop or clean
+    /// failed or hung, logs not collected, a node not fenced): the test
+    /// keeps its status unless `--fail-on-teardown-error`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teardown_problems: Vec<String>,
+    /// Failure messages of earlier attempts of a test that passed or failed
+    /// on a `--deflake` rerun, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_failures: Vec<String>,
 }
 
 fn one() -> u32 {

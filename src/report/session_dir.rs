@@ -32,17 +32,24 @@ const MAX_SEGMENT: usize = 255;
 
 /// Creates the next session directory of today (local date) under
 /// `results_root` and points `latest` at it. Concurrent callers, in threads
-/// or processes, get distinct ids.
+/// or processes, get distinct ids. Then repairs the other sessions of the
+/// root whose reports a killed run left behind their records.
 pub fn create_session(results_root: &Path) -> Result<Session, ReportError> {
-    let _lock = lock_root(results_root)?;
-    create_locked(results_root, &today())
+    let session = {
+        let _lock = lock_root(results_root)?;
+        create_locked(results_root, &today())?
+    };
+    // A session of a killed run is opened by no one again: repair it now.
+    super::repair::repair_sessions(results_root, &session.dir);
+    Ok(session)
 }
 
 /// Joins the session of the run named `key` (nextest's `NEXTEST_RUN_ID`):
 /// the first caller creates it, every later caller with the same key gets the
-/// same directory with `created == false`.
+/// same directory with `created == false`. The creator repairs the other
+/// sessions of the root, as [`create_session`] does.
 pub fn join_session(results_root: &Path, key: &str) -> Result<Session, ReportError> {
-    let _lock = lock_root(results_root)?;
+    let root_lock = lock_root(results_root)?;
     let runs = results_root.join(".ducktape").join("runs");
     let map = runs.join(segment(key));
     if let Ok(id) = fs::read_to_string(&map) {
@@ -61,6 +68,8 @@ pub fn join_session(results_root: &Path, key: &str) -> Result<Session, ReportErr
     fsutil::create_dirs(&runs)?;
     prune_old_runs(&runs);
     fsutil::write_atomic(&map, session.id.as_bytes())?;
+    drop(root_lock);
+    super::repair::repair_sessions(results_root, &session.dir);
     Ok(session)
 }
 

@@ -59,6 +59,8 @@ fn record(
         services: vec![],
         attempts: if status == Status::Flaky { 2 } else { 1 },
         faults: vec![],
+        teardown_problems: vec![],
+        earlier_failures: vec![],
     }
 }
 
@@ -259,14 +261,139 @@ fn recovers_from_an_interrupted_append() {
 }
 
 #[test]
-fn rebuild_names_a_corrupt_line() {
-    let (_tmp, reports) = session_with(&suite()[..1]);
-    let jsonl = reports.dir().join(RECORDS);
-    fs::write(&jsonl, read(reports.dir(), RECORDS) + "not json\n").unwrap();
-    let err = rebuild(reports.dir()).unwrap_err().to_string();
+fn a_line_that_is_not_a_record_is_set_aside_and_appends_go_on() {
+    let records = suite();
+    let (_tmp, reports) = session_with(&records[..1]);
+    let dir = reports.dir();
+    let jsonl = dir.join(RECORDS);
+    let good = read(dir, RECORDS);
+    fs::write(&jsonl, good.clone() + "not json\n" + &good).unwrap();
+    let done = rebuild(dir).unwrap();
+    assert_eq!(done.records, 2);
+    assert_eq!(done.set_aside, [2]);
+    let line = done.to_string();
     assert!(
-        err.contains("records.jsonl") && err.contains("line 2"),
+        line.contains("line 2 of records.jsonl") && line.contains(repair::DAMAGED),
+        "{line}"
+    );
+    assert_eq!(read(dir, repair::DAMAGED), "not json\n");
+    assert_eq!(read(dir, RECORDS), good.clone() + &good);
+    reports.append(&records[1]).unwrap();
+    let json: Value = serde_json::from_str(&read(dir, JSON)).unwrap();
+    assert_eq!(json["results"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_torn_last_line_is_cut_on_open_and_a_line_missing_its_newline_is_completed() {
+    let records = suite();
+    let (_tmp, reports) = session_with(&records[..2]);
+    let dir = reports.dir().to_path_buf();
+    let before = read(&dir, RECORDS);
+    // A kill halfway through a line, inside a two-byte character.
+    let mut torn = before.clone().into_bytes();
+    torn.extend_from_slice(&"{\"test_id\": \"é".as_bytes()[..15]);
+    fs::write(dir.join(RECORDS), &torn).unwrap();
+    SessionReports::open(&dir, &meta()).unwrap();
+    assert_eq!(read(&dir, RECORDS), before);
+    let mut set_aside = torn[before.len()..].to_vec();
+    set_aside.push(b'\n');
+    assert_eq!(fs::read(dir.join(repair::DAMAGED)).unwrap(), set_aside);
+    // A kill just before the newline: the record is whole, so it is kept.
+    let line = serde_json::to_string(&records[2]).unwrap();
+    fs::write(dir.join(RECORDS), before.clone() + &line).unwrap();
+    let reports = SessionReports::open(&dir, &meta()).unwrap();
+    assert_eq!(read(&dir, RECORDS), before + &line + "\n");
+    reports.append(&records[3]).unwrap();
+    let (_clean_tmp, clean) = session_with(&records[..4]);
+    assert_eq!(report_bytes(&dir), report_bytes(clean.dir()));
+}
+
+/// Every file a crash mid-append can leave half-written: the records line,
+/// then each report somewhere between its old and new contents, with the old
+/// state. Whatever the mix, the next open makes the reports match the records.
+#[test]
+fn reports_cut_anywhere_mid_append_are_repaired_on_open() {
+    let records = suite();
+    let (_tmp_a, a) = session_with(&records[..3]);
+    let (_tmp_b, b) = session_with(&records[..4]);
+    let (old, new) = (report_bytes(a.dir()), report_bytes(b.dir()));
+    let old_records = fs::read(a.dir().join(RECORDS)).unwrap();
+    let new_records = fs::read(b.dir().join(RECORDS)).unwrap();
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    for round in 0..150 {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        fs::create_dir(&dir).unwrap();
+        for name in [META, STATE] {
+            fs::copy(a.dir().join(name), dir.join(name)).unwrap();
+        }
+        // At least one byte: the reports are not touched before the record is.
+        let cut = rng.usize(old_records.len() + 1..=new_records.len());
+        fs::write(dir.join(RECORDS), &new_records[..cut]).unwrap();
+        for (name, old_bytes) in &old {
+            // Old bytes overwritten by a prefix of the new ones, then cut.
+            let new_bytes = &new[name];
+            let written = rng.usize(..=new_bytes.len());
+            let mut bytes = new_bytes[..written].to_vec();
+            if written < old_bytes.len() {
+                bytes.extend_from_slice(&old_bytes[written..]);
+            }
+            bytes.truncate(rng.usize(written.min(old_bytes.len())..=bytes.len()));
+            fs::write(dir.join(name), bytes).unwrap();
+        }
+        SessionReports::open(&dir, &meta()).unwrap();
+        // A record cut just before its newline is whole, and kept.
+        let want = if cut + 1 >= new_records.len() {
+            &new
+        } else {
+            &old
+        };
+        assert!(
+            report_bytes(&dir) == *want,
+            "seed {seed}, round {round}: records cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_new_session_repairs_the_sessions_a_killed_run_left() {
+    let root = tempfile::tempdir().unwrap();
+    let killed = session_dir::create_session(root.path()).unwrap();
+    let reports = SessionReports::open(&killed.dir, &meta()).unwrap();
+    let records = suite();
+    reports.append(&records[0]).unwrap();
+    // Killed after storing a record, before the reports were updated.
+    let mut jsonl = fs::OpenOptions::new()
+        .append(true)
+        .open(killed.dir.join(RECORDS))
+        .unwrap();
+    writeln!(jsonl, "{}", serde_json::to_string(&records[1]).unwrap()).unwrap();
+    fs::write(killed.dir.join(JSON), "{\"results\": [").unwrap();
+    let next = session_dir::create_session(root.path()).unwrap();
+    assert_ne!(next.dir, killed.dir);
+    let json: Value = serde_json::from_str(&read(&killed.dir, JSON)).unwrap();
+    assert_eq!(json["results"].as_array().unwrap().len(), 2);
+    // The new session itself is left for its own process to open.
+    assert!(!next.dir.join(STATE).exists());
+}
+
+#[test]
+fn rebuild_refuses_what_is_not_a_session_and_creates_nothing_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    let err = rebuild(&missing).unwrap_err().to_string();
+    assert!(
+        err.contains("nope") && err.contains("no such directory"),
         "{err}"
+    );
+    assert!(!missing.exists());
+    let err = rebuild(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("not a session directory"), "{err}");
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "left a .lock behind"
     );
 }
 

@@ -56,10 +56,16 @@ pub(crate) fn result_string(r: &TestRecord) -> String {
     );
     if matches!(r.test_status, Status::Fail | Status::Flaky) {
         out.push_str("\n\n");
-        for line in r.summary.lines() {
-            out.push_str("    ");
-            out.push_str(line);
-            out.push('\n');
+        indented(&mut out, &r.summary);
+    }
+    for (n, earlier) in r.earlier_failures.iter().enumerate() {
+        out.push_str(&format!("attempt {} failed:\n", n + 1));
+        indented(&mut out, earlier);
+    }
+    if !r.teardown_problems.is_empty() {
+        out.push_str("teardown problems:\n");
+        for p in &r.teardown_problems {
+            indented(&mut out, p);
         }
     }
     if !r.data.is_null() {
@@ -73,6 +79,15 @@ pub(crate) fn result_string(r: &TestRecord) -> String {
         }
     }
     out
+}
+
+/// `text`, each line indented by four spaces.
+fn indented(out: &mut String, text: &str) {
+    for line in text.lines() {
+        out.push_str("    ");
+        out.push_str(line);
+        out.push('\n');
+    }
 }
 
 /// `  +1.234 s  partition  [node1] [node2 node3]`, times from the test's start.

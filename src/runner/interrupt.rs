@@ -3,7 +3,7 @@
 //! and reported as interrupted before the process exits. A second signal
 //! exits at once.
 
-use super::trial::{record, teardown, unix_now, Attempt};
+use super::trial::{record, teardown, unix_now, Attempt, Outcome};
 use super::Runtime;
 use crate::context::TestContext;
 use crate::mark::TestCase;
@@ -197,9 +197,9 @@ fn interrupt_one(rt: &Runtime, r: &Running, signal: &str) {
     let summary = format!("interrupted by {signal}");
     r.span
         .in_scope(|| tracing::error!("{summary}: tearing down"));
-    let services = r.span.in_scope(|| teardown(rt, &r.ctx, false));
+    let (services, teardown_problems) = r.span.in_scope(|| teardown(rt, &r.ctx, false));
     let attempt = Attempt {
-        passed: false,
+        outcome: Outcome::Failed,
         summary: summary.clone(),
         data: serde_json::Value::Null,
         nodes_allocated: r.nodes_allocated,
@@ -208,6 +208,7 @@ fn interrupt_one(rt: &Runtime, r: &Running, signal: &str) {
         faults: r.ctx.faults().records(),
         start: r.start,
         stop: unix_now(),
+        teardown_problems,
     };
     let rec = record(
         &r.case,

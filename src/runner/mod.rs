@@ -43,6 +43,9 @@ fn run() -> Result<ExitCode, String> {
         Err(e) => return Err(e.to_string()),
     };
     let o = &parsed.options;
+    if let Some(dir) = &o.rebuild_reports {
+        return rebuild_reports(&parsed, dir);
+    }
     let cases = selected_cases(&parsed)?;
     if let Some(code) = report_without_running(o, &cases)? {
         return Ok(code);
@@ -61,16 +64,39 @@ fn selected_cases(parsed: &cli::Parsed) -> Result<Vec<TestCase>, String> {
             check_history_path(path)?;
             crate::report::historical::load_run_times(path).map_err(|e| e.to_string())
         })
-        .transpose()?;
+        .transpose()
+        .map_err(|e| parsed.blame("--historical-report", e))?;
     let selection = select::select(all, o, parsed.parameters.as_ref(), run_times.as_ref())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| blame_selection(parsed, e))?;
     if let Some(seed) = selection.sample_seed {
         eprintln!(
             "ducktape: --sample {} with --sample-seed {seed}",
             o.sample.unwrap_or(0)
         );
     }
+    // Not for `--list`: nextest lists every binary, and libtest is silent.
+    if let (Some(warning), false) = (&selection.warning, o.list) {
+        eprintln!("ducktape: warning: {warning}");
+    }
     Ok(selection.cases)
+}
+
+/// A selection error, naming the variable or config line behind the flag
+/// it is about (a suite file given as a filter is on the command line).
+fn blame_selection(parsed: &cli::Parsed, e: select::SelectError) -> String {
+    use select::SelectError as E;
+    let positional_suite = parsed
+        .options
+        .filters
+        .iter()
+        .any(|f| suite::is_suite_file(f));
+    match e {
+        E::Parameters { .. } | E::MissingParameters { .. } | E::NothingSelected => {
+            parsed.blame("--parameters", e.to_string())
+        }
+        E::Suite(_) if !positional_suite => parsed.blame("--suite", e.to_string()),
+        _ => e.to_string(),
+    }
 }
 
 /// Each nextest process reads the historical report itself, after the run's
@@ -107,6 +133,22 @@ fn report_without_running(o: &Options, cases: &[TestCase]) -> Result<Option<Exit
         return Ok(None);
     }
     Ok(Some(ExitCode::SUCCESS))
+}
+
+/// `--rebuild-reports DIR`: one line saying what was rebuilt; a path that is
+/// not a session directory is bad input, blamed on the flag's source.
+fn rebuild_reports(parsed: &cli::Parsed, dir: &Path) -> Result<ExitCode, String> {
+    let done = crate::report::rebuild(dir).map_err(|e| {
+        let message = e.to_string();
+        let blamed = parsed.blame("--rebuild-reports", message.clone());
+        if blamed == message {
+            format!("--rebuild-reports: {message}")
+        } else {
+            blamed
+        }
+    })?;
+    println!("ducktape: {done}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the cases as libtest-mimic trials sharing one runtime.
@@ -211,6 +253,17 @@ fn libtest_args(o: &Options, listing: bool) -> Arguments {
     }
 }
 
+/// A cluster error, naming the variable or config line behind the flag
+/// that caused it.
+fn blame_cluster(parsed: &cli::Parsed, e: &ClusterError) -> String {
+    // Other cluster errors name their path and fix themselves.
+    match e {
+        ClusterError::File(_) => parsed.blame("--cluster-file", e.to_string()),
+        ClusterError::Unknown(_) => parsed.blame("--cluster", e.to_string()),
+        _ => e.to_string(),
+    }
+}
+
 /// Builds the cluster `--cluster` names.
 pub fn build_cluster(o: &Options) -> Result<Cluster, ClusterError> {
     let state = o
@@ -281,7 +334,7 @@ impl Runtime {
 
     fn new(parsed: &cli::Parsed) -> Result<Self, String> {
         let o = &parsed.options;
-        let cluster = build_cluster(o).map_err(|e| e.to_string())?;
+        let cluster = build_cluster(o).map_err(|e| blame_cluster(parsed, &e))?;
         let session = match std::env::var("NEXTEST_RUN_ID") {
             Ok(run_id) => session_dir::join_session(&o.results_root, &run_id),
             Err(_) => session_dir::create_session(&o.results_root),

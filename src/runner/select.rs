@@ -4,6 +4,9 @@
 //! Subsets and samples split the whole suite *before* name filters, so that
 //! membership depends only on the suite: under nextest every process runs
 //! `--exact <one name>` and must still agree on which subset a test is in.
+//! For the same reason, the warning for a selection of zero tests is about
+//! the user's filters matching nothing in the whole binary, never about an
+//! empty subset or sample.
 
 use super::suite;
 use crate::cli::Options;
@@ -53,6 +56,9 @@ pub struct Selection {
     pub cases: Vec<TestCase>,
     /// The seed `--sample` used, to print.
     pub sample_seed: Option<u64>,
+    /// Set when the user's filters match no test of the binary: what
+    /// selected nothing, to print as a warning (see [`nothing_matches`]).
+    pub warning: Option<String>,
 }
 
 /// Applies every selection flag to `all` (sorted by name).
@@ -80,6 +86,18 @@ pub fn select(
     suite::check_patterns(&restrict, pairs())?;
     let names: Vec<String> = names.into_iter().cloned().collect();
     let no_filters = names.is_empty() && suites.is_empty();
+    let chosen = |c: &TestCase| {
+        (no_filters
+            || names.iter().any(|f| matches_one(c, f, o.exact))
+            || suites.iter().any(|s| s.selects(&c.name, &c.test.path())))
+            && (restrict.is_empty() || restrict.iter().any(|s| s.selects(&c.name, &c.test.path())))
+            && !o.skip.iter().any(|s| matches_one(c, s, o.exact))
+            && !o
+                .exclude
+                .iter()
+                .any(|p| suite::pattern_matches(p, &c.name, &c.test.path()))
+    };
+    let warning = nothing_matches(o, &all, chosen);
     // `--parameters` may name one of a test's own cases, wherever the
     // subset split put it.
     let every = parameters.map(|_| all.clone()).unwrap_or_default();
@@ -97,21 +115,7 @@ pub fn select(
     };
     let mut cases: Vec<TestCase> = cases
         .into_iter()
-        .filter(|c| {
-            no_filters
-                || names.iter().any(|f| matches_one(c, f, o.exact))
-                || suites.iter().any(|s| s.selects(&c.name, &c.test.path()))
-        })
-        .filter(|c| {
-            restrict.is_empty() || restrict.iter().any(|s| s.selects(&c.name, &c.test.path()))
-        })
-        .filter(|c| !o.skip.iter().any(|s| matches_one(c, s, o.exact)))
-        .filter(|c| {
-            !o.exclude
-                .iter()
-                .any(|p| suite::pattern_matches(p, &c.name, &c.test.path()))
-        })
-        .filter(|c| !o.ignored || c.ignored.is_some())
+        .filter(|c| chosen(c) && (!o.ignored || c.ignored.is_some()))
         .collect();
     if let Some(params) = parameters {
         cases = inject(cases, &every, params)?;
@@ -121,7 +125,62 @@ pub fn select(
             c.ignored = None;
         }
     }
-    Ok(Selection { cases, sample_seed })
+    Ok(Selection {
+        cases,
+        sample_seed,
+        warning,
+    })
+}
+
+/// What to warn about when the user's own selection flags (filters, suite
+/// files, `--suite`, `--skip`, `--exclude`, `--ignored`) match no test of
+/// the whole binary, like `no test matches the filter "nosuch" (57 tests in
+/// this binary)`.
+///
+/// Counted before `--subsets` and `--sample`: an empty subset or sample of
+/// tests that do exist is expected (more shards than tests; a nextest
+/// process whose test is outside `DUCKTAPE_SUBSET`), and is not a filter
+/// that matched nothing. Not a warning for `--list` either (the runner
+/// decides), which nextest sends to every binary.
+fn nothing_matches(
+    o: &Options,
+    all: &[TestCase],
+    chosen: impl Fn(&TestCase) -> bool,
+) -> Option<String> {
+    let mut asked: Vec<String> = Vec::new();
+    if !o.filters.is_empty() {
+        let quoted: Vec<String> = o.filters.iter().map(|f| format!("{f:?}")).collect();
+        let noun = if quoted.len() == 1 {
+            "filter"
+        } else {
+            "filters"
+        };
+        let exact = if o.exact { " (--exact)" } else { "" };
+        asked.push(format!("the {noun} {}{exact}", quoted.join(", ")));
+    }
+    asked.extend(o.suite.iter().map(|s| format!("--suite {}", s.display())));
+    asked.extend(o.skip.iter().map(|s| format!("--skip {s:?}")));
+    asked.extend(o.exclude.iter().map(|s| format!("--exclude {s:?}")));
+    if o.ignored {
+        asked.push("--ignored".into());
+    }
+    if asked.is_empty() {
+        return None;
+    }
+    let matched = all.iter().filter(|c| chosen(c)).count();
+    let ignored = all
+        .iter()
+        .filter(|c| chosen(c) && c.ignored.is_some())
+        .count();
+    let total = format!("{} tests in this binary", all.len());
+    match (matched, o.ignored && ignored == 0) {
+        (0, _) => Some(format!("no test matches {} ({total})", asked.join(", "))),
+        (n, true) => Some(format!(
+            "no test matches {} ({total}; {n} match but none is ignored)",
+            asked.join(", ")
+        )),
+        _ => None,
+    }
 }
 
 /// `--exact` matches the whole case name or the test's path (all its cases);
@@ -265,4 +324,84 @@ fn sample(cases: Vec<TestCase>, n: usize, seed: u64) -> Vec<TestCase> {
         .filter(|(_, k)| *k)
         .map(|(c, _)| c)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mark::ClusterUse;
+    use crate::registry::{Args, TestDescriptor, TestOutcome};
+    use clap::Parser;
+
+    fn body(_: &crate::TestContext, _: &Args) -> TestOutcome {
+        Ok(None)
+    }
+
+    /// Cases `m::a`, `m::b`, and `m::c` (ignored).
+    fn cases() -> Vec<TestCase> {
+        ["a", "b", "c"]
+            .into_iter()
+            .map(|name| {
+                let test: &'static TestDescriptor = Box::leak(Box::new(TestDescriptor {
+                    name,
+                    module_path: "systest::m",
+                    file: file!(),
+                    line: line!(),
+                    doc: "",
+                    params: &[],
+                    marks: &[],
+                    body,
+                }));
+                TestCase {
+                    test,
+                    name: test.path(),
+                    args: Vec::new(),
+                    cluster: ClusterUse::Undeclared,
+                    ignored: (name == "c").then(|| "slow".to_string()),
+                }
+            })
+            .collect()
+    }
+
+    fn run(args: &[&str]) -> Selection {
+        let o = Options::parse_from(std::iter::once("t").chain(args.iter().copied()));
+        select(cases(), &o, None, None).unwrap()
+    }
+
+    #[test]
+    fn a_filter_that_matches_nothing_is_named_in_a_warning() {
+        let s = run(&["nosuch", "--exact"]);
+        assert!(s.cases.is_empty());
+        assert_eq!(
+            s.warning.as_deref(),
+            Some(r#"no test matches the filter "nosuch" (--exact) (3 tests in this binary)"#)
+        );
+        let s = run(&["m::", "--skip", "m::a", "--exclude", "m::*"]);
+        let w = s.warning.unwrap();
+        assert!(w.contains(r#"--skip "m::a", --exclude "m::*""#), "{w}");
+    }
+
+    #[test]
+    fn ignored_without_an_ignored_match_says_so() {
+        let w = run(&["m::a", "--ignored"]).warning.unwrap();
+        assert!(
+            w.contains("--ignored") && w.contains("1 match but none is ignored"),
+            "{w}"
+        );
+        let s = run(&["m::c", "--ignored"]);
+        assert_eq!((s.cases.len(), s.warning), (1, None));
+        assert!(run(&["--ignored", "m::a", "m::c"]).warning.is_none());
+    }
+
+    #[test]
+    fn no_warning_for_matches_left_out_by_a_subset_or_for_no_filters() {
+        // Round robin over 3 subsets: m::a is in subset 0 only.
+        let s = run(&["--exact", "m::a", "--subsets", "3", "--subset", "1"]);
+        assert!(s.cases.is_empty());
+        assert_eq!(s.warning, None);
+        let s = run(&["--exact", "m::a", "--sample", "0"]);
+        assert_eq!((s.cases.len(), s.warning), (0, None));
+        assert_eq!(run(&[]).warning, None);
+        assert_eq!(run(&["--exact", "m::b"]).warning, None);
+    }
 }

@@ -2,9 +2,6 @@
 //! reruns, teardown, and its result record.
 
 use super::interrupt::{Running, Ticket};
-
-/// In the summary of a test whose body hit `--test-runner-timeout`.
-const TIMED_OUT: &str = "timed out";
 use super::Runtime;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::TestCluster;
@@ -18,9 +15,30 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+/// How an attempt's body ended: data, not text, so a test whose own
+/// message says "timed out" is still rerun by `--deflake`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// It returned success.
+    Passed,
+    /// It returned an error or panicked (or failed a check after it).
+    Failed,
+    /// It ran past `--test-runner-timeout` and was abandoned: its thread may
+    /// still run, so it is never rerun on top of itself.
+    TimedOut,
+}
+
+/// How the body of an attempt ended, with its message or data.
+enum BodyEnd {
+    Returned(Option<serde_json::Value>),
+    Failed(String),
+    TimedOut(String),
+}
+
 /// How one attempt ended.
 pub(crate) struct Attempt {
-    pub(crate) passed: bool,
+    pub(crate) outcome: Outcome,
+    /// Bounded and with control characters escaped (see [`crate::text`]).
     pub(crate) summary: String,
     pub(crate) data: serde_json::Value,
     pub(crate) nodes_allocated: usize,
@@ -29,6 +47,25 @@ pub(crate) struct Attempt {
     pub(crate) faults: Vec<serde_json::Value>,
     pub(crate) start: f64,
     pub(crate) stop: f64,
+    pub(crate) teardown_problems: Vec<String>,
+}
+
+impl Attempt {
+    /// An attempt that failed before its body ran.
+    fn failed_early(summary: String, start: f64) -> Self {
+        Attempt {
+            outcome: Outcome::Failed,
+            summary,
+            data: serde_json::Value::Null,
+            nodes_allocated: 0,
+            nodes_used: 0,
+            services: Vec::new(),
+            faults: Vec::new(),
+            start,
+            stop: unix_now(),
+            teardown_problems: Vec::new(),
+        }
+    }
 }
 
 /// Runs every repetition of a case and reports each; `Err` carries the
@@ -89,10 +126,10 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
             dir.join(format!("attempt-{n}"))
         };
         let (a, ticket) = run_attempt(rt, case, &attempt_dir, &rel);
-        let (passed, timed_out) = (a.passed, a.summary.contains(TIMED_OUT));
+        let outcome = a.outcome;
         attempts.push(a);
         // A timed-out body may still run: no rerun on top of it.
-        if passed || timed_out || rt.stop_requested() || n + 1 == first + max_attempts {
+        if outcome != Outcome::Failed || rt.stop_requested() || n + 1 == first + max_attempts {
             final_ticket = ticket;
             break;
         }
@@ -103,16 +140,18 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     }
     let count = (first - 1 + attempts.len()) as u32;
     let (status, last) = match attempts.pop() {
-        Some(last) if last.passed && count > 1 => (Status::Flaky, last),
-        Some(last) if last.passed => (Status::Pass, last),
+        Some(last) if last.outcome == Outcome::Passed && count > 1 => (Status::Flaky, last),
+        Some(last) if last.outcome == Outcome::Passed => (Status::Pass, last),
         Some(last) => (Status::Fail, last),
         None => return (Status::Fail, "no attempt ran".into()),
     };
+    let earlier: Vec<String> = attempts.into_iter().map(|a| a.summary).collect();
     if status == Status::Flaky {
         eprintln!("FLAKY {} (passed on attempt {count})", case.name);
     }
     let summary = last.summary.clone();
-    let record = record(case, &rel, status, summary.clone(), Some(last), 0.0, count);
+    let mut record = record(case, &rel, status, summary.clone(), Some(last), 0.0, count);
+    record.earlier_failures = earlier;
     match retry {
         // nextest will run it again: keep this attempt's report with its
         // files, out of the session's reports.
@@ -143,18 +182,11 @@ pub(crate) fn record(
     now: f64,
     attempts: u32,
 ) -> TestRecord {
-    let a = attempt.unwrap_or(Attempt {
-        passed: status != Status::Fail,
-        summary: String::new(),
-        data: serde_json::Value::Null,
-        nodes_allocated: 0,
-        nodes_used: 0,
-        services: Vec::new(),
-        faults: Vec::new(),
-        start: now,
+    let a = attempt.unwrap_or_else(|| Attempt {
         stop: now,
+        ..Attempt::failed_early(String::new(), now)
     });
-    let (start, stop, data, allocated, used, services, faults) = (
+    let (start, stop, data, allocated, used, services, faults, teardown_problems) = (
         a.start,
         a.stop,
         a.data,
@@ -162,6 +194,7 @@ pub(crate) fn record(
         a.nodes_used,
         a.services,
         a.faults,
+        a.teardown_problems,
     );
     TestRecord {
         test_id: case.name.clone(),
@@ -182,6 +215,8 @@ pub(crate) fn record(
         services,
         attempts,
         faults,
+        teardown_problems,
+        earlier_failures: Vec::new(),
     }
 }
 
@@ -222,17 +257,7 @@ fn requested_spec(rt: &Runtime, case: &TestCase) -> Result<ClusterSpec, String> 
 /// record is written.
 fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt, Option<Ticket>) {
     let start = unix_now();
-    let failed = |summary: String| Attempt {
-        passed: false,
-        summary,
-        data: serde_json::Value::Null,
-        nodes_allocated: 0,
-        nodes_used: 0,
-        services: Vec::new(),
-        faults: Vec::new(),
-        start,
-        stop: unix_now(),
-    };
+    let failed = |summary: String| Attempt::failed_early(summary, start);
     if let Err(e) = std::fs::create_dir_all(dir) {
         return (
             failed(format!("cannot create {}: {e}", dir.display())),
@@ -243,13 +268,14 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt
         Ok(spec) => spec,
         Err(msg) => return (failed(msg), None),
     };
-    let allocation = match rt.cluster.alloc(&spec) {
+    let allocation = match rt.cluster.alloc_for(&spec, &case.name) {
         Ok(a) => a,
         Err(e) => return (failed(e.to_string()), None),
     };
     for node in allocation.nodes() {
         crate::fault::heal_stale(node);
     }
+    allocation.reset_usage();
     // The run time counts from here: waiting for nodes is not the test's.
     let start = unix_now();
     let (pool, ctx) = new_context(rt, case, dir, &allocation);
@@ -268,36 +294,50 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt
     }) else {
         return (failed("interrupted before it started".into()), None);
     };
-    let outcome = run_body(rt, case, &ctx, &span);
+    let end = run_body(rt, case, &ctx, &span);
     if !rt.interrupts.finish(&ticket) {
         // An interrupt is tearing this test down and will end the process.
         loop {
             std::thread::park();
         }
     }
-    let (mut passed, mut summary, data) = match outcome {
-        Ok(data) => (true, "Test Passed".to_string(), data.unwrap_or_default()),
-        Err(msg) => (false, msg, serde_json::Value::Null),
+    let (mut outcome, mut message, data) = match end {
+        BodyEnd::Returned(data) => (Outcome::Passed, String::new(), data.unwrap_or_default()),
+        BodyEnd::Failed(msg) => (Outcome::Failed, msg, serde_json::Value::Null),
+        BodyEnd::TimedOut(msg) => (Outcome::TimedOut, msg, serde_json::Value::Null),
     };
     // Decided before teardown, so a failure here collects all logs too.
-    let used = pool.max_used();
-    if let Some(msg) = passed.then(|| underused(rt, spec.size(), used)).flatten() {
-        (passed, summary) = (false, msg);
-    }
-    span.in_scope(|| {
-        if passed {
-            tracing::info!(elapsed = ?started.elapsed(), "PASS");
-        } else {
-            tracing::error!("FAIL: {summary}");
+    let used = pool.max_used().max(allocation.nodes_touched());
+    if outcome == Outcome::Passed {
+        if let Some(msg) = underused(rt, spec.size(), used) {
+            (outcome, message) = (Outcome::Failed, msg);
         }
-    });
-    let services = span.in_scope(|| teardown(rt, &ctx, passed));
-    if !passed {
-        let _ = std::fs::write(dir.join("failure.txt"), format!("{summary}\n"));
     }
-    drop(allocation);
+    let mut summary = summarize(dir, outcome, &message);
+    span.in_scope(|| match outcome {
+        Outcome::Passed => tracing::info!(elapsed = ?started.elapsed(), "PASS"),
+        _ => tracing::error!("FAIL: {summary}"),
+    });
+    let (services, mut problems) = span.in_scope(|| teardown(rt, &ctx, outcome == Outcome::Passed));
+    // The body may still run: take the nodes back before anyone else gets them.
+    problems.extend(span.in_scope(|| allocation.release(outcome == Outcome::TimedOut)));
+    if !problems.is_empty() {
+        eprintln!(
+            "ducktape: {}: teardown problems: {}",
+            case.name,
+            crate::text::escape_controls(&problems.join("; "))
+        );
+        if rt.options.fail_on_teardown_error && outcome == Outcome::Passed {
+            outcome = Outcome::Failed;
+            let msg = format!(
+                "teardown failed (--fail-on-teardown-error): {}",
+                problems.join("; ")
+            );
+            summary = summarize(dir, outcome, &msg);
+        }
+    }
     let attempt = Attempt {
-        passed,
+        outcome,
         summary,
         data,
         nodes_allocated: spec.size(),
@@ -306,8 +346,30 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt
         faults: ctx.faults().records(),
         start,
         stop: unix_now(),
+        teardown_problems: problems,
     };
     (attempt, Some(ticket))
+}
+
+/// The summary reports show: `Test Passed`, or the failure message bounded
+/// and with control characters escaped. A failure's fuller text (itself
+/// bounded, head and tail kept) goes to the test's `failure.txt`, which the
+/// summary points at when it had to be cut.
+fn summarize(dir: &Path, outcome: Outcome, message: &str) -> String {
+    use crate::text::{bounded, escape_controls, head_and_tail};
+    if outcome == Outcome::Passed {
+        return "Test Passed".into();
+    }
+    let kept = escape_controls(&head_and_tail(message, crate::text::FAILURE_FILE_LIMIT));
+    let file = dir.join("failure.txt");
+    if let Err(e) = std::fs::write(&file, format!("{kept}\n")) {
+        tracing::error!("cannot write {}: {e}", file.display());
+    }
+    bounded(
+        &kept,
+        crate::text::SUMMARY_LIMIT,
+        &file.display().to_string(),
+    )
 }
 
 /// The test's node pool and context.
@@ -348,12 +410,7 @@ fn underused(rt: &Runtime, declared: usize, used: usize) -> Option<String> {
 
 /// Runs the body on its own thread so a hung test can be abandoned at the
 /// timeout: its services are torn down and the next test still runs.
-fn run_body(
-    rt: &Runtime,
-    case: &TestCase,
-    ctx: &TestContext,
-    span: &tracing::Span,
-) -> Result<Option<serde_json::Value>, String> {
+fn run_body(rt: &Runtime, case: &TestCase, ctx: &TestContext, span: &tracing::Span) -> BodyEnd {
     let (tx, rx) = crossbeam_channel::bounded(1);
     let (body, ctx2, args, span2) = (case.test.body, ctx.clone(), case.args.clone(), span.clone());
     let spawned = std::thread::Builder::new()
@@ -365,19 +422,20 @@ fn run_body(
             let _ = tx.send(r);
         });
     if let Err(e) = spawned {
-        return Err(format!("cannot start the test thread: {e}"));
+        return BodyEnd::Failed(format!("cannot start the test thread: {e}"));
     }
     let timeout = Duration::from_millis(rt.options.test_runner_timeout);
     match rx.recv_timeout(timeout) {
-        Ok(Ok(Ok(data))) => Ok(data),
-        Ok(Ok(Err(e))) => Err(format!("{e:#}")),
-        Ok(Err(panic)) => Err(format!("test panicked: {}", panic_message(&panic))),
-        Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(format!(
-            "test {TIMED_OUT} after {} ms (--test-runner-timeout) and was abandoned",
+        Ok(Ok(Ok(data))) => BodyEnd::Returned(data),
+        Ok(Ok(Err(e))) => BodyEnd::Failed(format!("{e:#}")),
+        Ok(Err(panic)) => BodyEnd::Failed(format!("test panicked: {}", panic_message(&panic))),
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => BodyEnd::TimedOut(format!(
+            "test timed out after {} ms (--test-runner-timeout) and was abandoned; its nodes \
+             were revoked and its processes on them killed",
             rt.options.test_runner_timeout
         )),
         Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-            Err("the test thread died without a result".into())
+            BodyEnd::Failed("the test thread died without a result".into())
         }
     }
 }
@@ -391,42 +449,55 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Stops, collects, cleans and frees every service of the test, last
-/// created first. Errors are logged, never lost, and never stop the rest.
-pub(crate) fn teardown(rt: &Runtime, ctx: &TestContext, passed: bool) -> Vec<serde_json::Value> {
+/// created first. Errors are logged and returned as problems, never lost,
+/// and never stop the rest.
+pub(crate) fn teardown(
+    rt: &Runtime,
+    ctx: &TestContext,
+    passed: bool,
+) -> (Vec<serde_json::Value>, Vec<String>) {
     let limit = Duration::from_millis(rt.options.test_runner_timeout).min(TEARDOWN_STEP_LIMIT);
+    let mut problems = Vec::new();
+    let mut step = |r: Result<(), String>| problems.extend(r.err());
     // Heal first, so services stop on a healthy network.
     let c = ctx.clone();
-    guarded("healing faults", limit, move || c.faults().heal());
+    step(guarded("healing faults", limit, move || c.faults().heal()));
     let services = ctx.services();
     let no_teardown = rt.options.no_teardown;
     if no_teardown && !services.is_empty() {
         tracing::warn!("--no-teardown: leaving services' processes and files in place");
     }
+    let mut lost_logs = Vec::new();
     for svc in services.iter().rev() {
         let id = svc.id().to_string();
         if svc.running() && !no_teardown {
             let s = svc.clone();
-            guarded(&format!("{id}: stop"), limit, move || s.stop());
+            step(guarded(&format!("{id}: stop"), limit, move || s.stop()));
         }
         let (s, dir, compress) = (
             svc.clone(),
             ctx.results_dir().to_path_buf(),
             rt.options.compress,
         );
-        guarded(&format!("{id}: collecting logs"), limit, move || {
-            for problem in s.collect_logs(&dir, !passed, compress) {
-                tracing::warn!(service = s.id(), "log not collected: {problem}");
-            }
-            Ok(())
+        let logs = guarded(&format!("{id}: collecting logs"), limit, move || {
+            Ok(s.collect_logs(&dir, !passed, compress))
         });
+        match logs {
+            Ok(lost) => lost_logs.extend(lost.into_iter().map(|p| {
+                tracing::warn!(service = %id, "log not collected: {p}");
+                format!("{id}: log not collected: {p}")
+            })),
+            Err(problem) => lost_logs.push(problem),
+        }
         if !no_teardown {
             let s = svc.clone();
-            guarded(&format!("{id}: clean"), limit, move || s.clean());
+            step(guarded(&format!("{id}: clean"), limit, move || s.clean()));
         }
         svc.free();
     }
+    problems.extend(lost_logs);
     ctx.close();
-    services.iter().map(|s| s.describe()).collect()
+    (services.iter().map(|s| s.describe()).collect(), problems)
 }
 
 /// The longest one teardown step (a service's stop, log collection or
@@ -435,8 +506,12 @@ const TEARDOWN_STEP_LIMIT: Duration = Duration::from_secs(300);
 
 /// Runs one teardown step on its own thread, in the test's span: an error,
 /// a panic (user code: a service's stop, logs or pids) or a hang past
-/// `limit` is logged, and the next step still runs.
-fn guarded(what: &str, limit: Duration, step: impl FnOnce() -> crate::Result<()> + Send + 'static) {
+/// `limit` is logged and returned as one line, and the next step still runs.
+fn guarded<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    step: impl FnOnce() -> crate::Result<T> + Send + 'static,
+) -> Result<T, String> {
     let (tx, rx) = crossbeam_channel::bounded(1);
     let span = tracing::Span::current();
     let spawned = std::thread::Builder::new()
@@ -446,13 +521,21 @@ fn guarded(what: &str, limit: Duration, step: impl FnOnce() -> crate::Result<()>
             let _ = tx.send(r);
         });
     if let Err(e) = spawned {
-        tracing::error!("{what}: cannot start a teardown thread: {e}");
-        return;
+        let problem = format!("{what}: cannot start a teardown thread: {e}");
+        tracing::error!("{problem}");
+        return Err(problem);
     }
-    match rx.recv_timeout(limit) {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::error!("{what} failed: {e:#}"),
-        Ok(Err(panic)) => tracing::error!("{what} panicked: {}", panic_message(&panic)),
-        Err(_) => tracing::error!("{what} did not finish within {limit:?}; abandoned"),
-    }
+    let problem = match rx.recv_timeout(limit) {
+        Ok(Ok(Ok(value))) => return Ok(value),
+        Ok(Ok(Err(e))) => format!("{what} failed: {e:#}"),
+        Ok(Err(panic)) => format!("{what} panicked: {}", panic_message(&panic)),
+        Err(_) => format!("{what} did not finish within {limit:?}; abandoned"),
+    };
+    let problem = crate::text::bounded(
+        &crate::text::escape_controls(&problem),
+        crate::text::SUMMARY_LIMIT,
+        "the test log",
+    );
+    tracing::error!("{problem}");
+    Err(problem)
 }

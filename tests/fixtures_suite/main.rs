@@ -3,8 +3,11 @@
 //! they held which nodes. Not examples: `tests/systest` is.
 
 mod basic;
+mod isolation;
+mod killloop;
 mod parity;
 mod sched;
 mod services;
+mod stale;
 
 ducktape::main!();

@@ -33,13 +33,19 @@ const READ_BUF: usize = 256 << 10;
 /// is parsed only after the wrapper ran. The markers go to a private copy
 /// of stderr (fd 9), so a command that redirects its own stderr
 /// (`exec 2>&1`, `exec 2>/dev/null`) neither sees nor swallows them.
-pub(crate) fn wrap(cmd: &str, root: &Path, hostname: &str) -> String {
+///
+/// `DUCKTAPE_NODE=<node>` tags every process the command starts (children
+/// inherit it), so `kill_stale` finds what a killed run left on the node.
+/// The wrapper shell itself does not carry it: /proc/PID/environ is the
+/// environment a process was started with, and the shell gets it by export.
+pub(crate) fn wrap(cmd: &str, root: &Path, hostname: &str, node: &str) -> String {
     let r = crate::remote::quote(root);
     let h = crate::remote::quote_str(hostname);
+    let n = crate::remote::quote_str(node);
     format!(
         "exec 9>&2; printf '\\001ducktape-pid:%d\\n' \"$$\" >&9; \
          trap 'printf \"\\001ducktape-exit:%d\\n\" \"$?\" >&9' EXIT\n\
-         export DUCKTAPE_NODE_ROOT={r} DUCKTAPE_NODE_HOSTNAME={h}\n\
+         export DUCKTAPE_NODE={n} DUCKTAPE_NODE_ROOT={r} DUCKTAPE_NODE_HOSTNAME={h}\n\
          cd {r} 2>/dev/null || {{ mkdir -p {r} && cd {r}; }} || exit 1\n\
          {cmd}\n"
     )
@@ -415,8 +421,9 @@ mod tests {
 
     #[test]
     fn wrapper_quotes_root_and_hostname() {
-        let s = wrap("echo hi", Path::new("/tmp/a b"), "h'x");
+        let s = wrap("echo hi", Path::new("/tmp/a b"), "h'x", "n:22@/tmp/a b");
         assert!(s.contains("cd '/tmp/a b'"), "{s}");
+        assert!(s.contains("DUCKTAPE_NODE='n:22@/tmp/a b'"), "{s}");
         assert!(s.ends_with("\necho hi\n"), "{s}");
     }
 }

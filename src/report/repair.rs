@@ -1,0 +1,323 @@
+//! Crash consistency of the session reports.
+//!
+//! An append writes `records.jsonl` first, then the report files, then the
+//! state file (atomically, by rename), whose `records_len` is the commit
+//! mark: the reports hold exactly the records iff the state loads and its
+//! `records_len` equals the length of `records.jsonl`. A process killed
+//! anywhere in between leaves them unequal (or no state, for a rebuild cut
+//! short), which the next process to open or append to the session finds in
+//! O(1) and repairs by a rebuild. The next run of the same results root also
+//! repairs sessions no process will open again (a killed `cargo test`).
+
+use super::error::{IoContext, ReportError};
+use super::record::{SessionMeta, TestRecord};
+use super::state::State;
+use super::{fsutil, load_meta, write_empty_reports, ReportFiles, LOCK, META, RECORDS, STATE};
+use std::fmt;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{BufRead, BufReader, ErrorKind, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Where lines of `records.jsonl` that are not records are moved.
+pub(crate) const DAMAGED: &str = "records.damaged";
+
+/// What a rebuild did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rebuilt {
+    /// The session directory.
+    pub dir: PathBuf,
+    /// Records the reports now hold.
+    pub records: u64,
+    /// 1-based lines of `records.jsonl` that were not records (a line cut
+    /// short by a crash, or damaged) and were moved to `records.damaged`.
+    pub set_aside: Vec<usize>,
+}
+
+impl fmt::Display for Rebuilt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rebuilt the reports of {} from {} records",
+            self.dir.display(),
+            self.records
+        )?;
+        if !self.set_aside.is_empty() {
+            let lines: Vec<String> = self.set_aside.iter().map(usize::to_string).collect();
+            write!(
+                f,
+                "; line {} of {RECORDS} held no record and moved to {DAMAGED}",
+                lines.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the reports of a session hold exactly its records.
+enum Check {
+    /// They do; the state to continue from.
+    Consistent(Box<State>),
+    /// A session with no records and no state yet: nothing to repair.
+    Fresh,
+    /// They do not (a process was killed mid-append or mid-rebuild).
+    Damaged(String),
+}
+
+/// O(1): reads the state file and the length of `records.jsonl`. Safe
+/// without the lock (the state is replaced atomically); only a result taken
+/// under the lock is final.
+fn check(dir: &Path) -> Result<Check, ReportError> {
+    let records_path = dir.join(RECORDS);
+    let stored = match fs::metadata(&records_path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == ErrorKind::NotFound => 0,
+        Err(e) => return Err(e).ctx("stat", &records_path),
+    };
+    let state_path = dir.join(STATE);
+    Ok(match State::load(&state_path) {
+        Ok(state) if state.records_len == stored => Check::Consistent(Box::new(state)),
+        Ok(state) => Check::Damaged(format!(
+            "the reports hold {} of the {stored} bytes of {RECORDS}",
+            state.records_len
+        )),
+        Err(_) if stored == 0 && !state_path.exists() => Check::Fresh,
+        Err(e) => Check::Damaged(format!("no usable report state ({e})")),
+    })
+}
+
+/// The state of a session whose lock the caller holds, rebuilding the
+/// reports first if a crash left them behind their records.
+pub(super) fn load_or_repair(dir: &Path, meta: &SessionMeta) -> Result<State, ReportError> {
+    match check(dir)? {
+        Check::Consistent(state) => Ok(*state),
+        Check::Fresh => Ok(rebuild_locked(dir, meta)?.0),
+        Check::Damaged(why) => {
+            let (state, done) = rebuild_locked(dir, meta)?;
+            tracing::warn!("{why}: {done}");
+            Ok(state)
+        }
+    }
+}
+
+/// Regenerates every session report of `session_dir` from its
+/// `records.jsonl` and `session.json` (for a results directory copied or
+/// damaged after the run). The output is byte-identical to what the
+/// incremental appends produced. Refuses, naming it, a path that is not a
+/// session directory (no `session.json`) and creates nothing there.
+pub fn rebuild(session_dir: &Path) -> Result<Rebuilt, ReportError> {
+    if !session_dir.is_dir() {
+        return Err(ReportError::invalid(session_dir, "no such directory"));
+    }
+    if !session_dir.join(META).is_file() {
+        return Err(ReportError::invalid(
+            session_dir,
+            format!("not a session directory (it has no {META})"),
+        ));
+    }
+    let _lock = fsutil::lock(&session_dir.join(LOCK))?;
+    let meta = load_meta(&session_dir.join(META))?;
+    Ok(rebuild_locked(session_dir, &meta)?.1)
+}
+
+/// Repairs, best effort, every session under `results_root` but `skip`
+/// whose reports a killed process left behind their records, printing one
+/// line per repair. A session another process holds locked is skipped: that
+/// process leaves it consistent, or its successor repairs it.
+pub(crate) fn repair_sessions(results_root: &Path, skip: &Path) {
+    let Ok(entries) = fs::read_dir(results_root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        // Not following links: `latest` points at a session listed anyway.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir || dir == skip || !dir.join(META).is_file() {
+            continue;
+        }
+        if matches!(check(&dir), Ok(Check::Consistent(_) | Check::Fresh)) {
+            continue;
+        }
+        match repair_unless_busy(&dir) {
+            Ok(Some(done)) => eprintln!("ducktape: {done} (a process was killed mid-write)"),
+            Ok(None) => {}
+            Err(e) => eprintln!("ducktape: cannot repair the reports of a session: {e}"),
+        }
+    }
+}
+
+/// Rebuilds `dir` if it is still damaged once its lock is taken; `None`
+/// if it is consistent or another process holds the lock.
+fn repair_unless_busy(dir: &Path) -> Result<Option<Rebuilt>, ReportError> {
+    let lock_path = dir.join(LOCK);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .ctx("open lock file", &lock_path)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(None),
+        Err(TryLockError::Error(e)) => return Err(e).ctx("lock", &lock_path),
+    }
+    if !matches!(check(dir)?, Check::Damaged(_)) {
+        return Ok(None);
+    }
+    let meta = load_meta(&dir.join(META))?;
+    Ok(Some(rebuild_locked(dir, &meta)?.1))
+}
+
+/// Writes fresh report files and replays `records.jsonl` into them; the
+/// caller holds the session lock. Lines that are not records are moved to
+/// `records.damaged` (a last line cut short by a crash is cut off; one that
+/// only lacks its newline is completed), so they cannot block later appends.
+/// Returns the saved state.
+pub(super) fn rebuild_locked(
+    dir: &Path,
+    meta: &SessionMeta,
+) -> Result<(State, Rebuilt), ReportError> {
+    // Until the rebuild completes there is no valid state: a rebuild cut
+    // short must make the next append rebuild again, not write at offsets
+    // into files that were just emptied.
+    match fs::remove_file(dir.join(STATE)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e).ctx("remove", &dir.join(STATE)),
+    }
+    let mut state = write_empty_reports(dir, meta)?;
+    let records_path = dir.join(RECORDS);
+    let records = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&records_path)
+        .ctx("open", &records_path)?;
+    let files = ReportFiles::open(dir)?;
+    let scan = replay(&records, &records_path, |record| {
+        files.apply(meta, &mut state, record)
+    })?;
+    state.records_len = scan.kept_len;
+    scan.fix_records(&records, &records_path, dir)?;
+    state.save(&dir.join(STATE))?;
+    let done = Rebuilt {
+        dir: dir.to_path_buf(),
+        records: state.tests,
+        set_aside: scan.bad.iter().map(|(n, _)| *n).collect(),
+    };
+    Ok((state, done))
+}
+
+/// What one pass over `records.jsonl` found.
+struct Scan {
+    /// Bytes of the lines kept, counting the newline of a completed last line.
+    kept_len: u64,
+    /// Lines that are not records: 1-based number and bytes.
+    bad: Vec<(usize, Vec<u8>)>,
+    /// The last line is a record that lacks its newline.
+    complete_last: bool,
+    /// Lines read.
+    lines: usize,
+}
+
+/// Reads `records.jsonl` line by line (as bytes: a cut can split a UTF-8
+/// character) and hands each record to `apply`.
+fn replay(
+    records: &File,
+    path: &Path,
+    mut apply: impl FnMut(&TestRecord) -> Result<(), ReportError>,
+) -> Result<Scan, ReportError> {
+    let mut scan = Scan {
+        kept_len: 0,
+        bad: Vec::new(),
+        complete_last: false,
+        lines: 0,
+    };
+    let mut reader = BufReader::new(records);
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).ctx("read", path)?;
+        if n == 0 {
+            break;
+        }
+        scan.lines = number;
+        match serde_json::from_slice::<TestRecord>(&line) {
+            Ok(record) => {
+                apply(&record)?;
+                scan.kept_len += n as u64;
+                if !line.ends_with(b"\n") {
+                    scan.kept_len += 1;
+                    scan.complete_last = true;
+                }
+            }
+            Err(_) => scan.bad.push((number, line.clone())),
+        }
+    }
+    Ok(scan)
+}
+
+impl Scan {
+    /// Makes `records.jsonl` hold exactly the kept lines, each ending in a
+    /// newline: cheap when only the last line needs fixing (the crash
+    /// case), a rewrite by rename otherwise.
+    fn fix_records(&self, records: &File, path: &Path, dir: &Path) -> Result<(), ReportError> {
+        if !self.bad.is_empty() {
+            set_aside(&dir.join(DAMAGED), &self.bad)?;
+        }
+        if self.complete_last && self.bad.is_empty() {
+            let mut f = records;
+            f.seek(SeekFrom::End(0)).ctx("seek in", path)?;
+            return f.write_all(b"\n").ctx("write", path);
+        }
+        let only_tail_bad = self.bad.len() == 1 && self.bad[0].0 == self.lines;
+        if self.bad.is_empty() {
+            Ok(())
+        } else if only_tail_bad {
+            records.set_len(self.kept_len).ctx("truncate", path)
+        } else {
+            self.rewrite(records, path)
+        }
+    }
+
+    /// Writes the kept lines to a copy and renames it over `records.jsonl`.
+    fn rewrite(&self, records: &File, path: &Path) -> Result<(), ReportError> {
+        let mut reader = BufReader::new(records);
+        reader.seek(SeekFrom::Start(0)).ctx("seek in", path)?;
+        let mut kept = Vec::with_capacity(self.kept_len as usize);
+        let mut line = Vec::new();
+        let mut bad = self.bad.iter().map(|(n, _)| *n).peekable();
+        for number in 1.. {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).ctx("read", path)? == 0 {
+                break;
+            }
+            if bad.peek() == Some(&number) {
+                bad.next();
+                continue;
+            }
+            kept.extend_from_slice(&line);
+            if !line.ends_with(b"\n") {
+                kept.push(b'\n');
+            }
+        }
+        fsutil::write_atomic(path, &kept)
+    }
+}
+
+/// Appends the bad lines, each ending in a newline, to `records.damaged`.
+fn set_aside(path: &Path, bad: &[(usize, Vec<u8>)]) -> Result<(), ReportError> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .ctx("open", path)?;
+    let mut bytes = Vec::new();
+    for (_, line) in bad {
+        bytes.extend_from_slice(line);
+        if !line.ends_with(b"\n") {
+            bytes.push(b'\n');
+        }
+    }
+    file.write_all(&bytes).ctx("write", path)
+}
