@@ -1,19 +1,24 @@
-//! SSH remote accounts against the alternatives, side by side, on the
-//! network-namespace cluster (`scripts/netns-cluster.sh up 8`, brought up and
-//! torn down here; needs root):
+//! SSH remote accounts against the alternatives, side by side, on a
+//! network-namespace cluster of 64 nodes (`scripts/netns-cluster.sh up 64
+//! --name sshbench`, brought up and torn down here; needs root):
 //!
-//! * exec latency of `true` on a warm session: SshAccount vs OpenSSH with a
-//!   ControlMaster (the floor) vs Python paramiko (what ducktape uses), with
-//!   and without TCP_NODELAY;
+//! * exec latency of `true` on a warm session: SshAccount vs the link's own
+//!   round trip (the floor), OpenSSH with a ControlMaster and Python
+//!   paramiko (what ducktape uses), with and without TCP_NODELAY;
 //! * capture throughput of 10 MiB of lines;
 //! * copy_to / copy_from of a 100 MB file vs `scp` and `ssh host 'cat > f'`;
-//! * one command on 8 nodes: the worker pool vs one node after another.
+//! * `true` on 8 and on 64 warm nodes: the worker pool vs one node after
+//!   another;
+//! * lease to body of a 64-node test: `Cluster::alloc` (lease, connect,
+//!   clear stale processes and faults on every node), cold and warm.
 //!
 //! Loops are bounded and all traffic goes to the namespace nodes.
 //! `cargo bench --bench ssh`; `DUCKTAPE_BENCH_ITERS=N` changes the
 //! latency loop (default 200).
 
 use ducktape::cluster::json::{load_json_cluster, NodeConfig};
+use ducktape::cluster::spec::ClusterSpec;
+use ducktape::cluster::Cluster;
 use ducktape::remote::{fan_out, RemoteAccount, SshAccount, SshOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,10 +42,10 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200)
         .clamp(10, 10_000);
-    let cluster = NetnsCluster::up(8);
+    let cluster = NetnsCluster::up(NODES);
     let b = Bench::new(&cluster);
     println!("SSH remote accounts vs alternatives ({iters} iterations per latency figure)\n");
-    // DUCKTAPE_BENCH_ONLY=latency,capture,copies,fan-out picks parts.
+    // DUCKTAPE_BENCH_ONLY=latency,capture,copies,fan-out,lease picks parts.
     let only = std::env::var("DUCKTAPE_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
     if run("latency") {
@@ -53,12 +58,22 @@ fn main() {
         b.copies();
     }
     if run("fan-out") {
-        b.fan_out();
+        b.fan_out(8);
+        b.fan_out(NODES);
+    }
+    if run("lease") {
+        b.lease_to_body(NODES);
     }
     println!(
-        "\ntargets: exec <= 3 ms, capture >= 150 MB/s, copy >= 200 MB/s, fan-out to 8 ~ one node"
+        "\ntargets: exec <= 2 ms, capture >= 150 MB/s, copy >= 0.9x ssh cat both ways, \
+         fan-out of `true` to 64 warm nodes <= 100 ms, 64-node lease to body <= 1 s"
     );
 }
+
+/// Nodes in the bench's cluster.
+const NODES: usize = 64;
+/// The bench's own named cluster: it coexists with any other.
+const CLUSTER_NAME: &str = "sshbench";
 
 /// The namespace cluster, torn down when dropped.
 struct NetnsCluster {
@@ -73,13 +88,14 @@ fn script() -> PathBuf {
 
 impl NetnsCluster {
     fn up(n: usize) -> Self {
-        // One namespace cluster per machine: wait for any other user.
-        let lock = std::fs::File::create("/tmp/ducktape-netns-cluster.lock").expect("lock file");
+        // Named clusters coexist; two benches at once would share the name.
+        let lock = std::fs::File::create(format!("/tmp/ducktape-netns-{CLUSTER_NAME}.lock"))
+            .expect("lock file");
         lock.lock().expect("lock");
         let dir = PathBuf::from(format!("/tmp/ducktape-bench-ssh-{}", std::process::id()));
         let out = Command::new("bash")
             .arg(script())
-            .args(["up", &n.to_string(), "--dir"])
+            .args(["up", &n.to_string(), "--name", CLUSTER_NAME, "--dir"])
             .arg(&dir)
             .stdin(Stdio::null())
             .output()
@@ -103,7 +119,7 @@ impl Drop for NetnsCluster {
     fn drop(&mut self) {
         let _ = Command::new("bash")
             .arg(script())
-            .args(["down", "--dir"])
+            .args(["down", "--name", CLUSTER_NAME, "--dir"])
             .arg(&self.dir)
             .stdin(Stdio::null())
             .output();
@@ -241,7 +257,12 @@ impl<'a> Bench<'a> {
                 .collect(),
         );
 
+        let rtt = self.round_trip(iters);
         println!("exec latency of `true`, warm session (mean / median):");
+        println!(
+            "  link round trip (TCP SYN)   {:7.3} / {:7.3} ms   (the floor: one exchange)",
+            rtt.0, rtt.1
+        );
         println!(
             "  SshAccount                  {:7.3} / {:7.3} ms   (connect + auth {:.1} ms)",
             ours.0,
@@ -266,6 +287,25 @@ impl<'a> Bench<'a> {
             }
             Err(why) => println!("  paramiko: skipped ({why})"),
         }
+    }
+
+    /// The link's own round trip to node 0: a TCP connect to its sshd
+    /// (SYN out, SYN-ACK back, answered by the node's kernel).
+    fn round_trip(&self, iters: usize) -> (f64, f64) {
+        let addr: std::net::SocketAddr = format!("{}:{}", self.ip(0), self.c.nodes[0].port)
+            .parse()
+            .expect("node address");
+        stats(
+            (0..iters)
+                .map(|_| {
+                    let t = Instant::now();
+                    let s = std::net::TcpStream::connect(addr).expect("tcp connect");
+                    let d = t.elapsed();
+                    drop(s);
+                    d
+                })
+                .collect(),
+        )
     }
 
     /// Runs paramiko's exec loop like ducktape does (exec_command, read
@@ -465,19 +505,22 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
         let _ = a.remove(Path::new(remote), true);
     }
 
-    fn fan_out(&self) {
-        let cmd = "sleep 0.1; hostname";
-        let accounts = &self.accounts;
+    /// `true` on the first `n` warm nodes: the worker pool vs one node
+    /// after another.
+    fn fan_out(&self, n: usize) {
+        let cmd = "true";
+        let accounts = &self.accounts[..n];
         // Warm every node's pool from the pool's threads.
         fan_out(accounts, accounts.len(), |a| {
             a.ssh_output("true").expect("warm")
         });
-        let one = best_of(3, || {
+        let opened_before: u64 = accounts.iter().map(|a| a.connections_opened()).sum();
+        let one = best_of(5, || {
             let t = Instant::now();
             accounts[0].ssh_output(cmd).expect("one");
             (t.elapsed(), ())
         });
-        let parallel = best_of(3, || {
+        let parallel = best_of(5, || {
             let t = Instant::now();
             let outs = fan_out(accounts, accounts.len(), |a| {
                 a.ssh_output(cmd).expect("fan-out")
@@ -493,7 +536,7 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
             (t.elapsed(), ())
         });
         let opened: u64 = accounts.iter().map(|a| a.connections_opened()).sum();
-        println!("\n`{cmd}` on {} nodes (best of 3):", accounts.len());
+        println!("\n`{cmd}` on {n} warm nodes (best of 5):");
         println!(
             "  one node                    {:7.1} ms",
             one.as_secs_f64() * 1e3
@@ -508,6 +551,50 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
             serial.as_secs_f64() * 1e3,
             serial.as_secs_f64() / one.as_secs_f64()
         );
-        println!("  SSH connections opened in all: {opened}");
+        println!(
+            "  SSH connections opened while timed: {}",
+            opened - opened_before
+        );
+    }
+
+    /// A test of `n` nodes, from lease to body: `Cluster::alloc` leases the
+    /// nodes and prepares them (connect, kill stale processes, heal stale
+    /// faults). Cold: a new cluster (every node connects); warm: the same
+    /// cluster again (sessions pooled, as for a run's later tests).
+    fn lease_to_body(&self, n: usize) {
+        let state = tempfile::tempdir().expect("lease root");
+        let options = SshOptions {
+            known_hosts: Some(self.c.dir.join("known_hosts")),
+            ..SshOptions::default()
+        };
+        let spec = ClusterSpec::simple_linux(n);
+        let alloc = |cluster: &Cluster| {
+            let t = Instant::now();
+            let a = cluster.alloc(&spec).expect("alloc");
+            let d = t.elapsed();
+            assert_eq!(a.nodes().len(), n);
+            drop(a);
+            d
+        };
+        let cold = best_of(3, || {
+            let cluster = Cluster::from_nodes("bench", self.c.nodes.clone(), state.path(), false)
+                .expect("cluster")
+                .with_ssh_options(options.clone());
+            (alloc(&cluster), ())
+        });
+        let cluster = Cluster::from_nodes("bench", self.c.nodes.clone(), state.path(), false)
+            .expect("cluster")
+            .with_ssh_options(options.clone());
+        alloc(&cluster);
+        let warm = best_of(3, || (alloc(&cluster), ()));
+        println!("\n{n}-node test, lease to body (Cluster::alloc, best of 3):");
+        println!(
+            "  cold (new connections)      {:7.1} ms",
+            cold.as_secs_f64() * 1e3
+        );
+        println!(
+            "  warm (pooled sessions)      {:7.1} ms",
+            warm.as_secs_f64() * 1e3
+        );
     }
 }

@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # netns-cluster.sh: a real multi-host ducktape test cluster on ONE Linux machine.
 #
+# Clusters have names (--name, default "default") and coexist: each has its
+# own slot S, which gives it its own bridge, name prefixes and subnet. The
+# default cluster has slot 0 (bridge dt-br0, namespaces dt-nodeK, veths dt-vK,
+# subnet 10.251.0.0/24); a named one gets the lowest free slot S >= 1 (dt-brS,
+# dtS-nodeK, dtS-vK, 10.251.S.0/24). Below, for the default cluster:
+#
 # Each node K (K = 1..N) is
 #   * a network namespace dt-nodeK whose eth0 (10.251.0.(10+K)/24) is one end of
 #     a veth pair; the other end, dt-vK, is a port of the bridge dt-br0
@@ -16,27 +22,31 @@
 #     no start-up files (the machine's ~/.bashrc runs pyenv init: ~130 ms).
 #     The rest of the file system (/usr, /etc, /var, ...) is the machine's.
 #
-# Usage (as root):
-#   netns-cluster.sh up [N] [--dir DIR] [--quickack]
+# Usage (as root; every command takes --name NAME, default "default"):
+#   netns-cluster.sh up [N] [--name NAME] [--dir DIR] [--quickack]
 #                                         bring up N nodes (default 3, max 200);
 #                                         prints DIR/cluster.json on stdout.
+#                                         Refuses when a cluster NAME is up.
 #                                         --quickack: no TCP delayed ACKs on the
 #                                         cluster subnet (hides Nagle stalls of
 #                                         clients without TCP_NODELAY; off by
 #                                         default, as on a real network)
-#   netns-cluster.sh down [--dir DIR]     kill every node process, delete the
-#                                         namespaces, veths, bridge and DIR
+#   netns-cluster.sh down [--dir DIR]     kill every process of cluster NAME's
+#                                         nodes, delete its namespaces, veths,
+#                                         bridge and DIR (no other cluster's)
 #   netns-cluster.sh cut K                partition node K: its bridge-side veth
 #                                         dt-vK is set link-down (both directions,
 #                                         silent drops, like a pulled cable)
 #   netns-cluster.sh restore K            set dt-vK link-up again
 #   netns-cluster.sh status               list nodes and whether each sshd answers
+#   netns-cluster.sh list                 list the clusters that are up: NAME SLOT DIR
 #   netns-cluster.sh exec K [CMD...]      run CMD (default: bash) inside node K's
 #                                         namespaces (nsenter), HOME=/root, cwd /root
 #   netns-cluster.sh ssh K [CMD...]       ssh to node K with the cluster's key
 #
-# DIR defaults to $DUCKTAPE_NETNS_DIR or /tmp/ducktape-netns. After `up`, the
-# bridge remembers DIR (its ifalias), so later commands need no --dir.
+# DIR defaults to $DUCKTAPE_NETNS_DIR or /tmp/ducktape-netns, with "-NAME"
+# appended for a named cluster. After `up`, the bridge remembers NAME and DIR
+# (its ifalias), so later commands need only --name.
 # Files in DIR: id_ed25519(.pub) client key, known_hosts (every node's host key,
 # under "nodeK" and its IP), cluster.json (ducktape JSON cluster file),
 # ssh_config (Host nodeK entries), nodeK/ (the node's private directories,
@@ -44,12 +54,10 @@
 set -euo pipefail
 
 PROG=netns-cluster
-BRIDGE=dt-br0
-NS_PREFIX=dt-node
-VETH_PREFIX=dt-v
-NET=10.251.0
-HOST_IP=$NET.1
-DEFAULT_DIR=${DUCKTAPE_NETNS_DIR:-/tmp/ducktape-netns}
+DEFAULT_NAME=default
+NAME_RE='^[a-z0-9][a-z0-9_-]{0,31}$'
+MAX_SLOT=250
+BASE_DIR=${DUCKTAPE_NETNS_DIR:-/tmp/ducktape-netns}
 MAX_NODES=200
 READY_TIMEOUT=${DT_NETNS_READY_TIMEOUT:-30}
 MARKER=.ducktape-netns-cluster
@@ -91,6 +99,66 @@ take_lock() {
     flock 9
 }
 
+# Sets the names and subnet of slot $1 (see the top of this file).
+set_slot() {
+    SLOT=$1
+    if [ "$SLOT" = 0 ]; then
+        NS_PREFIX=dt-node VETH_PREFIX=dt-v
+    else
+        NS_PREFIX=dt$SLOT-node VETH_PREFIX=dt$SLOT-v
+    fi
+    BRIDGE=dt-br$SLOT
+    NET=10.251.$SLOT
+    HOST_IP=$NET.1
+}
+
+# "NAME DIR" of every cluster's bridge, one per line, as "SLOT NAME DIR". A
+# bridge of an older version of this script holds only DIR: the default.
+clusters() {
+    local f b alias name dir
+    for f in /sys/class/net/dt-br[0-9]*/ifalias; do
+        [ -e "$f" ] || continue
+        b=${f%/ifalias}
+        b=${b##*/}
+        [[ $b =~ ^dt-br([0-9]+)$ ]] || continue
+        alias=$(<"$f") || continue
+        read -r name dir <<<"$alias"
+        if [ -z "$dir" ]; then
+            # Not ours, unless an older version of this script made it.
+            [ "${BASH_REMATCH[1]}" = 0 ] && [ -n "$name" ] || continue
+            dir=$name name=$DEFAULT_NAME
+        fi
+        echo "${BASH_REMATCH[1]} $name $dir"
+    done
+}
+
+# The slot of the cluster named $1 that is up, or nothing.
+slot_of() {
+    local slot name dir
+    while read -r slot name dir; do
+        [ "$name" = "$1" ] && { echo "$slot"; return; }
+    done < <(clusters)
+    [ "$1" = "$DEFAULT_NAME" ] && echo 0
+    return 0
+}
+
+# Whether anything of slot $1 exists: bridge, namespaces, veths or an
+# address of its subnet (someone else's network).
+slot_used() (
+    set_slot "$1"
+    bridge_exists || [ -n "$(existing_nodes)" ] || [ -n "$(existing_veths)" ] ||
+        ip -4 -o addr show 2>/dev/null | grep -q " $NET\."
+)
+
+# The lowest slot >= 1 nothing uses.
+free_slot() {
+    local s
+    for ((s = 1; s <= MAX_SLOT; s++)); do
+        slot_used "$s" || { echo "$s"; return; }
+    done
+    die "no free cluster slot (1..$MAX_SLOT): bring a cluster down ('$0 list')"
+}
+
 node_ip() { echo "$NET.$((10 + $1))"; }
 ns_name() { echo "$NS_PREFIX$1"; }
 veth_name() { echo "$VETH_PREFIX$1"; }
@@ -113,9 +181,16 @@ existing_veths() {
 bridge_exists() { [ -e "/sys/class/net/$BRIDGE" ]; }
 
 bridge_dir() {
-    if bridge_exists; then
-        cat "/sys/class/net/$BRIDGE/ifalias" 2>/dev/null || true
+    local alias name dir
+    if [ -n "$SLOT" ] && bridge_exists; then
+        alias=$(cat "/sys/class/net/$BRIDGE/ifalias" 2>/dev/null || true)
+        read -r name dir <<<"$alias"
+        echo "${dir:-$name}"
     fi
+}
+
+default_dir() {
+    if [ "$NAME" = "$DEFAULT_NAME" ]; then echo "$BASE_DIR"; else echo "$BASE_DIR-$NAME"; fi
 }
 
 # DIR for commands other than up: --dir, else what the bridge remembers, else default.
@@ -123,7 +198,7 @@ resolve_dir() {
     if [ -n "$OPT_DIR" ]; then echo "$OPT_DIR"; return; fi
     local d
     d=$(bridge_dir)
-    if [ -n "$d" ]; then echo "$d"; else echo "$DEFAULT_DIR"; fi
+    if [ -n "$d" ]; then echo "$d"; else default_dir; fi
 }
 
 canon_dir() {
@@ -195,26 +270,32 @@ cmd_down() {
     [ -n "$OPT_DIR" ] && dirs+=("$(canon_dir "$OPT_DIR")")
     d=$(bridge_dir)
     [ -n "$d" ] && dirs+=("$d")
-    [ ${#dirs[@]} -eq 0 ] && dirs+=("$DEFAULT_DIR")
+    [ ${#dirs[@]} -eq 0 ] && dirs+=("$(default_dir)")
 
-    # 1. Kill every process of every node: everything in the node network
-    #    namespaces (the unshare parent, the PID-namespace init = sshd and with
-    #    it, by the kernel, every process of that PID namespace), plus any node
-    #    init whose network namespace was already deleted by hand.
+    # Only this cluster's slot: another cluster's nodes are never touched.
+    if [ -z "$SLOT" ]; then
+        log "no cluster named $NAME is up"
+        cleanup_dirs "${dirs[@]}"
+        return
+    fi
+
+    # 1. Kill every process of this cluster's nodes: everything in its node
+    #    network namespaces (the unshare parent, the PID-namespace init = sshd
+    #    and with it, by the kernel, every process of that PID namespace), plus
+    #    any node init whose network namespace was already deleted by hand
+    #    (found through the init.pid files in DIR).
     local nodes
     nodes=$(existing_nodes)
     pids=()
     for k in $nodes; do
         for p in $(ip netns pids "$(ns_name "$k")" 2>/dev/null); do pids+=("$p"); done
     done
-    local argv c
-    for p in /proc/[0-9]*; do
-        p=${p#/proc/}
-        mapfile -d '' -t argv 2>/dev/null <"/proc/$p/cmdline" || continue
-        c="${argv[*]}"
-        if [[ $c == *"-f /run/dt/sshd_config"* || $c == *"$NODE_INIT"* ]] && is_ns_init "$p"; then
-            pids+=("$p")
-        fi
+    for d in "${dirs[@]}"; do
+        for f in "$d"/node[0-9]*/init.pid; do
+            [ -r "$f" ] || continue
+            p=$(<"$f")
+            [[ $p =~ ^[0-9]+$ ]] && is_ns_init "$p" && pids+=("$p")
+        done
     done
     if [ ${#pids[@]} -gt 0 ]; then
         kill -KILL "${pids[@]}" 2>/dev/null || true
@@ -241,8 +322,21 @@ cmd_down() {
     done
     if bridge_exists; then ip link del "$BRIDGE" 2>/dev/null || true; fi
 
-    # 3. Directories: only ones this script made (marker file), or empty ones.
-    for d in "${dirs[@]}"; do
+    # 3. Directories.
+    cleanup_dirs "${dirs[@]}"
+}
+
+# Removes directories this script made (marker file), or empty ones, unless
+# a cluster that is up uses one.
+cleanup_dirs() {
+    local d slot name other
+    for d in "$@"; do
+        while read -r slot name other; do
+            if [ "$other" = "$d" ]; then
+                log "$d belongs to the cluster named $name; left in place"
+                continue 2
+            fi
+        done < <(clusters)
         [ -e "$d" ] || continue
         if [ -e "$d/$MARKER" ]; then
             rm -rf -- "$d"
@@ -296,17 +390,26 @@ EOF
 }
 
 cmd_up() {
-    local n=$1 dir k ip nd pubkey t0 extra=""
+    local n=$1 dir k ip nd pubkey t0 extra="" slot name other
     t0=$EPOCHREALTIME
-    dir=$(canon_dir "${OPT_DIR:-$DEFAULT_DIR}")
+    dir=$(canon_dir "${OPT_DIR:-$(default_dir)}")
 
-    # A cluster (or leftovers of one) exists: tear it down first.
-    if bridge_exists || [ -n "$(existing_nodes)" ] || [ -n "$(existing_veths)" ] || [ -e "$dir" ]; then
-        if [ -e "$dir" ] && [ ! -e "$dir/$MARKER" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
+    # Never take down a cluster that is up: it may be in use by someone else.
+    local again="bring it down first: $0 down"
+    [ "$NAME" = "$DEFAULT_NAME" ] || again+=" --name $NAME"
+    if [ -n "$SLOT" ] && slot_used "$SLOT"; then
+        die "a cluster named $NAME is already up (or left over) as ${BRIDGE}, dir $(resolve_dir); $again"
+    fi
+    while read -r slot name other; do
+        [ "$other" = "$dir" ] && die "$dir is the directory of the cluster named $name; choose another --dir"
+    done < <(clusters)
+    [ -n "$SLOT" ] || set_slot "$(free_slot)"
+    if [ -e "$dir" ]; then
+        if [ ! -e "$dir/$MARKER" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
             die "$dir exists and is not a netns-cluster directory; choose another --dir"
         fi
-        log "tearing down the existing cluster first"
-        OPT_DIR=$dir cmd_down
+        # Left by a cluster of this script that is gone (no bridge names it).
+        cleanup_dirs "$dir"
     fi
 
     # --- files
@@ -375,7 +478,7 @@ EOF
     ip link add "$BRIDGE" type bridge stp_state 0 forward_delay 0 \
         nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 2>/dev/null ||
         ip link add "$BRIDGE" type bridge stp_state 0 forward_delay 0
-    ip link set dev "$BRIDGE" alias "$dir"
+    ip link set dev "$BRIDGE" alias "$NAME $dir"
     echo 1 >"/proc/sys/net/ipv6/conf/$BRIDGE/disable_ipv6" 2>/dev/null || true
     ip addr add "$HOST_IP/24" dev "$BRIDGE"
     ip link set dev "$BRIDGE" up
@@ -457,7 +560,7 @@ EOF
         c=${c%% *}
         if [ -n "$c" ] && is_ns_init "$c"; then echo "$c"; else node_init_pid "$k"; fi >"$dir/node$k/init.pid"
     done
-    log "$n node(s) up in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b-a}')s"
+    log "cluster $NAME: $n node(s) on $NET.0/24 up in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b-a}')s"
     echo "$dir/cluster.json"
 }
 
@@ -486,12 +589,17 @@ cmd_restore() {
 
 cmd_status() {
     local dir k nodes pids=() ip init link rc=0
+    if [ -z "$SLOT" ]; then
+        echo "no cluster named $NAME"
+        return 1
+    fi
     dir=$(resolve_dir)
     nodes=$(existing_nodes)
     if [ -z "$nodes" ]; then
-        echo "no cluster (bridge $BRIDGE $(bridge_exists && echo present || echo absent))"
+        echo "no cluster named $NAME (bridge $BRIDGE $(bridge_exists && echo present || echo absent))"
         return 1
     fi
+    echo "name: $NAME"
     echo "dir: $dir"
     echo "cluster file: $dir/cluster.json"
     ssh_opts "$dir"
@@ -512,6 +620,14 @@ cmd_status() {
     done
     rm -rf "$tmp"
     return $rc
+}
+
+cmd_list() {
+    local slot name dir
+    printf '%-24s %-5s %s\n' NAME SLOT DIR
+    while read -r slot name dir; do
+        printf '%-24s %-5s %s\n' "$name" "$slot" "$dir"
+    done < <(clusters | sort -n)
 }
 
 cmd_exec() {
@@ -538,12 +654,15 @@ cmd_ssh() {
 # ---------------------------------------------------------------- main
 
 OPT_DIR=""
+NAME=$DEFAULT_NAME
 QUICKACK=""
 ARGS=()
 while [ $# -gt 0 ]; do
     case $1 in
         --dir) [ $# -ge 2 ] || die "--dir needs a value"; OPT_DIR=$2; shift 2 ;;
         --dir=*) OPT_DIR=${1#--dir=}; shift ;;
+        --name) [ $# -ge 2 ] || die "--name needs a value"; NAME=$2; shift 2 ;;
+        --name=*) NAME=${1#--name=}; shift ;;
         --quickack) QUICKACK=1; shift ;;
         -h | --help | help) usage 0 ;;
         --) shift; ARGS+=("$@"); break ;;
@@ -560,7 +679,21 @@ done
 cmd=${ARGS[0]}
 set -- "${ARGS[@]:1}"
 
+[[ $NAME =~ $NAME_RE ]] ||
+    die "--name must be 1-32 of a-z, 0-9, _ and - (starting with a letter or digit), got '$NAME'"
 need_root
+# The cluster's slot: that of the cluster of this name that is up, slot 0
+# for the default name, else none (up picks a free one). Found after the
+# lock is taken by the commands that change clusters.
+SLOT=""
+find_cluster() {
+    SLOT=$(slot_of "$NAME")
+    if [ -n "$SLOT" ]; then set_slot "$SLOT"; fi
+}
+need_cluster() {
+    find_cluster
+    [ -n "$SLOT" ] || die "no cluster named $NAME is up ('$0 list' shows those that are)"
+}
 case $cmd in
     up)
         need_tools
@@ -570,21 +703,26 @@ case $cmd in
         fi
         [ $# -le 1 ] || die "up: unexpected arguments: $*"
         take_lock
+        find_cluster
         cmd_up "$n"
         ;;
     down)
         [ $# -eq 0 ] || die "down: unexpected arguments: $*"
         take_lock
+        find_cluster
         cmd_down
         ;;
     cut | restore)
         [ $# -eq 1 ] || die "$cmd: exactly one node number expected"
         take_lock
+        need_cluster
         "cmd_$cmd" "$1"
         ;;
-    status) cmd_status ;;
+    status) find_cluster; cmd_status ;;
+    list) cmd_list ;;
     exec | ssh)
         [ $# -ge 1 ] || die "$cmd: node number expected"
+        need_cluster
         "cmd_$cmd" "$@"
         ;;
     *) usage 2 ;;

@@ -11,15 +11,13 @@
 #
 #   bash scripts/showcase.sh                  # the showcase: redis, zookeeper
 #   bash scripts/showcase.sh zk_partition     # only tests whose name has this
-#   bash scripts/showcase.sh --wait 60 …      # wait at most 60 s (default
-#                                             # 1800) for the cluster lock
 #   bash scripts/showcase.sh --no-nextest …   # cargo test only
 #
-# There is one namespace cluster per machine (one bridge, one subnet). Like
-# the crate's own SSH tests, this script waits for the machine's cluster lock
-# (/tmp/ducktape-netns-cluster.lock) and holds it while it runs; it never
-# takes down a cluster it did not bring up. Its cluster lives in
-# $DUCKTAPE_NETNS_DIR (default /tmp/ducktape-showcase).
+# Its cluster is the namespace cluster named "showcase" (its own bridge and
+# subnet), beside any other namespace cluster of the machine (the crate's
+# SSH tests, a developer's); it never takes down a cluster it did not bring
+# up, and refuses to start while a cluster named "showcase" is up. It lives
+# in $DUCKTAPE_NETNS_DIR (default /tmp/ducktape-showcase).
 #
 # Exit status: 0 when both runs passed, else the first failing run's.
 set -euo pipefail
@@ -28,9 +26,7 @@ cd "$(dirname "$0")/.."
 PROG=showcase
 NODES=6
 DIR=$(realpath -m -- "${DUCKTAPE_NETNS_DIR:-/tmp/ducktape-showcase}")
-BRIDGE=dt-br0
-LOCK=/tmp/ducktape-netns-cluster.lock
-wait_s=1800
+NAME=showcase
 nextest=1
 filters=()
 
@@ -39,14 +35,12 @@ log() { printf '\n== %s: %s\n' "$PROG" "$*" >&2; }
 
 while [ $# -gt 0 ]; do
     case $1 in
-        --wait) [ $# -ge 2 ] || die "--wait needs seconds"; wait_s=$2; shift 2 ;;
         --no-nextest) nextest=0; shift ;;
         -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) filters+=("$1"); shift ;;
     esac
 done
-[[ $wait_s =~ ^[0-9]+$ ]] || die "--wait takes whole seconds, got '$wait_s'"
 [ ${#filters[@]} -gt 0 ] || filters=(redis:: zookeeper::)
 [ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces, nftables, tc)"
 
@@ -60,17 +54,12 @@ fi
 log "building the tests"
 cargo test --test systest --no-run
 
-# One namespace cluster per machine (one bridge, one subnet): take the lock
-# its other users take (tests/remote.rs, benches/ssh.rs), waiting for them,
-# and hold it until the end. A cluster brought up by hand takes no lock: it
-# is not ours to take down, so refuse.
-cluster_owner() { cat "/sys/class/net/$BRIDGE/ifalias" 2>/dev/null || echo "?"; }
-exec 8>"$LOCK"
-if ! flock -w "$wait_s" 8; then
-    die "another namespace cluster user held $LOCK for ${wait_s}s (--wait SECONDS)"
-fi
-if [ -e "/sys/class/net/$BRIDGE" ] || ip netns list 2>/dev/null | grep -q '^dt-node'; then
-    die "a namespace cluster is already up ($(cluster_owner)); take it down first: bash scripts/netns-cluster.sh down"
+# The directory of the namespace cluster named showcase, if one is up.
+cluster_owner() {
+    bash scripts/netns-cluster.sh list | awk -v n="$NAME" '$1 == n { print $3 }'
+}
+if [ -n "$(cluster_owner)" ]; then
+    die "a namespace cluster named $NAME is already up ($(cluster_owner)); take it down first: bash scripts/netns-cluster.sh down --name $NAME"
 fi
 
 # From here on, whatever happens (a failed test, Ctrl-C), the cluster goes —
@@ -82,9 +71,9 @@ teardown() {
     if [ "$cluster_up" = 1 ]; then
         if [ "$(cluster_owner)" = "$DIR" ]; then
             log "taking the cluster down"
-            bash scripts/netns-cluster.sh down --dir "$DIR" || rc=1
+            bash scripts/netns-cluster.sh down --name "$NAME" --dir "$DIR" || rc=1
         else
-            log "the cluster was replaced during the run (now $(cluster_owner)); leaving it alone"
+            log "the cluster named $NAME was replaced during the run (now '$(cluster_owner)'); leaving it alone"
             rc=1
         fi
     fi
@@ -96,10 +85,11 @@ trap 'exit 143' TERM
 
 log "bringing up $NODES nodes in $DIR"
 cluster_up=1
-bash scripts/netns-cluster.sh up "$NODES" --dir "$DIR" >/dev/null
+bash scripts/netns-cluster.sh up "$NODES" --name "$NAME" --dir "$DIR" >/dev/null
 
-# The tests' gates, the cluster, and the nodes' host keys.
-export DUCKTAPE_NETNS=1 DUCKTAPE_REDIS=1 DUCKTAPE_ZOOKEEPER=1
+# The tests' gates (which systems are installed), the cluster, and the
+# nodes' host keys. Tests marked `requires(network_faults)` run on it.
+export DUCKTAPE_REDIS=1 DUCKTAPE_ZOOKEEPER=1
 export DUCKTAPE_KNOWN_HOSTS=$DIR/known_hosts
 cluster=(--cluster json --cluster-file "$DIR/cluster.json")
 

@@ -38,6 +38,18 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --test fixtures -- -D warnings
+step "without the ssh feature: the localhost cluster needs no OpenSSL"
+cargo clippy --no-default-features --lib --test systest -- -D warnings
+if cargo tree --no-default-features -e normal -i openssl-sys >/dev/null 2>&1; then
+    echo "test.sh: openssl-sys is still a dependency without the ssh feature" >&2
+    exit 1
+fi
+step "rustdoc: the crate page is the README, no warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
+step "both crates package and verify under their published names"
+cargo publish --dry-run --workspace --allow-dirty
+step "the README's dependency lines build the examples in a fresh crate"
+bash scripts/readme-deps.sh
 step "cargo test"
 cargo test --workspace --no-fail-fast
 if [ "$quick" = 0 ]; then

@@ -10,6 +10,25 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A running test's context. Cheap to clone: fixtures may keep one.
+///
+/// A test's first parameter; the case's values follow it:
+///
+/// ```no_run
+/// use ducktape::prelude::*;
+///
+/// #[ducktape::test(cluster(num_nodes = 2), matrix(size = [10, 1000]))]
+/// fn copy_between_nodes(ctx: &TestContext, size: usize) -> ducktape::Result<()> {
+///     let nodes = ctx.cluster().nodes();              // the nodes leased to this test
+///     let (a, b) = (&nodes[0], &nodes[1]);
+///     a.account().create_file(&a.path("blob"), &vec![7u8; size])?;
+///     a.account().copy_between(&a.path("blob"), &b.path("blob"), b.account().as_ref())?;
+///     ensure!(b.account().read_file(&b.path("blob"))?.len() == size);
+///     info!("{} bytes in {}", size, ctx.results_dir().display()); // to the test's log
+///     Ok(())
+/// }
+///
+/// ducktape::main!();
+/// ```
 #[derive(Clone, Debug)]
 pub struct TestContext {
     inner: Arc<Inner>,
@@ -31,6 +50,7 @@ struct Inner {
 }
 
 /// Everything needed to build a [`TestContext`]; filled in by the runner.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct ContextParts {
     /// Trial name.
@@ -53,6 +73,7 @@ pub struct ContextParts {
 
 impl TestContext {
     /// Builds a context from its parts.
+    #[doc(hidden)]
     pub fn new(parts: ContextParts) -> Self {
         TestContext {
             inner: Arc::new(Inner {
@@ -149,6 +170,35 @@ impl TestContext {
 ///
 /// A test whose first parameter is `&mut F` gets a fresh `F` per case:
 /// `new`, then `setup`, the test body, and `teardown` whatever happened.
+///
+/// ```no_run
+/// use ducktape::prelude::*;
+///
+/// struct Scratch {
+///     node: Arc<Node>,
+/// }
+///
+/// impl Test for Scratch {
+///     fn new(ctx: &TestContext) -> ducktape::Result<Self> {
+///         Ok(Scratch { node: ctx.cluster().nodes()[0].clone() })
+///     }
+///     fn setup(&mut self, _ctx: &TestContext) -> ducktape::Result<()> {
+///         self.node.account().mkdirs(&self.node.path("scratch"))?;
+///         Ok(())
+///     }
+///     fn teardown(&mut self, _ctx: &TestContext) {
+///         let _ = self.node.account().remove(&self.node.path("scratch"), true);
+///     }
+/// }
+///
+/// #[ducktape::test(cluster(num_nodes = 1))]
+/// fn writes_scratch(t: &mut Scratch) -> ducktape::Result<()> {
+///     t.node.account().create_file(&t.node.path("scratch/x"), b"x")?;
+///     Ok(())
+/// }
+///
+/// ducktape::main!();
+/// ```
 pub trait Test: Sized {
     /// Builds the fixture for one case.
     fn new(ctx: &TestContext) -> crate::Result<Self>;
@@ -164,6 +214,7 @@ pub trait Test: Sized {
 
 /// Runs a fixture-style test body: `new`, `setup`, body, then `teardown`
 /// even if the body panicked.
+#[doc(hidden)]
 pub fn run_fixture<F: Test, R: IntoTestOutcome>(
     ctx: &TestContext,
     body: impl FnOnce(&mut F) -> R,

@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime};
 
 /// A fault could not be applied.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FaultError {
     /// The test is over: its nodes may belong to another test now.
     #[error("the test is over (it timed out or was interrupted): no new faults")]
@@ -48,8 +49,11 @@ pub enum FaultError {
     },
 }
 
-/// Link trouble for `tc netem`: each field is optional.
+/// Link trouble for `tc netem`: each field is optional. Built from its
+/// constructors and `with_*` methods, so fields can be added:
+/// `Netem::loss(5.0).with_rate_kbit(8000)`.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Netem {
     /// Added one-way delay.
     pub delay: Option<Duration>,
@@ -64,10 +68,41 @@ pub struct Netem {
 impl Netem {
     /// Just a delay.
     pub fn delay(delay: Duration) -> Self {
-        Netem {
-            delay: Some(delay),
-            ..Netem::default()
-        }
+        Netem::default().with_delay(delay)
+    }
+
+    /// Just a loss of `percent` % of packets.
+    pub fn loss(percent: f64) -> Self {
+        Netem::default().with_loss(percent)
+    }
+
+    /// Just a bandwidth limit.
+    pub fn rate_kbit(kbit_per_sec: u64) -> Self {
+        Netem::default().with_rate_kbit(kbit_per_sec)
+    }
+
+    /// Adds a one-way delay.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Adds a random variation of the delay.
+    pub fn with_jitter(mut self, jitter: Duration) -> Self {
+        self.jitter = Some(jitter);
+        self
+    }
+
+    /// Adds a loss of `percent` % of packets.
+    pub fn with_loss(mut self, percent: f64) -> Self {
+        self.loss_percent = Some(percent);
+        self
+    }
+
+    /// Adds a bandwidth limit.
+    pub fn with_rate_kbit(mut self, kbit_per_sec: u64) -> Self {
+        self.rate_kbit = Some(kbit_per_sec);
+        self
     }
 
     fn args(&self) -> String {
@@ -124,11 +159,24 @@ pub fn heal_stale(node: &Node) {
     }
 }
 
-/// A test's faults: what was done, and how to undo it.
+/// A test's faults: what was done, and how to undo it (`ctx.faults()`).
+///
+/// ```no_run
+/// use ducktape::prelude::*;
+///
+/// fn split_brain(ctx: &TestContext) -> ducktape::Result<()> {
+///     let nodes = ctx.cluster().nodes();
+///     let (minority, majority) = nodes.split_at(1);
+///     ctx.faults().partition(&[minority.to_vec(), majority.to_vec()])?; // both ways, until healed
+///     ctx.faults().netem(&nodes[1], &Netem::loss(5.0).with_rate_kbit(8000))?;
+///     ctx.faults().heal()?; // early; teardown heals whatever is left anyway
+///     Ok(())
+/// }
+/// ```
 #[derive(Default)]
 pub struct Faults {
     log: Mutex<Vec<Value>>,
-    net_nodes: Mutex<Vec<Arc<Node>>>,
+    net_nodes: Mutex<Vec<Node>>,
     paused: Mutex<Vec<(String, Undo)>>,
     closed: std::sync::atomic::AtomicBool,
 }
@@ -146,13 +194,26 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn names(nodes: &[Arc<Node>]) -> Vec<String> {
-    nodes.iter().map(|n| n.name().to_string()).collect()
+fn names<N: AsRef<Node>>(nodes: &[N]) -> Vec<String> {
+    nodes
+        .iter()
+        .map(|n| n.as_ref().name().to_string())
+        .collect()
+}
+
+/// Whether two handles name the same node of the test's cluster.
+fn same(a: &Node, b: &Node) -> bool {
+    a.index() == b.index() && a.name() == b.name()
 }
 
 impl Faults {
     fn record(&self, kind: &str, targets: Vec<String>, detail: Value) {
-        tracing::warn!(fault = kind, targets = ?targets, %detail, "fault injected");
+        // Healing and resuming end faults; everything else is one.
+        match kind {
+            "heal" => tracing::warn!(targets = ?targets, %detail, "faults healed"),
+            "resume" => tracing::warn!(targets = ?targets, %detail, "paused processes resumed"),
+            _ => tracing::warn!(fault = kind, targets = ?targets, %detail, "fault injected"),
+        }
         self.log.lock().push(json!({
             "time": unix_now(),
             "kind": kind,
@@ -187,7 +248,7 @@ impl Faults {
         Ok(())
     }
 
-    fn check_network(nodes: &[&Arc<Node>]) -> Result<(), FaultError> {
+    fn check_network(nodes: &[&Node]) -> Result<(), FaultError> {
         match nodes.iter().find(|n| !n.has_own_network()) {
             Some(n) => Err(FaultError::Unsupported {
                 node: n.name().to_string(),
@@ -206,15 +267,15 @@ impl Faults {
             })
     }
 
-    fn remember(&self, node: &Arc<Node>) {
+    fn remember(&self, node: &Node) {
         let mut nodes = self.net_nodes.lock();
-        if !nodes.iter().any(|n| Arc::ptr_eq(n, node)) {
+        if !nodes.iter().any(|n| same(n, node)) {
             nodes.push(node.clone());
         }
     }
 
     /// Makes `node` drop every packet whose source is one of `sources`.
-    fn drop_from(&self, node: &Arc<Node>, sources: &[&Arc<Node>]) -> Result<(), FaultError> {
+    fn drop_from(&self, node: &Node, sources: &[&Node]) -> Result<(), FaultError> {
         if sources.is_empty() {
             return Ok(());
         }
@@ -230,22 +291,14 @@ impl Faults {
     }
 
     /// A complete partition: no node of one group hears any node of
-    /// another (every node drops what the other groups send).
-    pub fn partition(&self, groups: &[Vec<Arc<Node>>]) -> Result<(), FaultError> {
-        self.check_open()?;
-        let all: Vec<&Arc<Node>> = groups.iter().flatten().collect();
-        Self::check_network(&all)?;
-        for (g, group) in groups.iter().enumerate() {
-            let others: Vec<&Arc<Node>> = groups
-                .iter()
-                .enumerate()
-                .filter(|(h, _)| *h != g)
-                .flat_map(|(_, nodes)| nodes)
-                .collect();
-            for node in group {
-                self.drop_from(node, &others)?;
-            }
-        }
+    /// another (every node drops what the other groups send). Groups may
+    /// hold `Node`s or `Arc<Node>`s (as `svc.nodes()` gives them).
+    pub fn partition<N: AsRef<Node>>(&self, groups: &[Vec<N>]) -> Result<(), FaultError> {
+        let groups: Vec<Vec<&Node>> = groups
+            .iter()
+            .map(|g| g.iter().map(AsRef::as_ref).collect())
+            .collect();
+        self.cut(&groups)?;
         let targets = groups
             .iter()
             .map(|g| format!("[{}]", names(g).join(" ")))
@@ -254,18 +307,44 @@ impl Faults {
         Ok(())
     }
 
-    /// Cuts `node` off from `others` (both directions).
-    pub fn isolate(&self, node: &Arc<Node>, others: &[Arc<Node>]) -> Result<(), FaultError> {
-        let rest: Vec<Arc<Node>> = others
+    /// Drops every packet between nodes of different groups.
+    fn cut(&self, groups: &[Vec<&Node>]) -> Result<(), FaultError> {
+        self.check_open()?;
+        let all: Vec<&Node> = groups.iter().flatten().copied().collect();
+        Self::check_network(&all)?;
+        for (g, group) in groups.iter().enumerate() {
+            let others: Vec<&Node> = groups
+                .iter()
+                .enumerate()
+                .filter(|(h, _)| *h != g)
+                .flat_map(|(_, nodes)| nodes.iter().copied())
+                .collect();
+            for node in group {
+                self.drop_from(node, &others)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Cuts `node` off from `others` (both directions); recorded as
+    /// `isolate`. `others` may include `node` itself (`svc.nodes()`).
+    pub fn isolate<N: AsRef<Node>>(&self, node: &Node, others: &[N]) -> Result<(), FaultError> {
+        let rest: Vec<&Node> = others
             .iter()
-            .filter(|n| !Arc::ptr_eq(n, node))
-            .cloned()
+            .map(AsRef::as_ref)
+            .filter(|n| !same(n, node))
             .collect();
-        self.partition(&[vec![node.clone()], rest])
+        self.cut(&[vec![node], rest.clone()])?;
+        self.record(
+            "isolate",
+            vec![node.name().to_string()],
+            json!({"from": names(&rest)}),
+        );
+        Ok(())
     }
 
     /// One-way loss: `to` drops what `from` sends; `from` still hears `to`.
-    pub fn drop_one_way(&self, from: &Arc<Node>, to: &Arc<Node>) -> Result<(), FaultError> {
+    pub fn drop_one_way(&self, from: &Node, to: &Node) -> Result<(), FaultError> {
         self.check_open()?;
         Self::check_network(&[from, to])?;
         self.drop_from(to, &[from])?;
@@ -282,7 +361,7 @@ impl Faults {
     /// Delay and jitter need the kernel's `netem` qdisc. Without delay, loss
     /// is an nftables random drop and a bandwidth limit a `tbf` qdisc, so
     /// both work on kernels built without `netem` too.
-    pub fn netem(&self, node: &Arc<Node>, netem: &Netem) -> Result<(), FaultError> {
+    pub fn netem(&self, node: &Node, netem: &Netem) -> Result<(), FaultError> {
         self.check_open()?;
         Self::check_network(&[node])?;
         let dev = Self::device(node)?;
@@ -356,7 +435,7 @@ impl Faults {
     }
 
     /// Pauses a service's processes on `node` (SIGSTOP); resumed at heal.
-    pub fn pause<S: Service>(&self, svc: &ServiceHandle<S>, node: &Arc<Node>) -> crate::Result<()> {
+    pub fn pause<S: Service>(&self, svc: &ServiceHandle<S>, node: &Node) -> crate::Result<()> {
         self.check_open()?;
         require_processes(svc, node, "pause")?;
         svc.pause_node(node)?;
@@ -374,11 +453,7 @@ impl Faults {
     }
 
     /// Resumes what [`pause`](Self::pause) stopped on `node`.
-    pub fn resume<S: Service>(
-        &self,
-        svc: &ServiceHandle<S>,
-        node: &Arc<Node>,
-    ) -> crate::Result<()> {
+    pub fn resume<S: Service>(&self, svc: &ServiceHandle<S>, node: &Node) -> crate::Result<()> {
         svc.resume_node(node)?;
         let key = format!("{}/{}", svc.service_id(), node.name());
         self.paused.lock().retain(|(k, _)| *k != key);
@@ -394,7 +469,7 @@ impl Faults {
     /// teardown whatever happened; a test may also call it to heal early.
     /// Every node is tried; the first error is returned.
     pub fn heal(&self) -> crate::Result<()> {
-        let nodes: Vec<Arc<Node>> = std::mem::take(&mut *self.net_nodes.lock());
+        let nodes: Vec<Node> = std::mem::take(&mut *self.net_nodes.lock());
         let paused: Vec<(String, Undo)> = std::mem::take(&mut *self.paused.lock());
         if nodes.is_empty() && paused.is_empty() {
             return Ok(());

@@ -1,27 +1,32 @@
-//! ducktape-rs: system integration and performance tests for distributed
-//! systems, written as plain Rust functions and run by `cargo test`.
-//!
-//! ```ignore
-//! use ducktape::prelude::*;
-//!
-//! #[ducktape::test(cluster(num_nodes = 3), matrix(bounce = [true, false]))]
-//! fn zk_bounce(ctx: &TestContext, bounce: bool) -> ducktape::Result<()> {
-//!     Ok(())
-//! }
-//!
-//! ducktape::main!();
-//! ```
+#![doc = include_str!("../README.md")]
+// The README's walkthrough continues one `impl` across several blocks: those
+// fragments are marked `ignore` and cannot parse on their own.
+#![allow(rustdoc::invalid_rust_codeblocks)]
 #![warn(missing_docs)]
 
+// The localhost cluster drives processes through Linux interfaces (the
+// parent-death signal, /proc for process trees and environments), and so
+// do the faults (nftables, tc). Say so once instead of failing in libc.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "ducktape-rs runs tests on Linux only (its localhost cluster uses prctl and /proc, its \
+     faults nftables and tc): build and run the tests on Linux, e.g. in a container or VM"
+);
+
+#[doc(hidden)]
 pub mod cli;
 pub mod cluster;
 pub mod context;
 pub mod fault;
+#[doc(hidden)]
 pub mod logging;
+#[doc(hidden)]
 pub mod mark;
+#[doc(hidden)]
 pub mod registry;
 pub mod remote;
 pub mod report;
+#[doc(hidden)]
 pub mod runner;
 pub mod service;
 pub mod template;
@@ -31,6 +36,17 @@ pub mod wait;
 pub use context::{Test, TestContext};
 pub use ducktape_macros::test;
 pub use registry::TestDescriptor;
+
+// What tests need beyond ducktape, re-exported so the versions match and
+// `ducktape = "0.1"` (plus `serde` for `#[derive(Serialize)]`, whose
+// expansion names the `serde` crate) is every dependency a test crate needs.
+/// Serialization (test results are `Serialize`); `derive` is enabled.
+pub use serde;
+/// JSON values: globals, injected arguments, template contexts (`json!`).
+pub use serde_json;
+/// Logging from tests and services: events inside a test go to its
+/// `test_log.info`/`.debug` (`info!("leader is {node}")`).
+pub use tracing;
 
 /// The error type tests return: any error converts into it with `?`.
 pub type Error = anyhow::Error;
@@ -43,9 +59,15 @@ pub mod prelude {
     pub use crate::cluster::Node;
     pub use crate::fault::{Netem, Pick};
     pub use crate::remote::RemoteAccount;
-    pub use crate::service::{LogSpec, Service, ServiceHandle, ServiceNodes};
+    pub use crate::service::{LogSpec, Service, ServiceHandle, ServiceNodes, WaitFor};
+    pub use crate::wait::{retry, retry_on_error, wait_until};
     pub use crate::{Test, TestContext};
     pub use anyhow::{anyhow, bail, ensure, Context as _};
+    pub use serde::{Deserialize, Serialize};
+    pub use serde_json::json;
+    pub use std::sync::Arc;
+    pub use std::time::Duration;
+    pub use tracing::{debug, info, warn};
 }
 
 /// Runs the tests linked into this `harness = false` target and returns the
@@ -59,7 +81,9 @@ pub fn main() -> std::process::ExitCode {
 macro_rules! main {
     () => {
         fn main() -> ::std::process::ExitCode {
-            $crate::main()
+            // The package and target name the binary as nextest does
+            // (`<package>::<target>`), for JUnit names that agree with its.
+            $crate::__private::main_of(env!("CARGO_PKG_NAME"), env!("CARGO_CRATE_NAME"))
         }
     };
 }
@@ -94,7 +118,10 @@ macro_rules! ssh_checker {
 pub mod __private {
     pub use crate::cluster::spec::ClusterSpec;
     pub use crate::context::{run_fixture, Test, TestContext};
-    pub use crate::mark::{ClusterMark, Mark};
-    pub use crate::registry::{arg, Args, IntoTestOutcome, TestDescriptor, TestOutcome, TESTS};
+    pub use crate::mark::{Capability, ClusterMark, Mark};
+    pub use crate::registry::{
+        arg, Args, CaseTable, IntoTestOutcome, TestDescriptor, TestOutcome, TESTS,
+    };
+    pub use crate::runner::main_of;
     pub use linkme;
 }

@@ -5,7 +5,7 @@
 //! after it, until the next `cluster`.
 
 use crate::cluster::spec::ClusterSpec;
-use crate::registry::TestDescriptor;
+use crate::registry::{CaseTable, TestDescriptor};
 use serde_json::Value;
 
 /// A value list of one `matrix`/`defaults` key: JSON texts the macro wrote.
@@ -26,6 +26,26 @@ pub enum Mark {
     Ignore(&'static [(&'static str, &'static str)]),
     /// `env(VAR = "value")`: ignored unless each variable has that value.
     Env(&'static [(&'static str, &'static str)]),
+    /// `requires(network_faults)`: every case is ignored on a cluster that
+    /// cannot provide these (see [`ignore_unsupported`]).
+    Requires(&'static [Capability]),
+}
+
+/// Something a test needs from the cluster's nodes beyond running commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// `requires(network_faults)`: partitions, drops, delays and rate limits
+    /// ([`crate::fault`]), which need nodes with their own network stack.
+    NetworkFaults,
+}
+
+impl Capability {
+    /// The name the mark takes, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::NetworkFaults => "network_faults",
+        }
+    }
 }
 
 /// What a `cluster` mark declares.
@@ -84,6 +104,19 @@ impl TestCase {
         self.test.path()
     }
 
+    /// The capabilities the test's `requires` marks name (they apply to
+    /// every case of the test).
+    pub fn requires(&self) -> impl Iterator<Item = Capability> + '_ {
+        self.test
+            .marks
+            .iter()
+            .flat_map(|m| match m {
+                Mark::Requires(c) => *c,
+                _ => &[],
+            })
+            .copied()
+    }
+
     /// The arguments as a JSON object (ducktape's `injected_args`), or null.
     pub fn injected_args(&self) -> Value {
         if self.args.is_empty() {
@@ -96,6 +129,7 @@ impl TestCase {
 
 /// Marks that cannot be expanded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MarkError {
     /// A value is not JSON: only possible when the registration was written
     /// by hand rather than by the macro.
@@ -126,8 +160,22 @@ struct Pending {
     cluster: Option<ClusterSpec>,
 }
 
-/// Expands a test's marks into its cases, in the order written.
+/// A test's cases, in the order its marks write them: from the macro's
+/// table when there is one, else by expanding the marks.
 pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError> {
+    match test.cases {
+        Some(table) => {
+            let env = env_reason(test);
+            (0..table.len())
+                .map(|i| table_case(test, table, i, env.as_deref()))
+                .collect()
+        }
+        None => expand_marks(test),
+    }
+}
+
+/// Expands a test's marks into its cases, in the order written.
+pub fn expand_marks(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError> {
     let parse = |text: &'static str| {
         serde_json::from_str::<Value>(text).map_err(|source| MarkError::NotJson {
             test: test.path(),
@@ -181,6 +229,8 @@ pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError>
                 ignores.push(m);
             }
             Mark::Env(kv) => env.extend(kv.iter().map(|(k, v)| (*k, *v))),
+            // Depends on the cluster, not the case: `ignore_unsupported`.
+            Mark::Requires(_) => {}
         }
     }
 
@@ -224,6 +274,159 @@ pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError>
         });
     }
     Ok(cases)
+}
+
+/// Ignores every case that requires a capability the cluster lacks, before
+/// anything runs: `lacks` gives the reason a capability is missing (`None`
+/// when the cluster has it) and is asked only about required capabilities.
+/// A case already ignored keeps its reason.
+pub fn ignore_unsupported<E>(
+    cases: &mut [TestCase],
+    mut lacks: impl FnMut(Capability) -> Result<Option<String>, E>,
+) -> Result<(), E> {
+    let mut known: Vec<(Capability, Option<String>)> = Vec::new();
+    for case in cases.iter_mut().filter(|c| c.ignored.is_none()) {
+        for capability in case.requires().collect::<Vec<_>>() {
+            let reason = match known.iter().find(|(c, _)| *c == capability) {
+                Some((_, reason)) => reason.clone(),
+                None => {
+                    let reason = lacks(capability)?;
+                    known.push((capability, reason.clone()));
+                    reason
+                }
+            };
+            if let Some(why) = reason {
+                case.ignored = Some(format!("requires {}: {why}", capability.name()));
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why every case of the test is ignored by its `env` marks, if one is.
+fn env_reason(test: &TestDescriptor) -> Option<String> {
+    test.marks
+        .iter()
+        .filter_map(|m| match m {
+            Mark::Env(kv) => Some(*kv),
+            _ => None,
+        })
+        .flatten()
+        .find_map(|(var, want)| {
+            let have = std::env::var(var).ok();
+            (have.as_deref() != Some(*want)).then(|| format!("env {var} is not {want:?}"))
+        })
+}
+
+/// The `ordinal`-th `cluster` mark of the test.
+fn nth_cluster(test: &TestDescriptor, ordinal: u16) -> Option<&ClusterMark> {
+    test.marks
+        .iter()
+        .filter_map(|m| match m {
+            Mark::Cluster(c) => Some(c),
+            _ => None,
+        })
+        .nth(usize::from(ordinal))
+}
+
+/// Case `index` of the test's table, its arguments parsed: only the cases
+/// that run pay for that. `env` is [`env_reason`], shared by all cases.
+fn table_case(
+    test: &'static TestDescriptor,
+    table: &'static CaseTable,
+    index: usize,
+    env: Option<&str>,
+) -> Result<TestCase, MarkError> {
+    let n = test.params.len();
+    let texts = table.args.get(index * n..(index + 1) * n).unwrap_or(&[]);
+    let mut args = Vec::with_capacity(n);
+    for (param, text) in test.params.iter().zip(texts) {
+        let value = serde_json::from_str(text).map_err(|source| MarkError::NotJson {
+            test: test.path(),
+            text,
+            source,
+        })?;
+        args.push((param.to_string(), value));
+    }
+    let cluster = table
+        .clusters
+        .get(index)
+        .and_then(|&c| nth_cluster(test, c))
+        .map_or(ClusterUse::Undeclared, |c| ClusterUse::Declared(c.spec()));
+    let ignored = env
+        .map(str::to_string)
+        .or_else(|| table.ignored[index].then(|| "ignored by mark".to_string()));
+    Ok(TestCase {
+        test,
+        name: table_name(test, table, index),
+        args,
+        cluster,
+        ignored,
+    })
+}
+
+fn table_name(test: &TestDescriptor, table: &CaseTable, index: usize) -> String {
+    let path = test.path();
+    match table.names[index] {
+        "" => path,
+        suffix => format!("{path}::{suffix}"),
+    }
+}
+
+/// The test's cases with their names and ignore reasons only: arguments
+/// empty, cluster undeclared. For listing (`--list`, `--collect-only`),
+/// which prints names and must not pay for parsing every case's arguments;
+/// never run these.
+pub fn expand_names(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError> {
+    let Some(table) = test.cases else {
+        return expand_marks(test);
+    };
+    let env = env_reason(test);
+    let path = test.path();
+    Ok((0..table.len())
+        .map(|index| TestCase {
+            test,
+            name: match table.names[index] {
+                "" => path.clone(),
+                suffix => format!("{path}::{suffix}"),
+            },
+            args: Vec::new(),
+            cluster: ClusterUse::Undeclared,
+            ignored: env
+                .clone()
+                .or_else(|| table.ignored[index].then(|| "ignored by mark".to_string())),
+        })
+        .collect())
+}
+
+/// How many cases the test has, without naming them.
+pub fn count(test: &'static TestDescriptor) -> Result<usize, MarkError> {
+    match test.cases {
+        Some(table) => Ok(table.len()),
+        None => expand_marks(test).map(|c| c.len()),
+    }
+}
+
+/// The case of `test` called `name` (the test's path, then `::` and its
+/// arguments, or the path alone), looked up without building the others.
+pub fn find(test: &'static TestDescriptor, name: &str) -> Result<Option<TestCase>, MarkError> {
+    let path = test.path();
+    let Some(rest) = name.strip_prefix(path.as_str()) else {
+        return Ok(None);
+    };
+    let suffix = match rest.strip_prefix("::") {
+        Some(suffix) => suffix,
+        None if rest.is_empty() => "",
+        None => return Ok(None),
+    };
+    match test.cases {
+        Some(table) => match table.names.iter().position(|n| *n == suffix) {
+            Some(i) => table_case(test, table, i, env_reason(test).as_deref()).map(Some),
+            None => Ok(None),
+        },
+        None => Ok(expand_marks(test)?.into_iter().find(|c| c.name == name)),
+    }
 }
 
 type Lists<'a> = Vec<(&'a str, Vec<Value>)>;
@@ -357,6 +560,7 @@ mod tests {
             params,
             marks: Box::leak(marks.into_boxed_slice()),
             body,
+            cases: None,
         }))
     }
 
@@ -441,6 +645,44 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("DUCKTAPE_TEST_SURELY_UNSET_VAR"));
+    }
+
+    #[test]
+    fn a_capability_the_cluster_lacks_ignores_every_case_with_the_reason() {
+        let mut cases = expand(leak(
+            vec![
+                Mark::Requires(&[Capability::NetworkFaults]),
+                Mark::Matrix(&[("a", &["1", "2"])]),
+            ],
+            &["a"],
+        ))
+        .unwrap();
+        cases.extend(expand(leak(vec![], &[])).unwrap());
+        let mut asked = 0;
+        ignore_unsupported::<()>(&mut cases, |c| {
+            asked += 1;
+            assert_eq!(c, Capability::NetworkFaults);
+            Ok(Some("nodes share one network".into()))
+        })
+        .unwrap();
+        assert_eq!(asked, 1, "asked once per capability");
+        let reasons: Vec<Option<&str>> = cases.iter().map(|c| c.ignored.as_deref()).collect();
+        assert_eq!(
+            reasons,
+            [
+                Some("requires network_faults: nodes share one network"),
+                Some("requires network_faults: nodes share one network"),
+                None
+            ]
+        );
+        // On a cluster that has it, nothing changes.
+        let mut cases = expand(leak(
+            vec![Mark::Requires(&[Capability::NetworkFaults])],
+            &[],
+        ))
+        .unwrap();
+        ignore_unsupported::<()>(&mut cases, |_| Ok(None)).unwrap();
+        assert_eq!(cases[0].ignored, None);
     }
 
     #[test]

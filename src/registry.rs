@@ -1,7 +1,7 @@
 //! The tests a `harness = false` target defines, collected at link time.
 //!
 //! `#[ducktape::test]` emits one [`TestDescriptor`] per function into the
-//! [`TESTS`] distributed slice; nothing runs before `main`.
+//! `TESTS` distributed slice; nothing runs before `main`.
 
 use crate::context::TestContext;
 use crate::mark::Mark;
@@ -32,6 +32,42 @@ pub struct TestDescriptor {
     pub marks: &'static [Mark],
     /// Runs the function with one case's arguments.
     pub body: fn(&TestContext, &Args) -> TestOutcome,
+    /// The cases the marks make, worked out by the macro, so one case is
+    /// found by name without expanding the others; `None` for a descriptor
+    /// written by hand (its marks are expanded when the cases are needed).
+    pub cases: Option<&'static CaseTable>,
+}
+
+/// A test's cases as the macro computes them from its marks, in mark order:
+/// parallel columns, so a 10,000-case matrix is four flat static arrays.
+#[derive(Debug)]
+pub struct CaseTable {
+    /// Each case's name after the test's path (`a=1,b=x`; empty for a test
+    /// without parameters).
+    pub names: &'static [&'static str],
+    /// JSON text of every argument, case after case, one per parameter in
+    /// the function's order.
+    pub args: &'static [&'static str],
+    /// Each case's `cluster` mark as its ordinal among the test's `cluster`
+    /// marks; [`CaseTable::NO_CLUSTER`] when none applies.
+    pub clusters: &'static [u16],
+    /// Whether an `ignore` mark matches the case.
+    pub ignored: &'static [bool],
+}
+
+impl CaseTable {
+    /// The `clusters` entry of a case no `cluster` mark applies to.
+    pub const NO_CLUSTER: u16 = u16::MAX;
+
+    /// How many cases.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are none (never, for a table the macro wrote).
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
 }
 
 impl TestDescriptor {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// A template could not be found or rendered.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TemplateError {
     /// No file of that name in any template directory.
     #[error("template {name:?} not found in {searched}")]
@@ -116,8 +117,13 @@ pub fn render_in(
 /// Renders `templates/<name>` found beside the calling source file (or in
 /// the calling crate's `templates/`) with a serializable context.
 ///
-/// ```ignore
-/// let config = ducktape::render!("zookeeper.properties", &json!({"nodes": hosts}))?;
+/// ```no_run
+/// use ducktape::prelude::*;
+///
+/// fn config(hosts: &[&str]) -> ducktape::Result<String> {
+///     // templates/zookeeper.properties beside this file: `{{#each nodes}}…{{/each}}`
+///     Ok(ducktape::render!("zookeeper.properties", &json!({ "nodes": hosts }))?)
+/// }
 /// ```
 #[macro_export]
 macro_rules! render {

@@ -18,42 +18,78 @@ fn netns(args: &[&str]) -> std::process::Output {
         .expect("netns-cluster.sh runs")
 }
 
-/// A 3-node namespace cluster for the length of one test; `None` (with the
-/// reason printed) where this machine cannot have one.
+/// A 3-node namespace cluster of its own (named, so it coexists with the
+/// other tests' clusters and any other on the machine) for the length of
+/// one test; `None` (with the reason printed) where this machine cannot
+/// have one.
 struct Cluster {
+    name: String,
     dir: PathBuf,
-    _lock: std::fs::File,
+}
+
+fn can_have_clusters() -> bool {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/sbin/sshd").exists() {
+        eprintln!("skipped: needs root and openssh-server (scripts/install-deps.sh)");
+        return false;
+    }
+    true
 }
 
 impl Cluster {
     fn up() -> Option<Cluster> {
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/sbin/sshd").exists() {
-            eprintln!("skipped: needs root and openssh-server (scripts/install-deps.sh)");
+        Self::up_nodes(3)
+    }
+
+    fn up_nodes(nodes: usize) -> Option<Cluster> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        if !can_have_clusters() {
             return None;
         }
-        // One namespace cluster per machine: wait for other users.
-        let lock = std::fs::File::create("/tmp/ducktape-netns-cluster.lock").ok()?;
-        lock.lock().ok()?;
-        let dir = PathBuf::from(format!("/tmp/ducktape-faults-test-{}", std::process::id()));
-        let out = netns(&["up", "3", "--dir", &dir.display().to_string()]);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("faults-{}-{n}", std::process::id());
+        let dir = PathBuf::from(format!("/tmp/ducktape-{name}"));
+        let cluster = Cluster { name, dir };
+        let out = cluster.netns(&[
+            "up",
+            &nodes.to_string(),
+            "--dir",
+            &cluster.dir.display().to_string(),
+        ]);
         assert!(
             out.status.success(),
             "up failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Some(Cluster { dir, _lock: lock })
+        Some(cluster)
+    }
+
+    /// netns-cluster.sh on this cluster.
+    fn netns(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec!["--name", &self.name];
+        all.extend_from_slice(args);
+        netns(&all)
     }
 
     fn exec(&self, node: usize, cmd: &str) -> String {
-        let out = netns(&["exec", &node.to_string(), "bash", "-c", cmd]);
+        let out = self.netns(&["exec", &node.to_string(), "bash", "-c", cmd]);
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Node `node`'s address, from the cluster file.
+    fn ip(&self, node: usize) -> String {
+        let text = std::fs::read_to_string(self.dir.join("cluster.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json["nodes"][node - 1]["ssh_config"]["hostname"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        netns(&["down", "--dir", &self.dir.display().to_string()]);
+        self.netns(&["down", "--dir", &self.dir.display().to_string()]);
     }
 }
 
@@ -107,7 +143,10 @@ fn every_fault_is_healed_after_a_panic_on_a_real_cluster() {
     // The network is whole again: node1 reaches node2.
     let reach = cluster.exec(
         1,
-        "timeout 2 bash -c 'echo > /dev/tcp/10.251.0.12/22' && echo ok",
+        &format!(
+            "timeout 2 bash -c 'echo > /dev/tcp/{}/22' && echo ok",
+            cluster.ip(2)
+        ),
     );
     assert_eq!(reach.trim(), "ok");
     // And the report shows the faults.
@@ -381,7 +420,9 @@ fn a_timed_out_test_is_fenced_off_its_ssh_node_before_the_next_test_gets_it() {
     );
     let statuses = run.statuses();
     assert_eq!(
-        statuses.get("isolation::a_zombie_writer").map(String::as_str),
+        statuses
+            .get("isolation::a_zombie_writer")
+            .map(String::as_str),
         Some("FAIL"),
         "{}",
         run.stderr
@@ -398,4 +439,195 @@ fn a_timed_out_test_is_fenced_off_its_ssh_node_before_the_next_test_gets_it() {
         let left = cluster.exec(node, "pgrep -f 'echo zombie-b[g]' || true");
         assert!(left.trim().is_empty(), "node{node} still runs: {left}");
     }
+}
+
+/// Issue 15: two named namespace clusters are up side by side, each on its
+/// own subnet and answering commands; a second `up` of a name that is up is
+/// refused (not a silent teardown), and bringing one down leaves the other
+/// answering, over SSH too.
+#[test]
+fn two_named_namespace_clusters_coexist_and_go_down_separately() {
+    let Some(a) = Cluster::up_nodes(2) else {
+        return;
+    };
+    let Some(b) = Cluster::up_nodes(2) else {
+        return;
+    };
+    assert_ne!(a.ip(1), b.ip(1), "the clusters share a subnet");
+    assert_eq!(a.exec(1, "hostname").trim(), "node1");
+    assert_eq!(b.exec(2, "hostname").trim(), "node2");
+    // Each node sees its own cluster's peer, not the other's.
+    let peer = |c: &Cluster, other: &Cluster| {
+        c.exec(
+            1,
+            &format!(
+                "timeout 2 bash -c 'echo > /dev/tcp/{}/22' && echo ok; \
+                 timeout 1 bash -c 'echo > /dev/tcp/{}/22' 2>/dev/null && echo leak; true",
+                c.ip(2),
+                other.ip(2)
+            ),
+        )
+    };
+    assert_eq!(peer(&a, &b).trim(), "ok");
+    assert_eq!(peer(&b, &a).trim(), "ok");
+
+    let again = a.netns(&["up", "2"]);
+    assert!(
+        !again.status.success(),
+        "a second up of {} succeeded",
+        a.name
+    );
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains(&format!("a cluster named {} is already up", a.name))
+            && err.contains(&format!("down --name {}", a.name)),
+        "{err}"
+    );
+    assert_eq!(
+        a.exec(1, "hostname").trim(),
+        "node1",
+        "the refused up broke it"
+    );
+
+    let listed = String::from_utf8_lossy(&a.netns(&["list"]).stdout).into_owned();
+    assert!(
+        listed.contains(&a.name) && listed.contains(&b.name),
+        "{listed}"
+    );
+    let a_name = a.name.clone();
+    drop(a);
+    let listed = String::from_utf8_lossy(&b.netns(&["list"]).stdout).into_owned();
+    assert!(
+        !listed.contains(&a_name) && listed.contains(&b.name),
+        "{listed}"
+    );
+    assert_eq!(b.exec(1, "hostname").trim(), "node1");
+    let status = b.netns(&["status"]);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    // A down of a cluster that is not up touches nothing.
+    let gone = netns(&["down", "--name", &a_name]);
+    assert!(gone.status.success());
+    assert_eq!(b.exec(2, "hostname").trim(), "node2");
+}
+
+/// Issue 15: a cluster file's host keys are checked once, before any test
+/// runs: with an empty known_hosts the run stops with exit 2 and one error
+/// naming a host and how to add its key, and no test runs.
+#[test]
+fn unknown_host_keys_stop_the_run_before_the_first_test() {
+    let Some(cluster) = Cluster::up() else { return };
+    let file = cluster.dir.join("cluster.json").display().to_string();
+    let empty = cluster.dir.join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.display().to_string();
+    let run = run_systest(
+        &[
+            "--exact",
+            "quickstart::hello",
+            "--cluster",
+            "json",
+            "--cluster-file",
+            &file,
+        ],
+        &[("DUCKTAPE_KNOWN_HOSTS", &empty)],
+    );
+    assert_eq!(run.status, 2, "{}\n{}", run.stdout, run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    let line = errors[0];
+    assert!(
+        line.contains(&empty) && line.contains("is not in it") && line.contains("ssh-keyscan"),
+        "{line}"
+    );
+    for node in 1..=3 {
+        assert!(line.contains(&cluster.ip(node)), "{line}");
+    }
+    assert!(
+        !run.stdout.contains("quickstart::hello"),
+        "a test ran: {}",
+        run.stdout
+    );
+    // A changed key names the fix for that too.
+    let wrong = cluster.dir.join("wrong_known_hosts");
+    let known = std::fs::read_to_string(cluster.dir.join("known_hosts")).unwrap();
+    let mut lines: Vec<&str> = known.lines().collect();
+    // node1's address with node2's key.
+    let node2_key = lines[1].split_once(' ').unwrap().1.to_string();
+    let forged = format!("{} {node2_key}", cluster.ip(1));
+    lines[0] = &forged;
+    std::fs::write(&wrong, lines.join("\n") + "\n").unwrap();
+    let wrong = wrong.display().to_string();
+    let run = run_systest(
+        &[
+            "--exact",
+            "quickstart::hello",
+            "--cluster",
+            "json",
+            "--cluster-file",
+            &file,
+        ],
+        &[("DUCKTAPE_KNOWN_HOSTS", &wrong)],
+    );
+    assert_eq!(run.status, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("does not match") && run.stderr.contains("ssh-keygen -R"),
+        "{}",
+        run.stderr
+    );
+    // With the cluster's own known_hosts the same run passes.
+    let known = cluster.dir.join("known_hosts").display().to_string();
+    let run = run_systest(
+        &[
+            "--exact",
+            "quickstart::hello",
+            "--cluster",
+            "json",
+            "--cluster-file",
+            &file,
+        ],
+        &[("DUCKTAPE_KNOWN_HOSTS", &known)],
+    );
+    run.assert_status(0);
+}
+
+/// Issue 15: an example marked `requires(network_faults)` is ignored with
+/// the reason on the localhost cluster, whose nodes share one network stack
+/// (listed by `--list --ignored`, so nextest skips it), and is not ignored
+/// on a cluster of hosts: no environment switch decides it.
+#[test]
+fn tests_needing_network_faults_are_ignored_only_where_nodes_share_a_network() {
+    let systems = [("DUCKTAPE_ZOOKEEPER", "1")];
+    let test = "zookeeper::zk_partition_leader".to_string();
+    let local = run_systest(&["--list", "--ignored"], &systems);
+    local.assert_status(0);
+    assert!(local.listed().contains(&test), "{}", local.stdout);
+    let hosts = run_systest(&["--list", "--ignored", "--cluster", "json"], &systems);
+    hosts.assert_status(0);
+    assert!(!hosts.listed().contains(&test), "{}", hosts.stdout);
+    let all = run_systest(&["--list", "--cluster", "json"], &systems);
+    assert!(all.listed().contains(&test), "{}", all.stdout);
+    // Under cargo test it shows as ignored, with the reason, before any
+    // service starts.
+    let run = run_systest(&["--exact", &test], &systems);
+    run.assert_status(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "{test} ... ignored (requires network_faults: the localhost cluster's nodes share \
+             this machine's network stack"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.statuses().get(&test).map(String::as_str),
+        Some("IGNORE")
+    );
 }

@@ -745,3 +745,304 @@ fn cluster_errors_from_variables_name_the_variable() {
         run.stderr
     );
 }
+
+#[test]
+fn the_console_keeps_libtest_lines_whole_and_info_logs_for_nocapture() {
+    let run = run_systest(
+        &["--exact", "quickstart::hello", "quickstart::ticker_bounce"],
+        &[],
+    );
+    run.assert_status(0);
+    for name in ["quickstart::hello", "quickstart::ticker_bounce"] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("test {name} "))
+                    && l.ends_with(" ... ok")
+                    && !l.contains('[')),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(!run.stderr.contains("[INFO"), "{}", run.stderr);
+    let loud = run_systest(&["--exact", "quickstart::hello", "--nocapture"], &[]);
+    loud.assert_status(0);
+    assert!(
+        loud.stderr
+            .lines()
+            .any(|l| l.starts_with("quickstart::hello: [INFO ")),
+        "{}",
+        loud.stderr
+    );
+}
+
+#[test]
+fn a_failure_block_points_at_the_evidence() {
+    let run = run_fixtures(&["--exact", "basic::fails"], &[]);
+    run.assert_status(101);
+    let session = run.session();
+    let log = session.join("basic/fails/1/test_log.info");
+    let block = run
+        .stdout
+        .split("---- basic::fails ----")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no failure block:\n{}", run.stdout));
+    assert!(
+        run.stderr.contains(&format!(
+            "ducktape: rerun the failed tests with: cargo test --test fixtures -- {}",
+            run.results
+                .join(session.file_name().unwrap())
+                .join("rerun-failed.yml")
+                .display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("report.html"), "{}", run.stderr);
+    for want in [
+        "deliberate failure".to_string(),
+        "  nodes:   worker".to_string(),
+        format!("  log:     {}", log.display()),
+        "  last lines of the test log:".to_string(),
+        "about to fail on purpose".to_string(),
+    ] {
+        assert!(block.contains(&want), "{want:?} not in:\n{block}");
+    }
+}
+
+/// The fixtures binary with stdout and stderr in one file, as `2>&1 | tee`
+/// or a CI log has them.
+fn run_merged(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, std::path::PathBuf) {
+    let results = tempfile::tempdir().expect("tempdir").keep();
+    let out = results.join("console.txt");
+    let file = std::fs::File::create(&out).expect("console file");
+    let mut cmd = std::process::Command::new(fixtures_bin());
+    cmd.args(args)
+        .arg("--results-root")
+        .arg(&results)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().expect("dup"))
+        .stderr(file);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DUCKTAPE_") || k.starts_with("NEXTEST") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.envs(envs.iter().copied());
+    let status = cmd.status().expect("fixtures run").code().unwrap_or(-1);
+    let text = std::fs::read_to_string(&out).expect("console text");
+    (status, text, results)
+}
+
+const SLEEPER: &[&str] = &[
+    "progress::",
+    "--globals",
+    r#"{"sleep_ms": 2600}"#,
+    "--history",
+    "0",
+];
+
+#[test]
+fn without_a_terminal_status_and_slow_lines_are_whole_lines_even_with_one_thread() {
+    let args = [SLEEPER, &["--status-interval", "1"]].concat();
+    let (status, text, results) = run_merged(&args, &[("DUCKTAPE_SLOW_TIMEOUT", "1")]);
+    assert_eq!(status, 0, "{text}");
+    // stdout and stderr share the file: libtest's lines are still whole.
+    for name in ["quick_a", "quick_b", "sleeps "] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("test progress::{name}")) && l.ends_with(" ... ok")),
+            "{name}: {text}"
+        );
+    }
+    // Its node depends on what tests running at the same time hold.
+    for secs in [1, 2] {
+        let slow = text.lines().find(|l| {
+            l.starts_with("ducktape: SLOW progress::sleeps (nodes worker")
+                && l.ends_with(&format!("): running for {secs}s (--slow-timeout 1)"))
+        });
+        assert!(slow.is_some(), "no SLOW line at {secs}s:\n{text}");
+    }
+    for want in [
+        "ducktape: 2/3 done: 2 passed, 0 failed, 0 ignored; 1s elapsed",
+        "running SLOW progress::sleeps ",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+    // The notice is in the test's own log as a WARN, not echoed as a log line.
+    assert!(!text.contains("[WARN"), "{text}");
+    let log = std::fs::read_to_string(results.join("latest/progress/sleeps/1/test_log.info"))
+        .expect("the sleeper's log");
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("[WARN")
+                && l.ends_with("SLOW: running for 1s (--slow-timeout 1)")),
+        "{log}"
+    );
+}
+
+#[test]
+fn no_status_for_runs_shorter_than_the_interval_none_when_off_and_none_under_nextest() {
+    let quiet_enough = |text: &str| !text.contains("done:") && !text.contains("SLOW");
+    // Defaults: 30 s between status lines, SLOW after 60 s.
+    let (status, text, _) = run_merged(SLEEPER, &[]);
+    assert_eq!(status, 0, "{text}");
+    assert!(quiet_enough(&text), "{text}");
+    let off = [SLEEPER, &["--slow-timeout", "0"]].concat();
+    let (status, text, _) = run_merged(&off, &[("DUCKTAPE_STATUS_INTERVAL", "0")]);
+    assert_eq!(status, 0, "{text}");
+    assert!(quiet_enough(&text), "{text}");
+    // No status lines, but SLOW lines still.
+    let slow_only = [SLEEPER, &["--slow-timeout", "1"]].concat();
+    let (status, text, _) = run_merged(&slow_only, &[("DUCKTAPE_STATUS_INTERVAL", "0")]);
+    assert_eq!(status, 0, "{text}");
+    assert!(!text.contains("done:"), "{text}");
+    assert!(text.contains("ducktape: SLOW progress::sleeps"), "{text}");
+    // nextest prints its own SLOW; the test's log still notes it.
+    let nextest = [SLEEPER, &["--exact", "progress::sleeps"]].concat();
+    let short = [
+        ("NEXTEST", "1"),
+        ("DUCKTAPE_SLOW_TIMEOUT", "1"),
+        ("DUCKTAPE_STATUS_INTERVAL", "1"),
+    ];
+    let (status, text, results) = run_merged(&nextest, &short);
+    assert_eq!(status, 0, "{text}");
+    assert!(quiet_enough(&text), "{text}");
+    let log = std::fs::read_to_string(results.join("latest/progress/sleeps/1/test_log.info"))
+        .expect("the sleeper's log");
+    assert!(log.contains("SLOW: running for 1s"), "{log}");
+}
+
+/// tmux on this machine, or why not.
+fn tmux() -> Result<(), String> {
+    match std::process::Command::new("tmux").arg("-V").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
+            "tmux -V failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+        Err(e) => Err(format!("no tmux ({e}); apt-get install tmux")),
+    }
+}
+
+/// A tmux server of its own, killed when dropped.
+struct Tmux(String);
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("tmux")
+            .args(["-L", &self.0, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    /// The pane's rows, top to bottom.
+    fn screen(&self) -> Vec<String> {
+        let out = self.cmd(&["capture-pane", "-p", "-t", "t"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+/// Drops the DUCKTAPE_*/NEXTEST* variables the tmux server inherited.
+const UNSET: &str = r#"for v in $(env | sed -n 's/^\(DUCKTAPE_[A-Z_]*\|NEXTEST[A-Z_]*\)=.*/\1/p'); do unset "$v"; done"#;
+
+/// Runs the sleeper suite in a 120x20 tmux pane with `threads`: while it
+/// runs the status is the bottom row; at the end it is gone and libtest's
+/// lines are whole.
+fn live_line_in_tmux(threads: &str) {
+    const ROWS: usize = 20;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("run.sh");
+    let quoted: Vec<String> = [SLEEPER, &["--test-threads", threads, "--slow-timeout", "1"]]
+        .concat()
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect();
+    std::fs::write(
+        &script,
+        format!(
+            "seq 1 30\n{UNSET}\n'{}' {} --results-root '{}'\necho EXIT=$?\nexec sleep 600\n",
+            fixtures_bin().display(),
+            quoted.join(" "),
+            dir.path().display()
+        ),
+    )
+    .expect("script");
+    let tmux = Tmux(format!(
+        "ducktape-progress-{}-{threads}",
+        std::process::id()
+    ));
+    let rows = ROWS.to_string();
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "120",
+        "-y",
+        &rows,
+        "sh",
+        &script.display().to_string(),
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let mut during = Vec::new();
+    let slow_shown = eventually(20, || {
+        during = tmux.screen();
+        during.len() == ROWS && during[ROWS - 1].contains("running SLOW progress::sleeps")
+    });
+    assert!(
+        slow_shown,
+        "no status on the bottom row:\n{}",
+        during.join("\n")
+    );
+    assert!(
+        during[ROWS - 1].starts_with("2/3 done: 2 passed, 0 failed, 0 ignored;"),
+        "{}",
+        during.join("\n")
+    );
+    let mut after = Vec::new();
+    assert!(
+        eventually(30, || {
+            after = tmux.screen();
+            after.iter().any(|l| l.starts_with("EXIT="))
+        }),
+        "the run did not end:\n{}",
+        after.join("\n")
+    );
+    let screen = after.join("\n");
+    assert!(after.iter().any(|l| l == "EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("done:"),
+        "the status line stayed:\n{screen}"
+    );
+    for name in ["quick_a ", "quick_b ", "sleeps  "] {
+        assert!(
+            after
+                .iter()
+                .any(|l| l == &format!("test progress::{name}... ok")),
+            "{name}: {screen}"
+        );
+    }
+}
+
+#[test]
+fn on_a_terminal_the_status_is_the_bottom_row_and_gone_at_the_end() {
+    if let Err(why) = tmux() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    live_line_in_tmux("1");
+    live_line_in_tmux("3");
+}

@@ -299,6 +299,12 @@ fn faults_are_recorded_and_healed_after_a_panic() {
     );
     run.assert_status(101);
     let report = run.report();
+    let summary = report["results"][0]["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("deliberate panic with a paused process"),
+        "the test failed before its faults: {summary}\n{}",
+        run.stderr
+    );
     let kinds: Vec<&str> = report["results"][0]["faults"]
         .as_array()
         .unwrap()
@@ -682,4 +688,49 @@ fn utilization_counts_nodes_a_test_reached_without_services() {
         &[],
     );
     readme.assert_status(0);
+}
+
+/// The service API's defaults (tests/fixtures_suite/svcapi.rs): a start
+/// whose process died fails at once with its output; readiness is checked on
+/// every node at once and a timeout names what it waited for; a service's
+/// own stop order is kept; the graceful stop kills what ignores SIGTERM,
+/// found by the framework's tag even outside its process group.
+#[test]
+fn services_fail_fast_wait_for_readiness_and_stop_in_their_order() {
+    let run = run_fixtures(&["svcapi::"], &[]);
+    run.assert_status(101);
+    let statuses = run.statuses();
+    assert_eq!(statuses.len(), 5, "{statuses:?}");
+    for passing in [
+        "ready_on_every_node_at_once",
+        "stop_in_the_services_order",
+        "graceful_stop_and_tagged_pids",
+    ] {
+        let id = format!("svcapi::{passing}");
+        assert_eq!(statuses[&id], "PASS", "{}", record_of(&run, &id));
+    }
+
+    let fast = record_of(&run, "svcapi::start_fails_fast");
+    let summary = fast["summary"].as_str().unwrap();
+    assert!(summary.contains("exited before it was ready"), "{summary}");
+    assert!(
+        summary.contains("config error: bad port 99999"),
+        "{summary}"
+    );
+    // Not the 60 s readiness timeout.
+    assert!(fast["run_time_seconds"].as_f64().unwrap() < 10.0, "{fast}");
+
+    let timeout = record_of(&run, "svcapi::ready_times_out");
+    let summary = timeout["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("not ready within 2s: waited for GET :18432/missing to answer 200")
+            && summary.contains("last error: GET :18432/missing answered 404"),
+        "{summary}"
+    );
+    // The service's output is collected with its logs.
+    let out = run
+        .session()
+        .join("svcapi/start_fails_fast/1/shell-1/worker1/output.log");
+    let out = std::fs::read_to_string(&out).unwrap();
+    assert!(out.contains("config error"), "{out}");
 }

@@ -185,3 +185,120 @@ fn nextest_isolation_bounds_and_teardown_problems() {
         "{stuck}"
     );
 }
+
+/// The README's CI recipe for nextest: shard `i` of 2 runs
+/// `cargo nextest run --partition hash:i/2` into its own results root.
+fn partitioned_shards(filter: &str) -> Vec<tempfile::TempDir> {
+    let roots: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    for (i, root) in roots.iter().enumerate() {
+        let partition = format!("hash:{}/2", i + 1);
+        nextest_fixtures(
+            &["-E", filter, "--partition", &partition],
+            &[("DUCKTAPE_RESULTS_ROOT", root.path().display().to_string())],
+        );
+    }
+    roots
+}
+
+#[test]
+fn two_nextest_shards_merge_into_the_whole_selection() {
+    let filter = "test(/^basic::(passes|fails|returns_data|echo_args)/)";
+    let roots = partitioned_shards(filter);
+    let shards: Vec<String> = roots
+        .iter()
+        .flat_map(|r| sessions(r.path()))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(shards.len(), 2, "{shards:?}");
+    let out = tempfile::tempdir().unwrap().keep().join("merged");
+    let out = out.display().to_string();
+    let mut args = vec![
+        "basic::passes",
+        "basic::fails",
+        "basic::returns_data",
+        "basic::echo_args",
+        "--merge-results",
+        &out,
+    ];
+    args.extend(shards.iter().map(String::as_str));
+    let merge = run_fixtures(&args, &[]);
+    merge.assert_status(0);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&out).join("report.json")).unwrap(),
+    )
+    .unwrap();
+    let mut ids: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["test_id"].as_str())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "basic::echo_args::a=1,b=x",
+            "basic::echo_args::a=2,b=x",
+            "basic::fails",
+            "basic::passes",
+            "basic::returns_data"
+        ],
+        "{}",
+        merge.stdout
+    );
+    assert_eq!(report["missing"], serde_json::json!([]));
+    assert_eq!(report["duplicates"], serde_json::json!([]));
+}
+
+/// `(classname, name)` of every `<testcase>` in a JUnit file.
+fn junit_cases(xml: &str) -> Vec<(String, String)> {
+    let attr = |tag: &str, key: &str| {
+        let start = tag.find(&format!(" {key}=\""))? + key.len() + 3;
+        let len = tag[start..].find('"')?;
+        Some(tag[start..start + len].to_string())
+    };
+    let mut cases: Vec<(String, String)> = xml
+        .split("<testcase ")
+        .skip(1)
+        .filter_map(|t| {
+            let tag = format!(" {}", &t[..t.find('>')?]);
+            let tag = tag.as_str();
+            Some((attr(tag, "classname")?, attr(tag, "name")?))
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+#[test]
+fn nextest_junit_and_report_xml_name_tests_alike() {
+    let config = tempfile::tempdir().unwrap();
+    let config_file = config.path().join("nextest.toml");
+    std::fs::write(
+        &config_file,
+        "[profile.junit-names.junit]\npath = \"junit.xml\"\n",
+    )
+    .unwrap();
+    let results = tempfile::tempdir().unwrap();
+    nextest_fixtures(
+        &[
+            "--config-file",
+            config_file.to_str().unwrap(),
+            "--profile",
+            "junit-names",
+            "-E",
+            "test(/^basic::(passes|fails|echo_args)/)",
+        ],
+        &[(
+            "DUCKTAPE_RESULTS_ROOT",
+            results.path().display().to_string(),
+        )],
+    );
+    let junit = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/nextest/junit-names/junit.xml");
+    let theirs = junit_cases(&std::fs::read_to_string(&junit).unwrap());
+    let session = &sessions(results.path())[0];
+    let ours = junit_cases(&std::fs::read_to_string(session.join("report.xml")).unwrap());
+    assert_eq!(ours.len(), 4, "{ours:?}");
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&("ducktape-rs::fixtures".into(), "basic::fails".into())));
+}

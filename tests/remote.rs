@@ -144,18 +144,24 @@ fn large_file(e: &Env) {
     }
     std::fs::write(&src, &data).unwrap();
     drop(data);
+    // Mode survives both ways, also when the file moves in parts.
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
     let want = sha256_local(&src);
     e.a.remove(Path::new("t-big"), true).unwrap();
     let t = Instant::now();
     e.a.copy_to(&src, Path::new("t-big/big.bin")).unwrap();
     let up = t.elapsed();
     assert_eq!(sha256_remote(&e.a, "t-big/big.bin"), want);
+    let root = e.a.root().join("t-big/big.bin");
+    let stat = format!("stat -c %a {}", root.display());
+    assert_eq!(e.a.ssh_output(&stat).unwrap().trim(), "640");
     let back = e.local.path().join("back.bin");
     let t = Instant::now();
     e.a.copy_from(Path::new("t-big/big.bin"), &back).unwrap();
     let down = t.elapsed();
     assert_eq!(std::fs::metadata(&back).unwrap().len(), N as u64);
     assert_eq!(sha256_local(&back), want);
+    assert_eq!(mode(&back), 0o640);
     eprintln!(
         "{}: 100 MiB copy_to {up:?} ({:.0} MB/s), copy_from {down:?} ({:.0} MB/s)",
         e.a.name(),

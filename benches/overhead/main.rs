@@ -1,45 +1,223 @@
-//! Per-test overhead of the harness, side by side with Python ducktape.
+//! Per-test overhead of the harness, in the profile users build, side by
+//! side with a libtest-mimic floor and Python ducktape.
 //!
-//! This binary is both the suite and the driver: run by `cargo bench` it
-//! re-runs itself as a ducktape test binary (`DUCKTAPE_BENCH_CHILD=1`) to
-//! time 200 trivial parametrized tests and `--collect-only` on 10,000 cases,
-//! then, when Python ducktape 0.17 is available (`pip install ducktape==0.17.0`
-//! into `target/bench-venv`, done here if missing), the same with it.
+//! A user's crate gets ducktape's default `test` profile (unoptimized: this
+//! repository's `[profile.dev.package."*"]` tuning does not reach it), so
+//! this bench writes such a crate under `target/overhead-bench/` (its own
+//! workspace and target directory, kept between runs), builds its suites in
+//! the test profile and in release, and times them:
+//!
+//! - per-test cost under `cargo test` (the binary run directly) and under
+//!   `cargo nextest run -j 2` (less the start-up of a run that selects no
+//!   test), for 200 and 5,000 no-op cases, next to a
+//!   libtest-mimic binary with the same test names (the floor), and the
+//!   5,000/200 ratio;
+//! - one process running one case (`--exact`, as nextest and IDEs do) in a
+//!   200- and a 10,000-case binary;
+//! - `--list --format terse` (what nextest asks) of 10,000 cases;
+//! - Python ducktape 0.17 on the same 200-case suite (see `peer.rs`).
 
 mod peer;
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// 200 cases that do nothing: what is left is the harness's cost.
-#[ducktape::test(cluster(num_nodes = 0), matrix(a = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], b = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]))]
-fn trivial(_ctx: &ducktape::TestContext, a: u32, b: u32) {
-    let _ = (a, b);
+/// A suite: binary name, test function, and its two matrix keys and sizes.
+struct Suite {
+    bin: &'static str,
+    func: &'static str,
+    keys: [(&'static str, usize); 2],
 }
 
-/// 10,000 cases, only ever collected.
-#[ducktape::test(cluster(num_nodes = 0), matrix(x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99], y = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99]))]
-fn many(_ctx: &ducktape::TestContext, x: u32, y: u32) {
-    let _ = (x, y);
+const SUITES: [Suite; 3] = [
+    Suite {
+        bin: "s200",
+        func: "trivial",
+        keys: [("a", 10), ("b", 20)],
+    },
+    Suite {
+        bin: "s5000",
+        func: "trivial",
+        keys: [("a", 50), ("b", 100)],
+    },
+    Suite {
+        bin: "s10000",
+        func: "many",
+        keys: [("x", 100), ("y", 100)],
+    },
+];
+
+impl Suite {
+    fn cases(&self) -> usize {
+        self.keys[0].1 * self.keys[1].1
+    }
+
+    fn floor(&self) -> String {
+        self.bin.replacen('s', "f", 1)
+    }
+
+    /// The ducktape test: a matrix of no-op cases.
+    fn ducktape_source(&self) -> String {
+        let [(k1, n1), (k2, n2)] = self.keys;
+        let list = |n: usize| {
+            let v: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+            format!("[{}]", v.join(", "))
+        };
+        format!(
+            "#[ducktape::test(cluster(num_nodes = 0), matrix({k1} = {}, {k2} = {}))]\n\
+             fn {f}(_ctx: &ducktape::TestContext, {k1}: u32, {k2}: u32) {{\n    let _ = ({k1}, {k2});\n}}\n\n\
+             fn main() -> std::process::ExitCode {{\n    ducktape::main()\n}}\n",
+            list(n1),
+            list(n2),
+            f = self.func
+        )
+    }
+
+    /// The floor: libtest-mimic trials with the same names.
+    fn floor_source(&self) -> String {
+        let [(k1, n1), (k2, n2)] = self.keys;
+        format!(
+            "fn main() {{\n    let args = libtest_mimic::Arguments::from_args();\n    let mut trials = Vec::new();\n    \
+             for a in 0..{n1} {{\n        for b in 0..{n2} {{\n            \
+             trials.push(libtest_mimic::Trial::test(format!(\"{f}::{k1}={{a}},{k2}={{b}}\"), || Ok(())));\n        }}\n    }}\n    \
+             libtest_mimic::run(&args, trials).exit();\n}}\n",
+            f = self.func
+        )
+    }
 }
 
-/// Runs this binary as a test binary; checks it printed `lines` lines.
-fn child(args: &[&str], results: &std::path::Path, lines: usize) -> Duration {
-    let exe = std::env::current_exe().expect("own path");
+/// Writes the bench workspace (only files whose text changed, so cargo
+/// rebuilds nothing between runs).
+fn write_workspace(root: &Path) -> std::io::Result<()> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let write = |rel: &str, text: &str| -> std::io::Result<()> {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap_or(root))?;
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            std::fs::write(&path, text)?;
+        }
+        Ok(())
+    };
+    write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"suite\", \"floor\"]\nresolver = \"2\"\n",
+    )?;
+    if !root.join("Cargo.lock").exists() {
+        // The repository's versions, so the build works offline.
+        std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock"))?;
+    }
+    let package = |name: &str, dep: String, kind: fn(&Suite) -> String| {
+        let mut toml = format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [dependencies]\n{dep}\n\n"
+        );
+        for s in &SUITES {
+            let bin = kind(s);
+            toml.push_str(&format!(
+                "[[test]]\nname = \"{bin}\"\npath = \"{bin}.rs\"\nharness = false\n\n"
+            ));
+        }
+        toml
+    };
+    let ducktape = format!(
+        "ducktape = {{ package = \"ducktape-rs\", path = {:?} }}",
+        repo.display().to_string()
+    );
+    write(
+        "suite/Cargo.toml",
+        &package("overhead-suite", ducktape, |s| s.bin.to_string()),
+    )?;
+    write(
+        "floor/Cargo.toml",
+        &package(
+            "overhead-floor",
+            "libtest-mimic = \"0.8\"".into(),
+            Suite::floor,
+        ),
+    )?;
+    write("suite/src/lib.rs", "")?;
+    write("floor/src/lib.rs", "")?;
+    for s in &SUITES {
+        write(&format!("suite/{}.rs", s.bin), &s.ducktape_source())?;
+        write(&format!("floor/{}.rs", s.floor()), &s.floor_source())?;
+    }
+    Ok(())
+}
+
+/// The two profiles: the test profile users build, and release.
+#[derive(Clone, Copy)]
+enum Profile {
+    Test,
+    Release,
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Test => "test profile",
+            Profile::Release => "release",
+        }
+    }
+    fn cargo_args(self) -> &'static [&'static str] {
+        match self {
+            Profile::Test => &[],
+            Profile::Release => &["--release"],
+        }
+    }
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_TARGET_DIR", root.join("target"));
+    c
+}
+
+/// Builds every suite and floor; returns each test binary's path by name.
+fn build(root: &Path, profile: Profile) -> Result<Vec<(String, PathBuf)>, String> {
+    let out = cargo(root)
+        .args(["test", "--no-run", "--workspace", "--message-format=json"])
+        .args(profile.cargo_args())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "building the bench suites ({}) failed",
+            profile.name()
+        ));
+    }
+    let mut bins = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let (Some(name), Some(exe)) =
+            (msg["target"]["name"].as_str(), msg["executable"].as_str())
+        {
+            bins.push((name.to_string(), PathBuf::from(exe)));
+        }
+    }
+    Ok(bins)
+}
+
+/// Runs a binary; checks it succeeded and printed at least `min_lines`.
+fn run(exe: &Path, args: &[&str], results: &Path, min_lines: usize) -> Duration {
     let start = Instant::now();
     let out = Command::new(exe)
         .args(args)
-        .arg("--results-root")
-        .arg(results)
-        .env("DUCKTAPE_BENCH_CHILD", "1")
+        .env("DUCKTAPE_RESULTS_ROOT", results)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
-        .expect("bench child runs");
+        .expect("bench binary runs");
     let elapsed = start.elapsed();
-    assert!(out.status.success(), "bench child failed: {args:?}");
+    assert!(out.status.success(), "{} {args:?} failed", exe.display());
     let printed = String::from_utf8_lossy(&out.stdout).lines().count();
-    assert_eq!(printed, lines, "{args:?} printed {printed} lines");
+    assert!(printed >= min_lines, "{args:?} printed {printed} lines");
     elapsed
 }
 
@@ -47,55 +225,141 @@ fn best_of(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
     (0..n).map(|_| f()).min().unwrap_or_default()
 }
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Per-test cost of running the whole binary in one process (`cargo test`).
+fn cargo_test_per_test(exe: &Path, cases: usize, results: &Path) -> f64 {
+    let empty = best_of(3, || run(exe, &["--exact", "no::such::test"], results, 1));
+    let all = best_of(2, || run(exe, &[], results, cases));
+    ms(all.saturating_sub(empty)) / cases as f64
+}
+
+/// Per-test cost under `cargo nextest run -j 2` (one process per test):
+/// the run's wall time less that of a run selecting no test (cargo's and
+/// nextest's start-up and the binary's listing), per test.
+fn nextest_per_test(root: &Path, profile: Profile, bin: &str, cases: usize, results: &Path) -> f64 {
+    let nextest = |extra: &[&str]| {
+        let start = Instant::now();
+        let status = cargo(root)
+            .args(["nextest", "run", "-j", "2", "--no-fail-fast", "--workspace"])
+            .args(["--test", bin])
+            .args(profile.cargo_args())
+            .args(extra)
+            .env("DUCKTAPE_RESULTS_ROOT", results)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let elapsed = start.elapsed();
+        status.ok().filter(|s| s.success()).map(|_| elapsed)
+    };
+    let none = ["--no-tests=pass", "-E", "test(=no::such::test)"];
+    // The first run also builds what nextest needs: not timed.
+    let _ = nextest(&none);
+    let empty = (0..3).filter_map(|_| nextest(&none)).min();
+    match (nextest(&[]), empty) {
+        (Some(all), Some(empty)) => ms(all.saturating_sub(empty)) / cases as f64,
+        _ => f64::NAN,
+    }
+}
+
+/// Everything measured in one profile.
+struct Figures {
+    cargo_test: [(f64, f64); 2],
+    nextest: [(f64, f64); 2],
+    exact: (f64, f64),
+    list: f64,
+}
+
+fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, String> {
+    let bins = build(root, profile)?;
+    let exe = |name: &str| {
+        bins.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+            .ok_or_else(|| format!("no binary {name}"))
+    };
+    let mut cargo_test = [(0.0, 0.0); 2];
+    let mut nextest = [(0.0, 0.0); 2];
+    for (i, s) in SUITES[..2].iter().enumerate() {
+        let (suite, floor) = (exe(s.bin)?, exe(&s.floor())?);
+        cargo_test[i] = (
+            cargo_test_per_test(&suite, s.cases(), results),
+            cargo_test_per_test(&floor, s.cases(), results),
+        );
+        nextest[i] = (
+            nextest_per_test(root, profile, s.bin, s.cases(), results),
+            nextest_per_test(root, profile, &s.floor(), s.cases(), results),
+        );
+    }
+    let (s200, s10k) = (exe("s200")?, exe("s10000")?);
+    let exact = (
+        ms(best_of(7, || {
+            run(&s200, &["--exact", "trivial::a=3,b=7"], results, 1)
+        })),
+        ms(best_of(7, || {
+            run(&s10k, &["--exact", "many::x=3,y=7"], results, 1)
+        })),
+    );
+    let list = ms(best_of(5, || {
+        run(&s10k, &["--list", "--format", "terse"], results, 10_000)
+    }));
+    Ok(Figures {
+        cargo_test,
+        nextest,
+        exact,
+        list,
+    })
+}
+
+fn print(profile: Profile, f: &Figures) {
+    let p = profile.name();
+    for (label, rows) in [
+        ("cargo test", &f.cargo_test),
+        ("cargo nextest run -j 2", &f.nextest),
+    ] {
+        let [(d200, f200), (d5k, f5k)] = *rows;
+        println!(
+            "{p}: {label}, per test: 200 cases {d200:.2} ms (floor {f200:.2}), \
+             5,000 cases {d5k:.2} ms (floor {f5k:.2}); ratio 5,000/200 {:.2} (floor {:.2})",
+            d5k / d200,
+            f5k / f200
+        );
+    }
+    println!(
+        "{p}: one --exact case: 200-case binary {:.1} ms, 10,000-case binary {:.1} ms ({:.2}x)",
+        f.exact.0,
+        f.exact.1,
+        f.exact.1 / f.exact.0
+    );
+    println!("{p}: --list of 10,000 cases: {:.1} ms", f.list);
+}
+
 fn main() -> std::process::ExitCode {
-    if std::env::var_os("DUCKTAPE_BENCH_CHILD").is_some() {
-        return ducktape::main();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let root = target.join("overhead-bench");
+    if let Err(e) = write_workspace(&root) {
+        eprintln!("overhead bench: cannot write {}: {e}", root.display());
+        return std::process::ExitCode::FAILURE;
     }
     let results = tempfile::tempdir().expect("tempdir");
-    // libtest prints a blank line, `running N tests`, one line per test,
-    // a blank line, the result line and a blank line.
-    let empty = best_of(5, || {
-        child(&["--exact", "no::such::test"], results.path(), 5)
-    });
-    let run200 = best_of(3, || child(&["--exact", "trivial"], results.path(), 205));
-    let collect = best_of(5, || {
-        child(&["--collect-only", "many"], results.path(), 10_000)
-    });
-    let list = best_of(5, || child(&["--list"], results.path(), 10_200));
-    let per_test = run200.saturating_sub(empty).as_secs_f64() * 1000.0 / 200.0;
-    println!(
-        "ducktape-rs: run 200 trivial tests: {:.1} ms total, {:.3} ms per test (startup {:.1} ms)",
-        run200.as_secs_f64() * 1000.0,
-        per_test,
-        empty.as_secs_f64() * 1000.0
-    );
-    println!(
-        "ducktape-rs: --collect-only 10,000 cases: {:.1} ms",
-        collect.as_secs_f64() * 1000.0
-    );
-    println!(
-        "ducktape-rs: --list 10,200 cases: {:.1} ms",
-        list.as_secs_f64() * 1000.0
-    );
-    match peer::measure() {
-        Ok(p) => {
-            println!(
-                "python ducktape 0.17: run 200 trivial tests: {:.0} ms per test",
-                p.per_test_ms
-            );
-            println!(
-                "python ducktape 0.17: --collect-only 200 tests: {:.0} ms",
-                p.collect_200_ms
-            );
-            println!(
-                "ratio per test (python / rust): {:.0}x",
-                p.per_test_ms / per_test.max(1e-6)
-            );
-            println!(
-                "ratio collect (python 200 / rust 10,000): {:.0}x",
-                p.collect_200_ms / (collect.as_secs_f64() * 1000.0)
-            );
+    for profile in [Profile::Test, Profile::Release] {
+        match measure(&root, profile, results.path()) {
+            Ok(f) => print(profile, &f),
+            Err(e) => {
+                eprintln!("overhead bench: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
         }
+    }
+    match peer::measure() {
+        Ok(p) => println!(
+            "python ducktape 0.17: 200 cases, per test {:.1} ms; --collect-only {:.0} ms",
+            p.per_test_ms, p.collect_200_ms
+        ),
         Err(e) => println!("python ducktape 0.17: not measured: {e}"),
     }
     std::process::ExitCode::SUCCESS

@@ -67,7 +67,7 @@ fn param_keys(marks: &[Mark]) -> Vec<&Ident> {
             Mark::Matrix(_, lists) | Mark::Defaults(lists) => {
                 keys.extend(lists.iter().map(|(k, _)| k));
             }
-            Mark::Cluster(_) | Mark::Env(_) => {}
+            Mark::Cluster(_) | Mark::Env(_) | Mark::Requires(_) => {}
         }
     }
     keys
@@ -90,7 +90,7 @@ fn cases(marks: &[Mark]) -> Vec<Case<'_>> {
             Mark::Defaults(lists) => {
                 defaults.extend(lists.iter().map(|(k, _)| k.unraw().to_string()));
             }
-            Mark::Cluster(_) | Mark::Ignore(_) | Mark::Env(_) => {}
+            Mark::Cluster(_) | Mark::Ignore(_) | Mark::Env(_) | Mark::Requires(_) => {}
         }
     }
     if cases.is_empty() {

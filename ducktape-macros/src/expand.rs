@@ -1,7 +1,7 @@
 //! Checking the function's signature and writing the expansion.
 
 use crate::marks::{self, Cluster, Mark, RawMarks};
-use crate::{coverage, Errors};
+use crate::{cases, coverage, Errors};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
@@ -263,8 +263,10 @@ fn generate(func: ItemFn, shape: &Shape, marks: &[Mark]) -> TokenStream {
     // The line of the function's name, not of the attribute.
     let line = quote_spanned!(name.span()=> ::core::line!());
     let param_names = idents.iter().map(|i| i.unraw().to_string());
+    let marks_in = marks;
     let marks = marks.iter().map(mark_tokens);
     let doc = doc_text(&attrs);
+    let cases = case_table(marks_in, &idents);
 
     quote! {
         #(#attrs)*
@@ -288,6 +290,7 @@ fn generate(func: ItemFn, shape: &Shape, marks: &[Mark]) -> TokenStream {
             doc: #doc,
             params: &[#(#param_names),*],
             marks: &[#(#marks),*],
+            cases: #cases,
             body: {
                 fn __run(#ctx: &#p::TestContext, #args: &#p::Args) -> #p::TestOutcome {
                     #(#bindings)*
@@ -296,6 +299,32 @@ fn generate(func: ItemFn, shape: &Shape, marks: &[Mark]) -> TokenStream {
                 __run
             },
         };
+    }
+}
+
+/// The test's cases as a static `CaseTable` (see `cases.rs`), or `None`
+/// when the marks list a case twice (the runtime expansion reports it).
+fn case_table(marks: &[Mark], params: &[&Ident]) -> TokenStream {
+    let params: Vec<Ident> = params.iter().map(|p| (*p).clone()).collect();
+    let Some(rows) = cases::rows(marks, &params) else {
+        return quote!(::core::option::Option::None);
+    };
+    let p = quote!(::ducktape::__private);
+    let names = rows.iter().map(|r| &r.suffix);
+    let args = rows.iter().flat_map(|r| &r.args);
+    let clusters = rows.iter().map(|r| {
+        r.cluster
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(u16::MAX)
+    });
+    let ignored = rows.iter().map(|r| r.ignored);
+    quote! {
+        ::core::option::Option::Some(&#p::CaseTable {
+            names: &[#(#names),*],
+            args: &[#(#args),*],
+            clusters: &[#(#clusters),*],
+            ignored: &[#(#ignored),*],
+        })
     }
 }
 
@@ -360,6 +389,12 @@ fn mark_tokens(mark: &Mark) -> TokenStream {
                 quote!((#k, #v))
             });
             quote!(#p::Mark::Env(&[#(#kv),*]))
+        }
+        Mark::Requires(capabilities) => {
+            let variants = capabilities
+                .iter()
+                .map(|c| format_ident!("{}", c.variant()));
+            quote!(#p::Mark::Requires(&[#(#p::Capability::#variants),*]))
         }
     }
 }

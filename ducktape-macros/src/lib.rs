@@ -11,6 +11,7 @@
 //!
 //! [`TestDescriptor`]: https://docs.rs/ducktape/latest/ducktape/registry/struct.TestDescriptor.html
 
+mod cases;
 mod coverage;
 mod expand;
 mod json;
@@ -40,7 +41,9 @@ use proc_macro::TokenStream;
 /// - `matrix(a = [1, 2], b = ["x", "y"])`: the cartesian product;
 /// - `defaults(a = [1, 2])`: fills arguments the other cases lack;
 /// - `ignore` or `ignore(a = 1)`: ignores all cases, or the matching ones;
-/// - `env(VAR = "value")`: ignored unless each variable has that value.
+/// - `env(VAR = "value")`: ignored unless each variable has that value;
+/// - `requires(network_faults)`: every case is ignored, with the reason, on
+///   a cluster whose nodes share one network stack (localhost).
 ///
 /// Values are literals: integers, floats, bools, strings and arrays of them.
 /// A parameter some case leaves without a value is a compile error.

@@ -39,7 +39,15 @@ impl Parse for KeyValue {
 /// A mark as written: its name and, if any, its parenthesized arguments.
 pub struct RawMark {
     name: Ident,
-    args: Option<(token::Paren, Punctuated<KeyValue, Token![,]>)>,
+    args: Option<(token::Paren, RawArgs)>,
+}
+
+/// What is inside a mark's parentheses.
+enum RawArgs {
+    /// `key = value, ...`: every mark but `requires`.
+    KeyValues(Punctuated<KeyValue, Token![,]>),
+    /// `name, ...`: the capabilities of `requires`.
+    Names(Punctuated<Ident, Token![,]>),
 }
 
 impl Parse for RawMark {
@@ -48,12 +56,29 @@ impl Parse for RawMark {
         let args = if input.peek(token::Paren) {
             let content;
             let paren = syn::parenthesized!(content in input);
-            Some((paren, content.parse_terminated(KeyValue::parse, Token![,])?))
+            let args = if name == "requires" {
+                RawArgs::Names(content.parse_terminated(capability_name, Token![,])?)
+            } else {
+                RawArgs::KeyValues(content.parse_terminated(KeyValue::parse, Token![,])?)
+            };
+            Some((paren, args))
         } else {
             None
         };
         Ok(RawMark { name, args })
     }
+}
+
+/// One name inside `requires(...)`; `name = value` is refused there.
+fn capability_name(input: ParseStream) -> syn::Result<Ident> {
+    let name = Ident::parse_any(input)?;
+    if input.peek(Token![=]) {
+        return Err(syn::Error::new(
+            name.span(),
+            "requires takes capability names, not `key = value`: like `requires(network_faults)`",
+        ));
+    }
+    Ok(name)
 }
 
 /// The whole attribute: marks separated by commas.
@@ -86,6 +111,28 @@ pub enum Mark {
     Ignore(Vec<Pair>),
     /// `env(VAR = "value", ...)`: raw strings, not JSON.
     Env(Vec<(Ident, LitStr)>),
+    /// `requires(network_faults, ...)`: what the cluster's nodes must allow.
+    Requires(Vec<Capability>),
+}
+
+/// A capability a test can require of the cluster, by its mark name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// `network_faults`: nodes with their own network stack, so partitions,
+    /// drops, delays and rate limits can target them.
+    NetworkFaults,
+}
+
+/// Every capability, by the name `requires(...)` takes.
+const CAPABILITIES: &[(&str, Capability)] = &[("network_faults", Capability::NetworkFaults)];
+
+impl Capability {
+    /// The variant's name in `ducktape::mark::Capability`.
+    pub fn variant(self) -> &'static str {
+        match self {
+            Capability::NetworkFaults => "NetworkFaults",
+        }
+    }
 }
 
 /// What a `cluster` mark declares.
@@ -101,7 +148,7 @@ pub enum Cluster {
     Spec(Expr),
 }
 
-const MARK_NAMES: &str = "cluster, matrix, parametrize, defaults, ignore or env";
+const MARK_NAMES: &str = "cluster, matrix, parametrize, defaults, ignore, env or requires";
 
 /// Checks the marks and converts their values; all problems go to `errors`,
 /// and marks with a problem are left out.
@@ -122,7 +169,7 @@ fn check_one(raw: RawMark) -> syn::Result<Mark> {
     let name = raw.name.unraw().to_string();
     if !matches!(
         name.as_str(),
-        "cluster" | "matrix" | "parametrize" | "defaults" | "ignore" | "env"
+        "cluster" | "matrix" | "parametrize" | "defaults" | "ignore" | "env" | "requires"
     ) {
         return Err(syn::Error::new(
             raw.name.span(),
@@ -130,7 +177,8 @@ fn check_one(raw: RawMark) -> syn::Result<Mark> {
         ));
     }
     let (paren, args) = match raw.args {
-        Some((paren, args)) => (paren, args.into_iter().collect::<Vec<_>>()),
+        Some((paren, RawArgs::Names(names))) => return requires(paren.span.join(), names),
+        Some((paren, RawArgs::KeyValues(args))) => (paren, args.into_iter().collect::<Vec<_>>()),
         None if name == "ignore" => return Ok(Mark::Ignore(Vec::new())),
         None => {
             let example = match name.as_str() {
@@ -138,6 +186,7 @@ fn check_one(raw: RawMark) -> syn::Result<Mark> {
                 "matrix" => "matrix(a = [1, 2])",
                 "parametrize" => "parametrize(a = 1)",
                 "defaults" => "defaults(a = [1, 2])",
+                "requires" => "requires(network_faults)",
                 _ => "env(VAR = \"value\")",
             };
             return Err(syn::Error::new(
@@ -162,6 +211,37 @@ fn check_one(raw: RawMark) -> syn::Result<Mark> {
     errors.finish()?;
     // `None` only comes with an error, which `finish` returned.
     mark.ok_or_else(|| syn::Error::new(paren.span.join(), "invalid mark"))
+}
+
+/// `requires(name, ...)`: every name a known capability, none twice.
+fn requires(span: Span, names: Punctuated<Ident, Token![,]>) -> syn::Result<Mark> {
+    let mut errors = Errors::default();
+    let mut capabilities = Vec::new();
+    for ident in names {
+        let name = ident.unraw().to_string();
+        match CAPABILITIES.iter().find(|(n, _)| *n == name) {
+            Some((_, c)) if capabilities.contains(c) => errors.push(syn::Error::new(
+                ident.span(),
+                format!("capability `{name}` is required twice"),
+            )),
+            Some((_, c)) => capabilities.push(*c),
+            None => {
+                let known: Vec<&str> = CAPABILITIES.iter().map(|(n, _)| *n).collect();
+                errors.push(syn::Error::new(
+                    ident.span(),
+                    format!("unknown capability `{name}`: expected {}", known.join(", ")),
+                ));
+            }
+        }
+    }
+    if capabilities.is_empty() && errors.len() == 0 {
+        errors.push(syn::Error::new(
+            span,
+            "`requires` needs a capability, like `requires(network_faults)`",
+        ));
+    }
+    errors.finish()?;
+    Ok(Mark::Requires(capabilities))
 }
 
 fn no_duplicate_keys(args: &[KeyValue], errors: &mut Errors) {
@@ -331,9 +411,10 @@ mod tests {
             ignore,
             ignore(a = 1),
             env(HOME = "/root"),
+            requires(network_faults),
         ))
         .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(marks.len(), 8);
+        assert_eq!(marks.len(), 9);
         match &marks[0] {
             Mark::Cluster(Cluster::NumNodes {
                 num_nodes,
@@ -354,6 +435,9 @@ mod tests {
         assert!(matches!(&marks[3], Mark::Cluster(Cluster::Spec(_))));
         assert!(matches!(&marks[5], Mark::Ignore(kv) if kv.is_empty()));
         assert!(matches!(&marks[7], Mark::Env(kv) if kv[0].1.value() == "/root"));
+        assert!(
+            matches!(&marks[8], Mark::Requires(c) if c.as_slice() == [Capability::NetworkFaults])
+        );
     }
 
     #[test]
@@ -366,13 +450,16 @@ mod tests {
             matrix(a = [], b = 1, a = [2]),
             parametrize,
             env(V = 1),
+            requires(network_fault, network_faults, network_faults),
+            requires(),
+            requires,
         ))
         .err()
         .unwrap();
         assert_eq!(
             errors,
             [
-                "unknown mark `clustr`: expected cluster, matrix, parametrize, defaults, ignore or env",
+                "unknown mark `clustr`: expected cluster, matrix, parametrize, defaults, ignore, env or requires",
                 "cluster needs `num_nodes = N` or `cluster_spec = ...`",
                 "give either num_nodes or cluster_spec, not both",
                 "num_nodes must be an integer literal; use `cluster_spec = ...` for a computed cluster",
@@ -381,6 +468,10 @@ mod tests {
                 "matrix takes a list of values per key, like `a = [1, 2]`",
                 "`parametrize` needs arguments, like `parametrize(a = 1)`",
                 "env values must be string literals, like `VAR = \"1\"`",
+                "unknown capability `network_fault`: expected network_faults",
+                "capability `network_faults` is required twice",
+                "`requires` needs a capability, like `requires(network_faults)`",
+                "`requires` needs arguments, like `requires(network_faults)`",
             ]
         );
     }

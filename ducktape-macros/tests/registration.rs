@@ -170,3 +170,73 @@ fn imported_attribute_and_line_of_the_fn() {
     assert_eq!(t.line, imported::FN_LINE);
     assert_eq!(names(&cases("via_use")), ["imported::via_use::n=1"]);
 }
+
+/// Marks with defaults after a matrix, an ignore matching some cases, and
+/// a value that needs encoding in the case name.
+#[ducktape::test(
+    matrix(a = [1, 2]),
+    cluster(num_nodes = 1),
+    parametrize(a = 3, s = "p q"),
+    defaults(s = ["x", "y/z"]),
+    ignore(s = "x"),
+)]
+fn table_mix(_ctx: &TestContext, a: u8, s: String) {
+    let _ = (a, s);
+}
+
+/// The macro's case table and the runtime expansion of the same marks agree
+/// on every case (names, arguments, clusters, ignore reasons, order), and a
+/// case found by name is that case.
+#[test]
+fn case_tables_agree_with_the_marks() {
+    for test in TESTS.iter() {
+        assert!(test.cases.is_some(), "{} has no case table", test.name);
+        let from_table = expand(test).unwrap();
+        let from_marks = ducktape::mark::expand_marks(test).unwrap();
+        assert_eq!(from_table.len(), from_marks.len(), "{}", test.name);
+        for (t, m) in from_table.iter().zip(&from_marks) {
+            assert_eq!(
+                (&t.name, &t.args, &t.cluster, &t.ignored),
+                (&m.name, &m.args, &m.cluster, &m.ignored)
+            );
+            let found = ducktape::mark::find(test, &t.name).unwrap().unwrap();
+            assert_eq!((&found.name, &found.args), (&t.name, &t.args));
+        }
+        assert_eq!(ducktape::mark::count(test).unwrap(), from_marks.len());
+    }
+    let mix = cases("table_mix");
+    assert_eq!(
+        names(&mix),
+        [
+            "table_mix::a=1,s=x",
+            "table_mix::a=1,s=y%2Fz",
+            "table_mix::a=2,s=x",
+            "table_mix::a=2,s=y%2Fz",
+            "table_mix::a=3,s=p%20q"
+        ]
+    );
+    let ignored: Vec<bool> = mix.iter().map(|c| c.ignored.is_some()).collect();
+    assert_eq!(ignored, [true, false, true, false, false]);
+    assert_eq!(mix[4].cluster, declared(ClusterSpec::simple_linux(1)));
+}
+
+#[ducktape::test(cluster(num_nodes = 3), requires(network_faults), matrix(n = [1, 2]))]
+fn needs_network_faults(_ctx: &TestContext, n: u8) {
+    assert!(n > 0);
+}
+
+#[test]
+fn requires_is_carried_by_every_case() {
+    use ducktape::mark::Capability;
+    let needing = cases("needs_network_faults");
+    assert_eq!(needing.len(), 2);
+    for case in &needing {
+        assert_eq!(
+            case.requires().collect::<Vec<_>>(),
+            [Capability::NetworkFaults]
+        );
+        // Not ignored by the marks themselves: that depends on the cluster.
+        assert_eq!(case.ignored, None);
+    }
+    assert_eq!(cases("plain")[0].requires().count(), 0);
+}

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 /// Bad input on the command line, in a config file or in a variable.
 /// The runner prints it on one line and exits with status 2.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CliError {
     /// clap's own message (unknown flag, bad number...), first line only.
     #[error("{0}")]

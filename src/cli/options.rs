@@ -109,6 +109,26 @@ pub struct Options {
     /// records.jsonl (after a crash, or a copy); run nothing.
     #[arg(long, value_name = "DIR")]
     pub rebuild_reports: Option<PathBuf>,
+    /// Merge shard sessions (session directories of other machines, or
+    /// report.json files) into the new session OUT, every report rebuilt;
+    /// name the tests of this binary's selection no shard ran; run nothing.
+    #[arg(long, value_name = "OUT SESSION_DIR", num_args = 1.., action = ArgAction::Append)]
+    pub merge_results: Vec<PathBuf>,
+    /// Compare each test with this many earlier sessions of the results
+    /// root (0: no history).
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub history: usize,
+    /// Compare each test with this session directory or report.json
+    /// instead of the results root's earlier sessions.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// Percent change of a metric, beyond the earlier sessions' spread,
+    /// that is a regression (or an improvement).
+    #[arg(long, default_value_t = 20.0, value_name = "PCT")]
+    pub regression_threshold: f64,
+    /// Fail a test that regressed against earlier sessions.
+    #[arg(long)]
+    pub fail_on_regression: bool,
     /// More verbose console output (debug-level logs).
     #[arg(long)]
     pub debug: bool,
@@ -190,6 +210,14 @@ pub struct Options {
     /// Milliseconds a test may run before it is stopped and failed.
     #[arg(long, default_value_t = 1_800_000, value_name = "MS")]
     pub test_runner_timeout: u64,
+    /// Seconds after which a running test is reported SLOW (on the console
+    /// and in its log), again every as many seconds; 0: never.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub slow_timeout: u64,
+    /// Seconds between status lines on stderr when it is not a terminal (on
+    /// a terminal: a live line at the bottom); 0: neither.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub status_interval: u64,
     /// Registered functions called with an SSH error and the account.
     #[arg(long, value_name = "NAME", num_args = 1.., action = ArgAction::Append)]
     pub ssh_checker_function: Vec<String>,

@@ -28,6 +28,14 @@ pub trait NodeSource: Send + Sync + fmt::Debug {
 
     /// Node `i` with its remote account.
     fn node(&self, i: usize) -> Result<Node, ClusterError>;
+
+    /// Whether every node has its own network stack (a host, a VM, a
+    /// network namespace). A source of nodes sharing this machine's network
+    /// returns `false`: tests marked `requires(network_faults)` are then
+    /// ignored before anything starts.
+    fn has_own_network(&self) -> bool {
+        true
+    }
 }
 
 /// A named cluster type.

@@ -225,6 +225,7 @@ impl fmt::Display for FieldProblem {
 
 /// Why a cluster file (or `vagrant ssh-config` output) could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClusterFileError {
     /// The file could not be read.
     #[error("cannot read {origin}: {error}; check the path given to --cluster-file")]

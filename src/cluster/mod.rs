@@ -22,10 +22,13 @@ use spec::{ClusterSpec, NodeSpec, OperatingSystem};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::remote::{LocalAccount, SshAccounts, SshOptions};
+#[cfg(feature = "ssh")]
+use crate::remote::SshAccounts;
+use crate::remote::{LocalAccount, SshOptions};
 
 /// Why a cluster could not be built or could not serve a request.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClusterError {
     /// The request can never be met by this cluster.
     #[error("InsufficientResources: the test needs {need} but the {cluster} cluster has {have}")]
@@ -62,6 +65,8 @@ enum Inventory {
     /// Virtual local nodes, made on demand; `limit` bounds their number.
     Localhost { limit: Option<usize>, root: PathBuf },
     /// Nodes listed in a cluster file.
+    // Only the `ssh` feature can build a cluster of SSH hosts.
+    #[cfg_attr(not(feature = "ssh"), allow(dead_code))]
     Fixed(Vec<json::NodeConfig>),
     /// A registered cluster type's nodes.
     Custom(Box<dyn custom::NodeSource>),
@@ -75,6 +80,7 @@ pub struct Cluster {
     leases: LeaseDir,
     keep_processes: bool,
     /// SSH accounts of `Fixed` nodes, made once per node and reused.
+    #[cfg(feature = "ssh")]
     ssh: SshAccounts,
 }
 
@@ -103,6 +109,7 @@ impl Cluster {
     }
 
     /// A cluster of the nodes a cluster file lists.
+    #[cfg(feature = "ssh")]
     pub fn from_nodes(
         name: &str,
         nodes: Vec<json::NodeConfig>,
@@ -114,6 +121,23 @@ impl Cluster {
             Self::with_inventory("hosts", Inventory::Fixed(nodes), state, keep_processes)?;
         cluster.name = name.to_string();
         Ok(cluster)
+    }
+
+    /// A cluster of the nodes a cluster file lists: refused, since this
+    /// build cannot reach SSH nodes.
+    #[cfg(not(feature = "ssh"))]
+    pub fn from_nodes(
+        name: &str,
+        nodes: Vec<json::NodeConfig>,
+        _state: &Path,
+        _keep_processes: bool,
+    ) -> Result<Self, ClusterError> {
+        Err(ClusterError::Config(format!(
+            "the {name} cluster reaches its {} nodes over SSH, and this test binary was built \
+             without ducktape-rs's `ssh` feature: enable it (it is on by default) or use the \
+             localhost cluster",
+            nodes.len()
+        )))
     }
 
     /// A cluster of a registered type's nodes.
@@ -142,14 +166,22 @@ impl Cluster {
             inventory,
             leases,
             keep_processes,
+            #[cfg(feature = "ssh")]
             ssh: SshAccounts::new(SshOptions::from_env()),
         })
     }
 
     /// Sets how SSH nodes connect (known_hosts, host key policy, node root,
     /// checkers); the default is [`SshOptions::from_env`].
+    #[cfg(feature = "ssh")]
     pub fn with_ssh_options(mut self, options: SshOptions) -> Self {
         self.ssh = SshAccounts::new(options);
+        self
+    }
+
+    /// Without the `ssh` feature there are no SSH nodes to configure.
+    #[cfg(not(feature = "ssh"))]
+    pub fn with_ssh_options(self, _options: SshOptions) -> Self {
         self
     }
 
@@ -165,6 +197,60 @@ impl Cluster {
             Inventory::Fixed(nodes) => Some(nodes.len()),
             Inventory::Custom(source) => source.size(),
         }
+    }
+
+    /// Checks every cluster-file node's host key against known_hosts, all
+    /// nodes at once, before the first test: a missing or changed key is
+    /// one error naming the host and the fix, not a failure of every test.
+    /// A node that cannot be reached passes here: the tests that use it
+    /// say why they cannot.
+    #[cfg(feature = "ssh")]
+    pub(crate) fn check_host_keys(&self) -> Result<(), ClusterError> {
+        let Inventory::Fixed(nodes) = &self.inventory else {
+            return Ok(());
+        };
+        let mut bad = Vec::new();
+        // Bounded: a few hundred nodes must not mean as many threads.
+        for (chunk, configs) in nodes.chunks(64).enumerate() {
+            std::thread::scope(|s| {
+                let checks: Vec<_> = configs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, config)| {
+                        let account = self.ssh.account(chunk * 64 + i, config);
+                        s.spawn(move || account.check_host_key())
+                    })
+                    .collect();
+                for check in checks {
+                    if let Ok(Err(e @ crate::remote::RemoteError::HostKey { .. })) = check.join() {
+                        bad.push(e);
+                    }
+                }
+            });
+        }
+        let mut bad = bad.into_iter();
+        let Some(first) = bad.next() else {
+            return Ok(());
+        };
+        let others: Vec<String> = bad
+            .filter_map(|e| match e {
+                crate::remote::RemoteError::HostKey { node, addr, .. } => {
+                    Some(format!("{node} ({addr})"))
+                }
+                _ => None,
+            })
+            .collect();
+        Err(ClusterError::Config(if others.is_empty() {
+            first.to_string()
+        } else {
+            format!("{first} (the same for {})", others.join(", "))
+        }))
+    }
+
+    /// Without the `ssh` feature there are no SSH nodes to check.
+    #[cfg(not(feature = "ssh"))]
+    pub(crate) fn check_host_keys(&self) -> Result<(), ClusterError> {
+        Ok(())
     }
 
     /// The lease directory (for tools and tests).
@@ -284,12 +370,16 @@ impl Cluster {
             }
             lease::wait_for_free();
         }
+        let raw = held
+            .iter()
+            .map(|lease| self.node(lease.index()))
+            .collect::<Result<Vec<_>, _>>()?;
+        prepare(&raw);
         let mut fences = fence::Fences::default();
-        let mut nodes = Vec::with_capacity(held.len());
-        for lease in &held {
-            let node = Arc::unwrap_or_clone(self.node(lease.index())?);
-            nodes.push(fences.guard(node, test));
-        }
+        let nodes = raw
+            .into_iter()
+            .map(|node| fences.guard(Arc::unwrap_or_clone(node), test))
+            .collect();
         Ok(Allocation {
             nodes,
             leases: held,
@@ -322,9 +412,7 @@ impl Cluster {
         }
     }
 
-    /// Node `i`, just leased: what an earlier holder left running on it is
-    /// killed first (the lease proves it stale: a SIGKILLed test process, a
-    /// `--no-teardown` run, a daemon that escaped).
+    /// Node `i`, just leased, not yet prepared (see [`prepare`]).
     fn node(&self, i: usize) -> Result<Arc<Node>, ClusterError> {
         let node = match &self.inventory {
             Inventory::Localhost { root, .. } => {
@@ -348,13 +436,55 @@ impl Cluster {
                     i,
                     config.operating_system,
                     config.node_type.clone(),
-                    self.ssh.account(i, config),
+                    self.ssh_account(i, config)?,
                 )
             }
         };
-        kill_stale(&node);
         Ok(Arc::new(node))
     }
+}
+
+impl Cluster {
+    #[cfg(feature = "ssh")]
+    fn ssh_account(
+        &self,
+        i: usize,
+        config: &json::NodeConfig,
+    ) -> Result<Arc<dyn crate::remote::RemoteAccount>, ClusterError> {
+        Ok(self.ssh.account(i, config))
+    }
+
+    /// Never reached: [`Cluster::from_nodes`] refuses SSH nodes here.
+    #[cfg(not(feature = "ssh"))]
+    fn ssh_account(
+        &self,
+        _i: usize,
+        config: &json::NodeConfig,
+    ) -> Result<Arc<dyn crate::remote::RemoteAccount>, ClusterError> {
+        Err(ClusterError::Config(format!(
+            "{}: SSH nodes need ducktape-rs's `ssh` feature",
+            config.name
+        )))
+    }
+}
+
+/// Most nodes prepared at once: enough for a large test's nodes to connect
+/// side by side, bounded so a huge cluster does not start a thread per node.
+const PREPARE_WORKERS: usize = 64;
+
+/// Readies just-leased nodes, side by side on the worker pool, before the
+/// test sees them: what an earlier holder left is cleared (the lease proves
+/// it stale: a SIGKILLed test process, a `--no-teardown` run, a daemon that
+/// escaped), i.e. its processes are killed and its network faults healed.
+/// The first command also connects an SSH node. Errors are logged per node,
+/// not fatal: a node that cannot be reached fails the test on its first
+/// command, with that command in the message. Returns once every node is
+/// done.
+fn prepare(nodes: &[Arc<Node>]) {
+    crate::remote::fan_out(nodes, PREPARE_WORKERS, |node| {
+        kill_stale(node);
+        crate::fault::heal_stale(node);
+    });
 }
 
 /// Kills what an earlier holder of `node` left running. Not fatal: a node
@@ -487,6 +617,162 @@ mod tests {
         assert!(cluster.lease_dir().try_lease(1).unwrap().is_some());
         assert_eq!(std::fs::read(victim.join("precious")).unwrap(), b"keep me");
         assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1);
+    }
+
+    /// Where every node of a test meets: each waits until all have
+    /// arrived, so one node prepared after another never gets through.
+    #[derive(Debug, Default)]
+    struct Meeting {
+        state: parking_lot::Mutex<(usize, usize, bool)>,
+        all_here: parking_lot::Condvar,
+    }
+
+    impl Meeting {
+        /// Arrives at meeting `round` (0, 1, …) of `n` nodes; whether all
+        /// `n` came (false once anyone gave up waiting).
+        fn attend(&self, round: usize, n: usize) -> bool {
+            let mut s = self.state.lock();
+            let want = (round + 1) * n;
+            s.0 += 1;
+            self.all_here.notify_all();
+            let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while s.0 < want && !s.2 {
+                if self.all_here.wait_until(&mut s, give_up).timed_out() {
+                    s.2 = true;
+                    self.all_here.notify_all();
+                }
+            }
+            s.1 += 1;
+            !s.2
+        }
+    }
+
+    /// A node of the meeting cluster: a local account whose stale-process
+    /// kill and fault heal (the only command preparation runs on a node
+    /// with its own network) attend the meeting instead of running.
+    #[derive(Debug)]
+    struct MeetingAccount {
+        local: LocalAccount,
+        meeting: Arc<Meeting>,
+        n: usize,
+        met: Arc<parking_lot::Mutex<Vec<(usize, bool)>>>,
+    }
+
+    impl MeetingAccount {
+        fn attend(&self, round: usize) {
+            let all = self.meeting.attend(round, self.n);
+            self.met.lock().push((round, all));
+        }
+    }
+
+    impl crate::remote::RemoteAccount for MeetingAccount {
+        fn name(&self) -> &str {
+            self.local.name()
+        }
+        fn hostname(&self) -> &str {
+            self.local.hostname()
+        }
+        fn root(&self) -> &Path {
+            self.local.root()
+        }
+        fn exec(
+            &self,
+            _cmd: &str,
+            _timeout: std::time::Duration,
+        ) -> Result<crate::remote::Output, crate::remote::RemoteError> {
+            self.attend(1);
+            Ok(crate::remote::Output {
+                status: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            })
+        }
+        fn spawn(&self, cmd: &str, log: &Path) -> Result<u32, crate::remote::RemoteError> {
+            self.local.spawn(cmd, log)
+        }
+        fn capture(&self, cmd: &str) -> Result<crate::remote::Lines, crate::remote::RemoteError> {
+            self.local.capture(cmd)
+        }
+        fn read_from(&self, p: &Path, o: u64) -> Result<Vec<u8>, crate::remote::RemoteError> {
+            self.local.read_from(p, o)
+        }
+        fn create_file(&self, p: &Path, c: &[u8]) -> Result<(), crate::remote::RemoteError> {
+            self.local.create_file(p, c)
+        }
+        fn pids(&self, pattern: &str) -> Result<Vec<u32>, crate::remote::RemoteError> {
+            self.local.pids(pattern)
+        }
+        fn copy_from(&self, s: &Path, d: &Path) -> Result<(), crate::remote::RemoteError> {
+            self.local.copy_from(s, d)
+        }
+        fn copy_to(&self, s: &Path, d: &Path) -> Result<(), crate::remote::RemoteError> {
+            self.local.copy_to(s, d)
+        }
+        fn kill_stale(&self) -> Result<usize, crate::remote::RemoteError> {
+            self.attend(0);
+            Ok(0)
+        }
+    }
+
+    #[derive(Debug)]
+    struct MeetingSource {
+        n: usize,
+        dir: PathBuf,
+        meeting: Arc<Meeting>,
+        met: Arc<parking_lot::Mutex<Vec<(usize, bool)>>>,
+    }
+
+    impl custom::NodeSource for MeetingSource {
+        fn identity(&self) -> String {
+            self.dir.display().to_string()
+        }
+        fn size(&self) -> Option<usize> {
+            Some(self.n)
+        }
+        fn props(&self, i: usize) -> Option<(OperatingSystem, Option<&str>)> {
+            (i < self.n).then_some((OperatingSystem::Linux, None))
+        }
+        fn node(&self, i: usize) -> Result<Node, ClusterError> {
+            let dir = self.dir.join(format!("n{i}"));
+            let local = LocalAccount::new(&format!("n{i}"), "127.0.0.1", dir.clone(), "t", true);
+            let account = MeetingAccount {
+                local,
+                meeting: self.meeting.clone(),
+                n: self.n,
+                met: self.met.clone(),
+            };
+            Ok(Node::new(
+                i,
+                OperatingSystem::Linux,
+                None,
+                Arc::new(account),
+            ))
+        }
+    }
+
+    /// Leasing many nodes prepares them side by side: every node's
+    /// stale-process kill, then every node's fault heal, is under way at
+    /// the same time as all the others' (each waits for all), and all of
+    /// it is done when `alloc` returns, without counting as the test's use.
+    #[test]
+    fn a_many_node_allocation_prepares_its_nodes_side_by_side() {
+        let n = 12;
+        let tmp = tempfile::tempdir().unwrap();
+        let met = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let source = MeetingSource {
+            n,
+            dir: tmp.path().join("nodes"),
+            meeting: Arc::default(),
+            met: met.clone(),
+        };
+        let cluster = Cluster::from_source("meeting", Box::new(source), tmp.path()).unwrap();
+        let a = cluster.alloc(&ClusterSpec::simple_linux(n)).unwrap();
+        let met = met.lock().clone();
+        assert_eq!(met.len(), 2 * n, "not every node was prepared: {met:?}");
+        assert!(met.iter().all(|&(_, all)| all), "a node met alone: {met:?}");
+        let kills_first = met.iter().take(n).all(|&(round, _)| round == 0);
+        assert!(kills_first, "a heal ran before every kill: {met:?}");
+        assert_eq!(a.nodes_touched(), 0, "preparing counted as the test's use");
     }
 
     #[test]

@@ -94,6 +94,14 @@ impl Node {
     }
 }
 
+/// So functions taking any list of nodes (`&[Node]`, `&[Arc<Node>]`,
+/// `&[&Node]`) can ask for `AsRef<Node>`.
+impl AsRef<Node> for Node {
+    fn as_ref(&self) -> &Node {
+        self
+    }
+}
+
 impl fmt::Debug for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}({})", self.name(), self.hostname())

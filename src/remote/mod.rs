@@ -7,13 +7,16 @@
 
 mod local;
 mod monitor;
+#[cfg(feature = "ssh")]
 mod ssh;
+mod ssh_options;
 
 pub use local::LocalAccount;
 pub use monitor::LogMonitor;
-pub use ssh::{
-    ssh_checkers, HostKeyPolicy, SshAccount, SshAccounts, SshChecker, SshOptions, DEFAULT_SSH_ROOT,
-    SSH_CHECKERS,
+#[cfg(feature = "ssh")]
+pub use ssh::{SshAccount, SshAccounts};
+pub use ssh_options::{
+    ssh_checkers, HostKeyPolicy, SshChecker, SshOptions, DEFAULT_SSH_ROOT, SSH_CHECKERS,
 };
 
 use std::fmt;
@@ -27,6 +30,7 @@ pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Something went wrong running a command or moving a file on a node.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RemoteError {
     /// The command exited non-zero (ducktape's RemoteCommandError).
     #[error("{node}: `{cmd}` exited with status {status}{}", tail(.stderr))]
@@ -177,6 +181,27 @@ pub struct Output {
 pub type Lines = Box<dyn Iterator<Item = std::io::Result<String>> + Send>;
 
 /// A node's account: run commands, move files, manage processes.
+///
+/// The same calls drive a localhost node and an SSH host:
+///
+/// ```no_run
+/// use ducktape::prelude::*;
+/// use ducktape::remote::quote;
+///
+/// fn inspect(node: &Node) -> ducktape::Result<()> {
+///     let account = node.account();
+///     let kernel = account.ssh_output("uname -r")?;            // stdout; non-zero exit is an error
+///     let probe = account.ssh("test -d /etc/zookeeper", true)?; // allow_fail: look at the status
+///     let log = node.path("app.log");
+///     let pid = account.spawn("exec sleep 60", &log)?;         // background, output to the log
+///     ensure!(account.alive(pid)?);
+///     account.kill_process("^sleep 60$", true, true)?;         // TERM every match on this node
+///     account.create_file(&node.path("conf/app.properties"), b"port=9000\n")?;
+///     let found = account.exec(&format!("ls {}", quote(&node.path("conf"))), Duration::from_secs(5))?;
+///     info!("{kernel} {} {}", probe.status, found.stdout);
+///     Ok(())
+/// }
+/// ```
 pub trait RemoteAccount: Send + Sync + fmt::Debug {
     /// The node's name in reports and logs.
     fn name(&self) -> &str;
@@ -450,7 +475,7 @@ pub fn parse_network_devices(out: &str) -> Vec<String> {
 }
 
 /// One plain HTTP/1.1 GET; returns the status code.
-fn http_get_status(
+pub(crate) fn http_get_status(
     host: &str,
     port: u16,
     path: &str,

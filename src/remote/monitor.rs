@@ -17,6 +17,7 @@ pub struct LogMonitor {
 
 /// Waiting for a log line failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MonitorError {
     /// The pattern did not appear in time.
     #[error("{node}: {msg} (no line matching /{pattern}/ in {path} within {timeout:?})")]

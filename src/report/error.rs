@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// Why reading or writing a results file failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReportError {
     /// An I/O call failed.
     #[error("cannot {op} {}: {source}", path.display())]

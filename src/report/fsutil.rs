@@ -4,6 +4,7 @@ use super::error::{IoContext, ReportError};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Holds an exclusive `flock`-style lock until dropped (closing the file
 /// releases it, also when the process dies). Each `open` is its own open file
@@ -41,6 +42,20 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    write_file(&tmp, bytes)?;
+    fs::rename(&tmp, path).ctx("rename into place", path)
+}
+
+/// [`write_atomic`] for a file no lock guards (a test's own reports, which
+/// two processes running the same test may write at once): the temporary name
+/// is unique to this process and call, so the writers cannot mix their bytes
+/// in one temporary file; the last rename wins, whole.
+pub(crate) fn write_atomic_unlocked(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut tmp = path.as_os_str().to_owned();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    tmp.push(format!(".{}-{n}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
     write_file(&tmp, bytes)?;
     fs::rename(&tmp, path).ctx("rename into place", path)

@@ -10,13 +10,22 @@ use std::collections::BTreeMap;
 
 /// Everything up to and including `"results": [`.
 pub(crate) fn prefix(meta: &SessionMeta) -> String {
-    let constant = json!({
+    let mut constant = json!({
         "client_status": {},
         "cluster_num_nodes": meta.cluster_num_nodes,
         "ducktape_version": meta.ducktape_version,
         "session_context": meta.session_context,
         "session_id": meta.session_id,
     });
+    if !meta.hostname.is_empty() {
+        constant["hostname"] = json!(meta.hostname);
+    }
+    // A merged session says what it was merged from and what was wrong.
+    if let Some(m) = &meta.merge {
+        constant["shards"] = json!(m.shards);
+        constant["missing"] = json!(m.missing);
+        constant["duplicates"] = json!(m.duplicates);
+    }
     let text = pretty_indented(&sorted(constant), 0);
     // Reopen the object: drop the closing "\n}".
     let open = text.strip_suffix("\n}").unwrap_or(&text);

@@ -5,6 +5,7 @@
 
 use super::record::{SessionMeta, Status, TestRecord};
 use super::state::State;
+use super::txt::kind_label;
 
 /// Width the two opening tags are padded to (spaces before `>` are legal).
 const TAG_WIDTH: usize = 240;
@@ -41,13 +42,20 @@ fn padded_tag(tag: String, extra: usize) -> String {
 
 /// One `<testcase>` line.
 pub(crate) fn testcase(r: &TestRecord) -> String {
-    // ducktape strips the module and class from the id; ours is `module::fn…`.
-    let prefix = format!("{}::", r.module_name);
-    let name = r.test_id.strip_prefix(&prefix).unwrap_or(&r.test_id);
+    // As nextest names them: the binary is the class, the whole trial name
+    // the test. Records without a binary (ducktape's own) keep ducktape's
+    // names: the module is the class, the id without it the test.
+    let (class, name) = if r.binary.is_empty() {
+        let prefix = format!("{}::", r.module_name);
+        let name = r.test_id.strip_prefix(&prefix).unwrap_or(&r.test_id);
+        (r.cls_name.as_str(), name)
+    } else {
+        (r.binary.as_str(), r.test_id.as_str())
+    };
     let open = format!(
         "<testcase name=\"{}\" classname=\"{}\" time=\"{}\" status=\"{}\" assertions=\"\"",
         escape(name, true),
-        escape(&r.cls_name, true),
+        escape(class, true),
         r.run_time_seconds,
         r.test_status.as_str().to_ascii_lowercase(),
     );
@@ -64,8 +72,27 @@ pub(crate) fn testcase(r: &TestRecord) -> String {
             escape(&r.teardown_problems.join("\n"), false)
         )
     };
+    // Regressions as properties (CI servers show them with the case); put
+    // first, where the JUnit schema has a test case's properties.
+    let props: String = r
+        .regressions
+        .iter()
+        .map(|c| {
+            format!(
+                "<property name=\"{}\" value=\"{}\"/>",
+                kind_label(c.kind).to_ascii_lowercase(),
+                escape(&c.describe(), true)
+            )
+        })
+        .collect();
+    let open = if props.is_empty() {
+        open
+    } else {
+        // Closed by the arms below, which all add `>` first.
+        format!("{open}><properties>{props}</properties")
+    };
     match r.test_status {
-        Status::Pass if err.is_empty() => format!("{open}/>\n"),
+        Status::Pass if err.is_empty() && props.is_empty() => format!("{open}/>\n"),
         Status::Pass => format!("{open}>{err}</testcase>\n"),
         Status::Fail => format!(
             "{open}><failure message=\"{message}\" type=\"FAIL\">{text}</failure>{err}</testcase>\n"

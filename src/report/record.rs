@@ -69,6 +69,10 @@ pub struct TestRecord {
     pub nodes_allocated: usize,
     /// Nodes its services actually used.
     pub nodes_used: usize,
+    /// The test binary as nextest names it (`<package>::<target>`): JUnit
+    /// reports use it as the class name, as nextest's do.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub binary: String,
     /// Test directory relative to the session directory, ending in `/`.
     pub relative_results_dir: String,
     /// Services the test started: `{service_id, nodes}` objects.
@@ -89,6 +93,88 @@ pub struct TestRecord {
     /// on a `--deflake` rerun, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier_failures: Vec<String>,
+    /// Names of the nodes the test held, for the report's timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
+    /// In a merged session: the shard (session directory name) that ran it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub shard: String,
+    /// In a merged session: the host name of the machine that ran it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
+    /// Metrics that changed beyond the threshold and the earlier sessions'
+    /// spread (see `report::history`): regressions and improvements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regressions: Vec<Regression>,
+    /// This test's metrics in the earlier sessions it was compared with,
+    /// oldest first, for the report's trend charts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Trend>,
+}
+
+/// Whether a change of a metric is for the worse or the better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// Worse than the earlier sessions.
+    Regression,
+    /// Better than the earlier sessions.
+    Improvement,
+}
+
+/// One metric of one test that moved beyond the threshold and beyond the
+/// spread of the earlier sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Regression {
+    /// The test's id.
+    pub test_id: String,
+    /// `run_time_seconds`, or a data field (nested names dotted: `a.b`).
+    pub metric: String,
+    /// Regression or improvement.
+    pub kind: ChangeKind,
+    /// Mean of the earlier sessions' values.
+    pub baseline: f64,
+    /// This session's value.
+    pub value: f64,
+    /// Relative change, `(value - baseline) / |baseline|` (-0.6 is 60 % less).
+    pub change: f64,
+    /// `higher` or `lower`: which direction is better for this metric.
+    pub better: String,
+    /// How many earlier sessions the baseline is the mean of.
+    pub sessions: usize,
+}
+
+impl Regression {
+    /// `throughput 100 -> 40 (-60.0%, higher is better, 3 sessions)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} -> {} ({:+.1}%, {} is better, baseline of {} session{})",
+            self.metric,
+            short(self.baseline),
+            short(self.value),
+            self.change * 100.0,
+            self.better,
+            self.sessions,
+            if self.sessions == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// A number in at most 4 significant decimals, without trailing zeros.
+fn short(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_owned()
+}
+
+/// A test's metrics across the earlier sessions: `sessions[i]` holds
+/// `metrics[name][i]` (null where the metric was absent).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trend {
+    /// Session ids (or names), oldest first.
+    pub sessions: Vec<String>,
+    /// Metric name → one value per session.
+    pub metrics: std::collections::BTreeMap<String, Vec<Option<f64>>>,
 }
 
 fn one() -> u32 {
@@ -106,4 +192,24 @@ pub struct SessionMeta {
     pub cluster_num_nodes: usize,
     /// The options that shaped the run (ducktape's `session_context`).
     pub session_context: Value,
+    /// Host name of the machine that created the session.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hostname: String,
+    /// A merged session: what was merged and what was found (see
+    /// `report::merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeInfo>,
+}
+
+/// How a merged session came to be: its shards, and the tests that ran
+/// more than once or not at all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MergeInfo {
+    /// One `{name, path, host, session_id, records}` object per shard.
+    pub shards: Vec<Value>,
+    /// Tests of the binary's suite that no shard ran.
+    pub missing: Vec<String>,
+    /// Tests more than one shard ran: `{test_id, relative_results_dir,
+    /// kept, also}` (shard names); the first shard's record is kept.
+    pub duplicates: Vec<Value>,
 }

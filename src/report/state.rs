@@ -2,11 +2,13 @@
 //! update the session reports in O(1), plus the byte offsets of the parts of
 //! the report files that get rewritten in place.
 
-use super::error::ReportError;
+use super::error::{IoContext, ReportError};
 use super::fsutil;
-use super::record::{Status, TestRecord};
+use super::record::{Regression, Status, TestRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::fs::OpenOptions;
+use std::io::Write;
 use std::path::Path;
 
 /// min / max / sum over the tests so far.
@@ -69,6 +71,14 @@ pub(crate) struct State {
     pub xml_header_len: u64,
     /// Offset just past the last `<testcase>` in `report.xml`.
     pub xml_cases_end: u64,
+    /// Every regression and improvement so far (few: only flagged changes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regressions: Vec<Regression>,
+    /// Loaded from a file of an older version (whole JSON, replaced by
+    /// rename, no checksum line): the next save replaces it by rename too,
+    /// since an in-place write torn over it could not be told from it.
+    #[serde(skip)]
+    pub legacy_file: bool,
 }
 
 impl State {
@@ -95,6 +105,7 @@ impl State {
         self.nodes_allocated.add(r.nodes_allocated as f64);
         self.nodes_used.add(r.nodes_used as f64);
         self.node_seconds += r.nodes_used as f64 * r.run_time_seconds;
+        self.regressions.extend(r.regressions.iter().cloned());
     }
 
     /// Session wall time: first start to last stop (0 before any test).
@@ -118,7 +129,7 @@ impl State {
         } else {
             (0.0, 0.0)
         };
-        json!({
+        let mut summary = json!({
             "cluster_nodes_allocated": self.nodes_allocated.to_json(self.tests, true),
             "cluster_nodes_used": self.nodes_used.to_json(self.tests, true),
             "cluster_utilization": utilization,
@@ -131,19 +142,68 @@ impl State {
             "run_time_statistics": self.run_time.to_json(self.tests, false),
             "start_time": self.start_time,
             "stop_time": self.stop_time,
-        })
+        });
+        if !self.regressions.is_empty() {
+            summary["regressions"] = json!(self.regressions);
+        }
+        summary
     }
 
+    /// Loads a state [`save`](Self::save) wrote; a torn one (checksum line
+    /// wrong, or no whole JSON) is an error, which makes the caller rebuild.
+    /// A file without a checksum line is an older version's (or a write cut
+    /// just before its checksum, whose JSON is whole: compact JSON has no
+    /// valid proper prefix) and is read as it is.
     pub fn load(path: &Path) -> Result<State, ReportError> {
         let text = fsutil::read_string(path)?;
-        serde_json::from_str(&text).map_err(|e| ReportError::invalid(path, e.to_string()))
+        let bad = |why: String| ReportError::invalid(path, why);
+        let parse =
+            |json: &str| serde_json::from_str::<State>(json).map_err(|e| bad(e.to_string()));
+        match text.trim_end().rsplit_once('\n') {
+            Some((json, sum)) if sum.starts_with('#') => {
+                if sum != checksum(json) {
+                    return Err(bad("checksum mismatch (a write was cut short)".into()));
+                }
+                parse(json)
+            }
+            // An older version's file, written whole by rename.
+            _ => Ok(State {
+                legacy_file: true,
+                ..parse(&text)?
+            }),
+        }
     }
 
+    /// Writes the state (compact JSON: it is rewritten per test) over the old
+    /// one in place: one open and one write, no temporary file and rename per
+    /// test. The text ends in a checksum line, and is padded with spaces to
+    /// the old file's length (so no truncation is needed and no old byte
+    /// survives past the new text), so a write cut short is detected by
+    /// [`load`](Self::load). Readers hold the session lock.
     pub fn save(&self, path: &Path) -> Result<(), ReportError> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| ReportError::invalid(path, e.to_string()))?;
-        fsutil::write_atomic(path, text.as_bytes())
+        let json =
+            serde_json::to_string(self).map_err(|e| ReportError::invalid(path, e.to_string()))?;
+        let mut text = format!("{json}\n{}\n", checksum(&json)).into_bytes();
+        if self.legacy_file {
+            return fsutil::write_atomic(path, &text);
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .ctx("open", path)?;
+        let old_len = file.metadata().ctx("stat", path)?.len() as usize;
+        if text.len() < old_len {
+            text.resize(old_len, b' ');
+        }
+        file.write_all(&text).ctx("write", path)
     }
+}
+
+/// `#` and the FNV-1a hash of the state's JSON text, in hex.
+fn checksum(json: &str) -> String {
+    format!("#{:016x}", super::session_dir::fnv1a(json.as_bytes()))
 }
 
 /// f64 stored as its shortest decimal text and parsed back with Rust's

@@ -13,6 +13,8 @@ fn meta() -> SessionMeta {
         ducktape_version: "0.1.0".into(),
         cluster_num_nodes: 8,
         session_context: json!({"max_parallel": 2, "deflake": 2, "nested_result_dirs": false}),
+        hostname: String::new(),
+        merge: None,
     }
 }
 
@@ -56,11 +58,17 @@ fn record(
         relative_results_dir: session_dir::relative_test_dir(
             module, function, &arg_pairs, 1, false,
         ),
+        binary: String::new(),
         services: vec![],
         attempts: if status == Status::Flaky { 2 } else { 1 },
         faults: vec![],
         teardown_problems: vec![],
         earlier_failures: vec![],
+        nodes: vec![],
+        shard: String::new(),
+        host: String::new(),
+        regressions: vec![],
+        history: None,
     }
 }
 
@@ -218,13 +226,15 @@ fn rebuild_reproduces_the_incremental_bytes() {
     let (_tmp, reports) = session_with(&suite());
     let dir = reports.dir();
     let before = report_bytes(dir);
-    let state_before = fs::read(dir.join(STATE)).unwrap();
+    // The state file is rewritten in place and padded to its longest size,
+    // so compare what it says, not its bytes.
+    let state_before = State::load(&dir.join(STATE)).unwrap();
     for name in REPORTS {
         fs::write(dir.join(name), "damaged").unwrap();
     }
     rebuild(dir).unwrap();
     assert_eq!(report_bytes(dir), before);
-    assert_eq!(fs::read(dir.join(STATE)).unwrap(), state_before);
+    assert_eq!(State::load(&dir.join(STATE)).unwrap(), state_before);
 }
 
 #[test]
@@ -551,4 +561,109 @@ fn an_append_after_a_rebuild_cut_short_rebuilds_first() {
     let json: Value = serde_json::from_str(&read(reports.dir(), JSON)).unwrap();
     assert_eq!(json["results"].as_array().unwrap().len(), records.len() + 1);
     assert!(!read(reports.dir(), JSON).contains('\0'));
+}
+
+#[test]
+fn a_state_write_cut_short_is_repaired_on_open() {
+    // The state is rewritten in place: a kill mid-write leaves a prefix of
+    // the new state over the old one. Every such file must be refused (not
+    // read as a state with mixed offsets) and the reports rebuilt.
+    let records = suite();
+    let (_tmp_a, a) = session_with(&records[..3]);
+    let (_tmp_b, b) = session_with(&records[..4]);
+    let old_state = fs::read(a.dir().join(STATE)).unwrap();
+    let new_state = fs::read(b.dir().join(STATE)).unwrap();
+    let want_state = State::load(&b.dir().join(STATE)).unwrap();
+    let want = report_bytes(b.dir());
+    for cut in 0..new_state.len() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        fs::create_dir(&dir).unwrap();
+        for name in [META, RECORDS] {
+            fs::copy(b.dir().join(name), dir.join(name)).unwrap();
+        }
+        for name in REPORTS {
+            fs::copy(b.dir().join(name), dir.join(name)).unwrap();
+        }
+        let mut torn = new_state[..cut].to_vec();
+        torn.extend_from_slice(old_state.get(cut..).unwrap_or_default());
+        fs::write(dir.join(STATE), &torn).unwrap();
+        SessionReports::open(&dir, &meta()).unwrap();
+        assert_eq!(
+            State::load(&dir.join(STATE)).unwrap(),
+            want_state,
+            "state cut at {cut}"
+        );
+        assert!(report_bytes(&dir) == want, "state cut at {cut}");
+    }
+}
+
+#[test]
+fn the_state_shrinks_in_place_and_an_older_versions_state_is_read() {
+    let (_tmp, reports) = session_with(&suite()[..2]);
+    let path = reports.dir().join(STATE);
+    let mut state = State::load(&path).unwrap();
+    let long = fs::metadata(&path).unwrap().len();
+    // Shorter text than the file: padded, still read back exactly.
+    state.regressions.clear();
+    state.tests = 1;
+    state.save(&path).unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().len(), long);
+    assert_eq!(State::load(&path).unwrap(), state);
+
+    // An older version wrote the state whole, without a checksum line.
+    state.tests = 2;
+    fs::write(&path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    let legacy = State::load(&path).unwrap();
+    assert!(legacy.legacy_file);
+    assert_eq!(legacy.tests, 2);
+    reports.append(&suite()[2]).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    let last = text.trim_end().lines().last().unwrap();
+    assert!(last.starts_with('#'), "{last}");
+    let now = State::load(&path).unwrap();
+    assert!(!now.legacy_file);
+    assert_eq!(now.tests, 3);
+}
+
+#[test]
+fn writers_of_the_same_test_report_never_mix_their_bytes() {
+    // Two processes running the same test (nextest retries, twin runs) write
+    // one directory's reports at once, with no lock: each file must end up
+    // whole, one writer's or the other's.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("t/1");
+    let records = suite();
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let (dir, barrier) = (dir.clone(), barrier.clone());
+            // Records of different lengths, so mixed bytes would show.
+            let mut r = records[i % 2].clone();
+            r.summary = "x".repeat(i * 50);
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..50 {
+                    write_test_report(&dir, &r).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let json: Value = serde_json::from_str(&read(&dir, JSON)).unwrap();
+    let summary = json["summary"].as_str().unwrap();
+    assert!(summary.chars().all(|c| c == 'x'), "{summary}");
+    let txt = read(&dir, TXT);
+    assert!(
+        txt.ends_with('\n') && txt.matches("test_id:").count() == 1,
+        "{txt}"
+    );
+    let left: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
 }

@@ -3,7 +3,7 @@
 //! so it can be rewritten in place while test blocks are appended.
 
 use super::jsonfmt::ascii_json;
-use super::record::{SessionMeta, Status, TestRecord};
+use super::record::{ChangeKind, SessionMeta, Status, TestRecord};
 use super::state::State;
 
 /// ducktape's separator width.
@@ -68,6 +68,9 @@ pub(crate) fn result_string(r: &TestRecord) -> String {
             indented(&mut out, p);
         }
     }
+    for c in &r.regressions {
+        out.push_str(&format!("{}: {}\n", kind_label(c.kind), c.describe()));
+    }
     if !r.data.is_null() {
         out.push_str(&ascii_json(&r.data, true));
         out.push('\n');
@@ -79,6 +82,14 @@ pub(crate) fn result_string(r: &TestRecord) -> String {
         }
     }
     out
+}
+
+/// `REGRESSION` or `IMPROVEMENT`.
+pub(crate) fn kind_label(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Regression => "REGRESSION",
+        ChangeKind::Improvement => "IMPROVEMENT",
+    }
 }
 
 /// `text`, each line indented by four spaces.

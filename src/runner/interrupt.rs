@@ -126,6 +126,7 @@ pub(crate) fn install(rt: Weak<Runtime>) -> std::io::Result<()> {
             for sig in signals.forever() {
                 let code = 128 + sig;
                 if !first {
+                    super::progress::restore_terminal();
                     eprintln!("ducktape: second signal, exiting now");
                     std::process::exit(code);
                 }
@@ -139,6 +140,7 @@ pub(crate) fn install(rt: Weak<Runtime>) -> std::io::Result<()> {
                     if let Some(rt) = rt.upgrade() {
                         interrupt_all(&rt, name);
                     }
+                    super::progress::restore_terminal();
                     std::process::exit(code);
                 });
             }
@@ -209,6 +211,7 @@ fn interrupt_one(rt: &Runtime, r: &Running, signal: &str) {
         start: r.start,
         stop: unix_now(),
         teardown_problems,
+        nodes: Vec::new(),
     };
     let rec = record(
         &r.case,

@@ -1,6 +1,8 @@
 //! One run of a test binary: parse, select, then list or run the trials.
 
+mod capability;
 mod interrupt;
+mod progress;
 pub mod select;
 pub mod suite;
 mod trial;
@@ -21,6 +23,23 @@ use std::sync::Arc;
 
 /// Exit status for bad input, as libtest uses.
 const BAD_INPUT: u8 = 2;
+
+/// The test binary as nextest names it, `<package>::<target>`, when
+/// [`main_of`] set it.
+static BINARY_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The binary's id (`ducktape-rs::systest`), or "" when unknown.
+pub(crate) fn binary_id() -> &'static str {
+    BINARY_ID.get().map(String::as_str).unwrap_or("")
+}
+
+/// [`main`] for the binary of `package`'s test target `target`: what
+/// `ducktape::main!()` calls.
+#[doc(hidden)]
+pub fn main_of(package: &str, target: &str) -> ExitCode {
+    let _ = BINARY_ID.set(format!("{package}::{target}"));
+    main()
+}
 
 /// Entry point of a `harness = false` target.
 pub fn main() -> ExitCode {
@@ -46,6 +65,9 @@ fn run() -> Result<ExitCode, String> {
     if let Some(dir) = &o.rebuild_reports {
         return rebuild_reports(&parsed, dir);
     }
+    if !o.merge_results.is_empty() {
+        return merge_results(&parsed);
+    }
     let cases = selected_cases(&parsed)?;
     if let Some(code) = report_without_running(o, &cases)? {
         return Ok(code);
@@ -56,7 +78,22 @@ fn run() -> Result<ExitCode, String> {
 /// Expands every test and applies the selection flags.
 fn selected_cases(parsed: &cli::Parsed) -> Result<Vec<TestCase>, String> {
     let o = &parsed.options;
-    let all = all_cases()?;
+    let tests: &'static [crate::registry::TestDescriptor] = &TESTS;
+    if let Some(mut found) = select::exact_candidates(tests, o, parsed.parameters.is_some())
+        .map_err(|e| e.to_string())?
+    {
+        crate::mark::ignore_unsupported(&mut found, |c| capability::lacks(o, c))?;
+        let count = || tests.iter().map(crate::mark::count).sum();
+        let selection = select::finish_exact(found, o, count).map_err(|e| e.to_string())?;
+        if let Some(warning) = &selection.warning {
+            eprintln!("ducktape: warning: {warning}");
+        }
+        return Ok(selection.cases);
+    }
+    // Listing prints names: it need not parse every case's arguments.
+    let mut all = all_cases((o.list || o.collect_only) && parsed.parameters.is_none())?;
+    // Before selection, so `--ignored` lists these too.
+    crate::mark::ignore_unsupported(&mut all, |c| capability::lacks(o, c))?;
     let run_times = o
         .historical_report
         .as_deref()
@@ -123,6 +160,17 @@ fn report_without_running(o: &Options, cases: &[TestCase]) -> Result<Option<Exit
     } else if o.collect_num_nodes {
         let cluster = build_cluster(o).map_err(|e| e.to_string())?;
         println!("{}", total_nodes(cases, o, cluster.size()));
+    } else if o.list && o.logfile.is_none() {
+        // libtest's list format, written directly: libtest-mimic's printer
+        // strips colours byte by byte, most of the cost of listing 10,000
+        // cases in an unoptimized build. A closed pipe (`| head`) ends it.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for c in cases {
+            if writeln!(out, "{}: test", c.name).is_err() {
+                break;
+            }
+        }
+        let _ = out.flush();
     } else if o.list {
         let trials = cases
             .iter()
@@ -151,6 +199,37 @@ fn rebuild_reports(parsed: &cli::Parsed, dir: &Path) -> Result<ExitCode, String>
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--merge-results OUT SHARD...`: the tests this binary selects (all of
+/// them, without filters) are the suite the shards should cover. Exit 1 if
+/// a test ran in no shard or in several.
+fn merge_results(parsed: &cli::Parsed) -> Result<ExitCode, String> {
+    let paths = &parsed.options.merge_results;
+    let [out, shards @ ..] = paths.as_slice() else {
+        return Err("--merge-results needs OUT and at least one shard".into());
+    };
+    if shards.is_empty() {
+        return Err(parsed.blame(
+            "--merge-results",
+            format!(
+                "--merge-results {}: name at least one shard session directory after OUT",
+                out.display()
+            ),
+        ));
+    }
+    let expected: Vec<String> = selected_cases(parsed)?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let merged = crate::report::merge::merge(out, shards, Some(&expected))
+        .map_err(|e| parsed.blame("--merge-results", format!("--merge-results: {e}")))?;
+    println!("{merged}");
+    Ok(if merged.complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 /// Runs the cases as libtest-mimic trials sharing one runtime.
 fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode, String> {
     let o = &parsed.options;
@@ -158,7 +237,7 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
         // Large tests first: they get an empty cluster, small ones fill gaps.
         cases.sort_by_key(|c| std::cmp::Reverse(declared_nodes(c)));
     }
-    let args = libtest_args(o, false);
+    let mut args = libtest_args(o, false);
     if cases.is_empty() {
         // Nothing to run: no cluster, no session directory.
         return Ok(libtest_mimic::run(&args, Vec::new()).exit_code());
@@ -166,14 +245,23 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
     // Built before any test runs, so a bad cluster file or results root is
     // bad input (exit 2), not a failure of every test.
     let rt = Runtime::start(parsed)?;
+    args.test_threads = args.test_threads.map(|n| rt.progress.libtest_threads(n));
+    let shown = rt.progress.show(cases.len());
     let trials = cases
         .into_iter()
-        .map(|case| {
+        .enumerate()
+        .map(|(i, case)| {
             let rt = rt.clone();
-            Trial::ignorable_test(case.name.clone(), move || run_trial(&rt, &case))
+            Trial::ignorable_test(case.name.clone(), move || {
+                let _turn = rt.progress.turn(i);
+                let result = run_trial(&rt, &case);
+                rt.progress.done(&result);
+                result
+            })
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
+    drop(shown);
     if rt.interrupts.interrupted() {
         // The signal handler is finishing teardown and exits with 128+N.
         loop {
@@ -202,11 +290,17 @@ fn run_trial(rt: &Runtime, case: &TestCase) -> Result<Completion, Failed> {
     }
 }
 
-/// Every case of every registered test, sorted by name.
-fn all_cases() -> Result<Vec<TestCase>, String> {
+/// Every case of every registered test, sorted by name; with `names_only`,
+/// without arguments or clusters (see [`crate::mark::expand_names`]).
+fn all_cases(names_only: bool) -> Result<Vec<TestCase>, String> {
+    let expand = if names_only {
+        crate::mark::expand_names
+    } else {
+        crate::mark::expand
+    };
     let mut cases = Vec::new();
     for t in TESTS.iter() {
-        cases.extend(crate::mark::expand(t).map_err(|e| e.to_string())?);
+        cases.extend(expand(t).map_err(|e| e.to_string())?);
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(cases)
@@ -320,8 +414,12 @@ pub(crate) struct Runtime {
     session_id: String,
     session_dir: PathBuf,
     reports: SessionReports,
+    /// Earlier results each test is compared with (`--history`, `--baseline`).
+    history: Option<crate::report::history::History>,
     failed: AtomicBool,
     interrupts: interrupt::Interrupts,
+    /// The console's live line, status lines and SLOW notices.
+    progress: progress::Progress,
 }
 
 impl Runtime {
@@ -335,19 +433,25 @@ impl Runtime {
     fn new(parsed: &cli::Parsed) -> Result<Self, String> {
         let o = &parsed.options;
         let cluster = build_cluster(o).map_err(|e| blame_cluster(parsed, &e))?;
+        // Once, before any test: a missing host key is one error, not every test's.
+        cluster.check_host_keys().map_err(|e| e.to_string())?;
         let session = match std::env::var("NEXTEST_RUN_ID") {
             Ok(run_id) => session_dir::join_session(&o.results_root, &run_id),
             Err(_) => session_dir::create_session(&o.results_root),
         }
         .map_err(|e| e.to_string())?;
-        crate::logging::init(Some(&session.dir), o.debug, o.quiet)
+        let console = crate::logging::console_level(o.debug, o.nocapture || o.show_output, o.quiet);
+        crate::logging::init(Some(&session.dir), console)
             .map_err(|e| format!("session logs in {}: {e}", session.dir.display()))?;
         let meta = SessionMeta {
             session_id: session.id.clone(),
             ducktape_version: env!("CARGO_PKG_VERSION").to_string(),
             cluster_num_nodes: cluster.size().unwrap_or(0),
             session_context: session_context(o, &session.id, &session.dir, &parsed.globals),
+            hostname: crate::report::hostname(),
+            merge: None,
         };
+        let history = load_history(parsed, &session.dir)?;
         let reports = SessionReports::open(&session.dir, &meta).map_err(|e| e.to_string())?;
         Ok(Runtime {
             options: o.clone(),
@@ -356,8 +460,10 @@ impl Runtime {
             session_id: session.id,
             session_dir: session.dir,
             reports,
+            history,
             failed: AtomicBool::new(false),
             interrupts: interrupt::Interrupts::default(),
+            progress: progress::Progress::new(o),
         })
     }
 
@@ -373,6 +479,36 @@ impl Runtime {
             1
         } else {
             self.options.deflake
+        }
+    }
+
+    /// Compares a finished test with earlier sessions: notes regressions and
+    /// improvements in its record and on the console; with
+    /// `--fail-on-regression` a regressed passing test fails.
+    fn compare_with_history(&self, record: &mut TestRecord) {
+        let Some(history) = &self.history else {
+            return;
+        };
+        let regressed = history.annotate(record);
+        for c in &record.regressions {
+            let label = match c.kind {
+                crate::report::record::ChangeKind::Regression => "REGRESSION",
+                crate::report::record::ChangeKind::Improvement => "improvement",
+            };
+            eprintln!("ducktape: {label} {}: {}", record.test_id, c.describe());
+        }
+        if regressed && self.options.fail_on_regression {
+            let what: Vec<String> = record
+                .regressions
+                .iter()
+                .filter(|c| c.kind == crate::report::record::ChangeKind::Regression)
+                .map(|c| c.describe())
+                .collect();
+            record.test_status = Status::Fail;
+            record.summary = format!(
+                "performance regression (--fail-on-regression): {}",
+                what.join("; ")
+            );
         }
     }
 
@@ -399,18 +535,12 @@ impl Runtime {
         let path = self.session_dir.join("rerun-failed.yml");
         let mut text = String::new();
         if !path.exists() {
-            text.push_str(
-                "# The tests that failed in this session. Rerun them with
-",
-            );
-            text.push_str(
-                "#   cargo test --test <target> -- <this file>
-",
-            );
-            text.push_str(
-                "rerun-failed:
-",
-            );
+            text.push_str("# The tests that failed in this session. Rerun them with\n");
+            text.push_str(&format!(
+                "#   cargo test --test {} -- <this file>\n",
+                target_name()
+            ));
+            text.push_str("rerun-failed:\n");
         }
         // A JSON string is a valid YAML scalar, whatever the name holds.
         text.push_str(&format!("  - {}\n", Value::String(test_id.to_string())));
@@ -422,6 +552,11 @@ impl Runtime {
     }
 
     fn print_summary(&self) {
+        // Under nextest each process runs one test and nextest prints the
+        // run's tally: a session tally here would read like the test's result.
+        if std::env::var_os("NEXTEST").is_some() {
+            return;
+        }
         let Ok(s) = self.reports.summary() else {
             return;
         };
@@ -435,7 +570,70 @@ impl Runtime {
             s.run_time_seconds,
             self.session_dir.join("report.html").display()
         );
+        for c in &s.regressions {
+            let label = match c.kind {
+                crate::report::record::ChangeKind::Regression => "REGRESSION",
+                crate::report::record::ChangeKind::Improvement => "improvement",
+            };
+            eprintln!("  {label} {}: {}", c.test_id, c.describe());
+        }
+        if s.failed > 0 {
+            eprintln!(
+                "ducktape: rerun the failed tests with: cargo test --test {} -- {}",
+                target_name(),
+                self.session_dir.join("rerun-failed.yml").display()
+            );
+        }
     }
+}
+
+/// The test target's name, from the binary's (`systest-<hash>` → `systest`).
+fn target_name() -> String {
+    let exe = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let stem = exe
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            name.to_string()
+        }
+        _ => stem,
+    }
+}
+
+/// The earlier results tests are compared with: `--baseline`, else the
+/// last `--history` sessions of the results root (none with 0).
+fn load_history(
+    parsed: &cli::Parsed,
+    session_dir: &Path,
+) -> Result<Option<crate::report::history::History>, String> {
+    use crate::report::history::History;
+    let o = &parsed.options;
+    if !(o.regression_threshold.is_finite() && o.regression_threshold >= 0.0) {
+        return Err(parsed.blame(
+            "--regression-threshold",
+            format!(
+                "--regression-threshold takes a percentage of 0 or more, not {}",
+                o.regression_threshold
+            ),
+        ));
+    }
+    let threshold = o.regression_threshold / 100.0;
+    if let Some(path) = &o.baseline {
+        return History::from_baseline(path, threshold)
+            .map(Some)
+            .map_err(|e| parsed.blame("--baseline", format!("--baseline: {e}")));
+    }
+    if o.history == 0 {
+        return Ok(None);
+    }
+    History::from_root(&o.results_root, session_dir, o.history, threshold)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Under `cargo nextest run --retries`: this process's attempt and the

@@ -10,12 +10,14 @@
 
 use super::suite;
 use crate::cli::Options;
-use crate::mark::{case_name, TestCase};
+use crate::mark::{case_name, MarkError, TestCase};
+use crate::registry::TestDescriptor;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// Bad selection input (exit status 2).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SelectError {
     /// `--parameters` names arguments a selected test does not take.
     #[error("--parameters: test {test} takes {takes}, not {given}")]
@@ -57,7 +59,7 @@ pub struct Selection {
     /// The seed `--sample` used, to print.
     pub sample_seed: Option<u64>,
     /// Set when the user's filters match no test of the binary: what
-    /// selected nothing, to print as a warning (see [`nothing_matches`]).
+    /// selected nothing, to print as a warning (see `nothing_matches`).
     pub warning: Option<String>,
 }
 
@@ -97,7 +99,12 @@ pub fn select(
                 .iter()
                 .any(|p| suite::pattern_matches(p, &c.name, &c.test.path()))
     };
-    let warning = nothing_matches(o, &all, chosen);
+    let matched = all.iter().filter(|c| chosen(c)).count();
+    let matched_ignored = all
+        .iter()
+        .filter(|c| chosen(c) && c.ignored.is_some())
+        .count();
+    let warning = nothing_matches(o, all.len(), matched, matched_ignored);
     // `--parameters` may name one of a test's own cases, wherever the
     // subset split put it.
     let every = parameters.map(|_| all.clone()).unwrap_or_default();
@@ -132,6 +139,85 @@ pub fn select(
     })
 }
 
+/// The cases `--exact NAME...` names, found without building the rest of
+/// the suite: each name is looked up in each test's case table, so a process
+/// running one case (how nextest and IDEs run tests) costs the same in a
+/// suite of 200 cases or 10,000. `None` when the flags need the whole suite:
+/// suite files, `--suite`, `--sample`, `--parameters`,
+/// `--historical-report` (balanced subsets need every case's run time),
+/// listing. Finish with [`finish_exact`].
+pub fn exact_candidates(
+    tests: &'static [TestDescriptor],
+    o: &Options,
+    parameters: bool,
+) -> Result<Option<Vec<TestCase>>, MarkError> {
+    let whole_suite = !o.exact
+        || o.filters.is_empty()
+        || o.filters.iter().any(|f| suite::is_suite_file(f))
+        || !o.suite.is_empty()
+        || o.sample.is_some()
+        || parameters
+        || o.historical_report.is_some()
+        || o.list
+        || o.collect_only
+        || o.collect_num_nodes;
+    if whole_suite {
+        return Ok(None);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    for filter in &o.filters {
+        for test in tests {
+            let cases = if test.path() == *filter {
+                crate::mark::expand(test)?
+            } else {
+                crate::mark::find(test, filter)?.into_iter().collect()
+            };
+            found.extend(cases.into_iter().filter(|c| seen.insert(c.name.clone())));
+        }
+    }
+    Ok(Some(found))
+}
+
+/// Applies `--skip`, `--exclude`, `--subsets` (by name hash), `--ignored`
+/// and `--include-ignored` to what [`exact_candidates`] found, exactly as
+/// [`select`] would; `total` counts the binary's cases for the warning.
+pub fn finish_exact(
+    found: Vec<TestCase>,
+    o: &Options,
+    total: impl FnOnce() -> Result<usize, MarkError>,
+) -> Result<Selection, MarkError> {
+    let chosen = |c: &TestCase| {
+        !o.skip.iter().any(|s| matches_one(c, s, true))
+            && !o
+                .exclude
+                .iter()
+                .any(|p| suite::pattern_matches(p, &c.name, &c.test.path()))
+    };
+    let mut cases: Vec<TestCase> = found.into_iter().filter(|c| chosen(c)).collect();
+    let ignored = cases.iter().filter(|c| c.ignored.is_some()).count();
+    let warning = if cases.is_empty() || (o.ignored && ignored == 0) {
+        nothing_matches(o, total()?, cases.len(), ignored)
+    } else {
+        None
+    };
+    cases.retain(|c| {
+        (o.subsets <= 1 || subset_of(&c.name, o.subsets) == o.subset)
+            && (!o.ignored || c.ignored.is_some())
+    });
+    if o.ignored || o.include_ignored {
+        for c in &mut cases {
+            c.ignored = None;
+        }
+    }
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Selection {
+        cases,
+        sample_seed: None,
+        warning,
+    })
+}
+
 /// What to warn about when the user's own selection flags (filters, suite
 /// files, `--suite`, `--skip`, `--exclude`, `--ignored`) match no test of
 /// the whole binary, like `no test matches the filter "nosuch" (57 tests in
@@ -142,11 +228,7 @@ pub fn select(
 /// process whose test is outside `DUCKTAPE_SUBSET`), and is not a filter
 /// that matched nothing. Not a warning for `--list` either (the runner
 /// decides), which nextest sends to every binary.
-fn nothing_matches(
-    o: &Options,
-    all: &[TestCase],
-    chosen: impl Fn(&TestCase) -> bool,
-) -> Option<String> {
+fn nothing_matches(o: &Options, total: usize, matched: usize, ignored: usize) -> Option<String> {
     let mut asked: Vec<String> = Vec::new();
     if !o.filters.is_empty() {
         let quoted: Vec<String> = o.filters.iter().map(|f| format!("{f:?}")).collect();
@@ -167,12 +249,7 @@ fn nothing_matches(
     if asked.is_empty() {
         return None;
     }
-    let matched = all.iter().filter(|c| chosen(c)).count();
-    let ignored = all
-        .iter()
-        .filter(|c| chosen(c) && c.ignored.is_some())
-        .count();
-    let total = format!("{} tests in this binary", all.len());
+    let total = format!("{total} tests in this binary");
     match (matched, o.ignored && ignored == 0) {
         (0, _) => Some(format!("no test matches {} ({total})", asked.join(", "))),
         (n, true) => Some(format!(
@@ -256,7 +333,8 @@ fn inject(
 
 /// Splits into `n` disjoint subsets that together hold every case: by
 /// historical run time when known (longest first, onto the lightest subset),
-/// else round-robin by count.
+/// else by a stable hash of each case's name ([`subset_of`]), so that a
+/// process running one case knows its subset without the rest of the suite.
 fn subset(
     cases: Vec<TestCase>,
     n: usize,
@@ -269,9 +347,7 @@ fn subset(
     let Some(times) = run_times else {
         return cases
             .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % n == which)
-            .map(|(_, c)| c)
+            .filter(|c| subset_of(&c.name, n) == which)
             .collect();
     };
     // Unknown tests count as the mean, so new tests spread evenly too.
@@ -305,6 +381,17 @@ fn subset(
         .filter(|(i, _)| owner[*i] == which)
         .map(|(_, c)| c)
         .collect()
+}
+
+/// The subset (of `n`) a case belongs to when no run times are known:
+/// FNV-1a of its name, the same in every process, build and platform.
+pub fn subset_of(name: &str, n: usize) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % n.max(1) as u64) as usize
 }
 
 /// A reproducible random sample of `n` cases, kept in suite order.
@@ -351,6 +438,7 @@ mod tests {
                     params: &[],
                     marks: &[],
                     body,
+                    cases: None,
                 }));
                 TestCase {
                     test,
@@ -395,7 +483,7 @@ mod tests {
 
     #[test]
     fn no_warning_for_matches_left_out_by_a_subset_or_for_no_filters() {
-        // Round robin over 3 subsets: m::a is in subset 0 only.
+        // By name hash over 3 subsets: m::a is in subset 0 only.
         let s = run(&["--exact", "m::a", "--subsets", "3", "--subset", "1"]);
         assert!(s.cases.is_empty());
         assert_eq!(s.warning, None);
@@ -403,5 +491,70 @@ mod tests {
         assert_eq!((s.cases.len(), s.warning), (0, None));
         assert_eq!(run(&[]).warning, None);
         assert_eq!(run(&["--exact", "m::b"]).warning, None);
+    }
+
+    #[test]
+    fn a_case_subset_depends_on_its_name_only() {
+        // FNV-1a of the name: pinned, so shards agree across builds.
+        let of = |n: &str| subset_of(n, 3);
+        assert_eq!([of("m::a"), of("m::b"), of("m::c")], [0, 1, 2]);
+        for which in 0..3 {
+            let s = run(&["--subsets", "3", "--subset", &which.to_string()]);
+            let names: Vec<&str> = s.cases.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, [["m::a"], ["m::b"], ["m::c"]][which]);
+        }
+    }
+
+    #[test]
+    fn the_exact_fast_path_selects_what_the_whole_suite_path_does() {
+        // m::c is ignored by its mark, so `--ignored` has something to find.
+        let desc = |name: &'static str, marks: &'static [crate::mark::Mark]| TestDescriptor {
+            name,
+            module_path: "systest::m",
+            file: file!(),
+            line: line!(),
+            doc: "",
+            params: &[],
+            marks,
+            body,
+            cases: None,
+        };
+        let tests: &'static [TestDescriptor] = Box::leak(Box::new([
+            desc("a", &[]),
+            desc("b", &[]),
+            desc("c", &[crate::mark::Mark::Ignore(&[])]),
+        ]));
+        let all = || {
+            let mut v: Vec<TestCase> = tests
+                .iter()
+                .flat_map(|t| crate::mark::expand(t).unwrap())
+                .collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
+            v
+        };
+        let flags: &[&[&str]] = &[
+            &["--exact", "m::a", "m::c"],
+            &["--exact", "m::c", "--ignored"],
+            &["--exact", "m::a", "m::b", "--subsets", "3", "--subset", "1"],
+            &["--exact", "m::a", "--skip", "m::a"],
+            &["--exact", "m::b", "--exclude", "m::*"],
+            &["--exact", "nosuch"],
+        ];
+        for args in flags {
+            let o = Options::parse_from(std::iter::once("t").chain(args.iter().copied()));
+            let found = exact_candidates(tests, &o, false).unwrap().unwrap();
+            let fast = finish_exact(found, &o, || Ok(tests.len())).unwrap();
+            let slow = select(all(), &o, None, None).unwrap();
+            let names = |s: &Selection| -> Vec<(String, bool)> {
+                s.cases
+                    .iter()
+                    .map(|c| (c.name.clone(), c.ignored.is_some()))
+                    .collect()
+            };
+            assert_eq!(names(&fast), names(&slow), "{args:?}");
+            assert_eq!(fast.warning, slow.warning, "{args:?}");
+        }
+        let o = Options::parse_from(["t", "--exact", "m::a", "--sample", "1"]);
+        assert!(exact_candidates(tests, &o, false).unwrap().is_none());
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct Attempt {
     pub(crate) start: f64,
     pub(crate) stop: f64,
     pub(crate) teardown_problems: Vec<String>,
+    /// Names of the nodes the attempt held (the report's timeline).
+    pub(crate) nodes: Vec<String>,
 }
 
 impl Attempt {
@@ -64,6 +66,7 @@ impl Attempt {
             start,
             stop: unix_now(),
             teardown_problems: Vec::new(),
+            nodes: Vec::new(),
         }
     }
 }
@@ -152,6 +155,8 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     let summary = last.summary.clone();
     let mut record = record(case, &rel, status, summary.clone(), Some(last), 0.0, count);
     record.earlier_failures = earlier;
+    rt.compare_with_history(&mut record);
+    let (status, summary) = (record.test_status, record.summary.clone());
     match retry {
         // nextest will run it again: keep this attempt's report with its
         // files, out of the session's reports.
@@ -170,7 +175,68 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     if let Some(t) = final_ticket {
         rt.interrupts.done(t);
     }
-    (status, summary)
+    let shown = if status == Status::Fail {
+        let last_dir = if count == 1 {
+            dir.clone()
+        } else {
+            dir.join(format!("attempt-{count}"))
+        };
+        failure_block(&last_dir, &record)
+    } else {
+        summary
+    };
+    (status, shown)
+}
+
+/// How many lines of the test log a failure block shows.
+const LOG_TAIL_LINES: usize = 8;
+
+/// What libtest prints under `---- name ----` for a failed test: the
+/// summary, then where the evidence is — nodes, the test's log and results
+/// directory — and the log's last lines.
+fn failure_block(test_dir: &Path, record: &TestRecord) -> String {
+    let mut out = record.summary.clone();
+    if !record.nodes.is_empty() {
+        out += &format!("\n  nodes:   {}", record.nodes.join(" "));
+    }
+    let log = test_dir.join("test_log.info");
+    out += &format!(
+        "\n  log:     {}\n  results: {}",
+        log.display(),
+        test_dir.join("").display()
+    );
+    let tail = log_tail(&log, LOG_TAIL_LINES);
+    if !tail.is_empty() {
+        out += "\n  last lines of the test log:";
+        for line in tail {
+            out += "\n    ";
+            out += &line;
+        }
+    }
+    out
+}
+
+/// The last `n` lines of a log, read from its last 16 KiB at most, each
+/// bounded and with control characters escaped.
+fn log_tail(path: &Path, n: usize) -> Vec<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(len.saturating_sub(16 << 10)))
+        .is_err()
+        || f.read_to_end(&mut buf).is_err()
+    {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| crate::text::escape_controls(&crate::text::bounded(l, 500, "the test log")))
+        .collect()
 }
 
 pub(crate) fn record(
@@ -186,6 +252,7 @@ pub(crate) fn record(
         stop: now,
         ..Attempt::failed_early(String::new(), now)
     });
+    let nodes = a.nodes;
     let (start, stop, data, allocated, used, services, faults, teardown_problems) = (
         a.start,
         a.stop,
@@ -212,11 +279,17 @@ pub(crate) fn record(
         nodes_allocated: allocated,
         nodes_used: used,
         relative_results_dir: rel.to_string(),
+        binary: super::binary_id().to_string(),
         services,
         attempts,
         faults,
         teardown_problems,
         earlier_failures: Vec::new(),
+        nodes,
+        shard: String::new(),
+        host: String::new(),
+        regressions: Vec::new(),
+        history: None,
     }
 }
 
@@ -272,9 +345,9 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt
         Ok(a) => a,
         Err(e) => return (failed(e.to_string()), None),
     };
-    for node in allocation.nodes() {
-        crate::fault::heal_stale(node);
-    }
+    // Leasing prepared the nodes (stale processes killed, stale faults
+    // healed, side by side); whatever of that went through the fences is
+    // the framework's, not the test's.
     allocation.reset_usage();
     // The run time counts from here: waiting for nodes is not the test's.
     let start = unix_now();
@@ -282,7 +355,9 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt
     let span = tracing::info_span!(TEST_SPAN, dir = %dir.display(), test = %case.name);
     let nodes: Vec<&str> = allocation.nodes().iter().map(|n| n.name()).collect();
     span.in_scope(|| tracing::info!(nodes = ?nodes, "running {}", case.name));
+    let held: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
     let started = Instant::now();
+    let _watch = rt.progress.running(&case.name, &held, &span);
     let Some(ticket) = rt.interrupts.register(Running {
         ctx: ctx.clone(),
         span: span.clone(),
@@ -347,6 +422,7 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt
         start,
         stop: unix_now(),
         teardown_problems: problems,
+        nodes: held,
     };
     (attempt, Some(ticket))
 }
@@ -413,14 +489,12 @@ fn underused(rt: &Runtime, declared: usize, used: usize) -> Option<String> {
 fn run_body(rt: &Runtime, case: &TestCase, ctx: &TestContext, span: &tracing::Span) -> BodyEnd {
     let (tx, rx) = crossbeam_channel::bounded(1);
     let (body, ctx2, args, span2) = (case.test.body, ctx.clone(), case.args.clone(), span.clone());
-    let spawned = std::thread::Builder::new()
-        .name(format!("test {}", case.name))
-        .spawn(move || {
-            let r = span2.in_scope(|| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&ctx2, &args)))
-            });
-            let _ = tx.send(r);
+    let spawned = workers::run(Box::new(move || {
+        let r = span2.in_scope(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&ctx2, &args)))
         });
+        let _ = tx.send(r);
+    }));
     if let Err(e) = spawned {
         return BodyEnd::Failed(format!("cannot start the test thread: {e}"));
     }
@@ -514,12 +588,10 @@ fn guarded<T: Send + 'static>(
 ) -> Result<T, String> {
     let (tx, rx) = crossbeam_channel::bounded(1);
     let span = tracing::Span::current();
-    let spawned = std::thread::Builder::new()
-        .name("ducktape-teardown".into())
-        .spawn(move || {
-            let r = span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)));
-            let _ = tx.send(r);
-        });
+    let spawned = workers::run(Box::new(move || {
+        let r = span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)));
+        let _ = tx.send(r);
+    }));
     if let Err(e) = spawned {
         let problem = format!("{what}: cannot start a teardown thread: {e}");
         tracing::error!("{problem}");
@@ -538,4 +610,43 @@ fn guarded<T: Send + 'static>(
     );
     tracing::error!("{problem}");
     Err(problem)
+}
+
+/// Threads for test bodies and teardown steps, reused from one test to the
+/// next: a trivial test pays no thread spawn. A job that overruns its limit
+/// keeps its thread (a thread cannot be killed) and the pool starts another
+/// when none is idle, so an abandoned body never delays the next test.
+mod workers {
+    use parking_lot::Mutex;
+
+    type Job = Box<dyn FnOnce() + Send>;
+
+    /// Idle workers, each waiting on its own channel for one job.
+    static IDLE: Mutex<Vec<crossbeam_channel::Sender<Job>>> = Mutex::new(Vec::new());
+
+    /// Runs `job` on an idle worker, or on a new one. Jobs catch their own
+    /// panics (the callers wrap them in `catch_unwind`), so a worker that
+    /// finishes a job is always fit for the next.
+    pub(super) fn run(job: Job) -> std::io::Result<()> {
+        let mut job = job;
+        while let Some(worker) = IDLE.lock().pop() {
+            match worker.send(job) {
+                Ok(()) => return Ok(()),
+                Err(returned) => job = returned.0,
+            }
+        }
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(1);
+        let me = tx.clone();
+        std::thread::Builder::new()
+            .name("ducktape-worker".into())
+            .spawn(move || {
+                for job in rx.iter() {
+                    job();
+                    IDLE.lock().push(me.clone());
+                }
+            })?;
+        // The new worker is not idle yet: it receives this job first.
+        tx.send(job)
+            .map_err(|_| std::io::Error::other("the worker thread ended"))
+    }
 }

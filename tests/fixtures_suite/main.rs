@@ -6,8 +6,11 @@ mod basic;
 mod isolation;
 mod killloop;
 mod parity;
+mod perf;
+mod progress;
 mod sched;
 mod services;
 mod stale;
+mod svcapi;
 
 ducktape::main!();

@@ -46,16 +46,8 @@ impl Service for Sleeper {
     }
     fn logs(&self) -> Vec<LogSpec> {
         vec![
-            LogSpec {
-                name: "out",
-                path: "sleeper/out.log".into(),
-                collect_default: true,
-            },
-            LogSpec {
-                name: "debug",
-                path: "sleeper/debug.log".into(),
-                collect_default: false,
-            },
+            LogSpec::always("out", "sleeper/out.log"),
+            LogSpec::on_failure("debug", "sleeper/debug.log"),
         ]
     }
 }
@@ -143,11 +135,7 @@ fn faults_then_panic(ctx: &TestContext) -> ducktape::Result<()> {
     faults.drop_one_way(&n[1], &n[2])?;
     faults.netem(
         &n[1],
-        &ducktape::fault::Netem {
-            loss_percent: Some(10.0),
-            rate_kbit: Some(8000),
-            ..Default::default()
-        },
+        &ducktape::fault::Netem::loss(10.0).with_rate_kbit(8000),
     )?;
     faults.pause(&svc, &n[2])?;
     // The partition is real: node 1 cannot reach node 2's sshd.

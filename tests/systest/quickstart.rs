@@ -2,10 +2,11 @@
 
 use ducktape::prelude::*;
 use ducktape::remote::quote;
-use std::time::Duration;
 
-/// A tiny service: a process per node that announces itself in its log and
-/// then ticks. Real services (ZooKeeper, Redis) have the same shape.
+/// A tiny service: a process per node that announces itself in its output
+/// and then ticks. Real services (ZooKeeper, Redis) have the same shape: the
+/// framework finds, stops, watches and collects the output of what `spawn`
+/// started, and checks `ready` on every node at once.
 pub struct Ticker {
     nodes: usize,
 }
@@ -15,8 +16,6 @@ impl Ticker {
     pub fn new(nodes: usize) -> Self {
         Ticker { nodes }
     }
-
-    const LOG: &'static str = "ticker/ticker.log";
 }
 
 impl Service for Ticker {
@@ -30,45 +29,18 @@ impl Service for Ticker {
 
     fn start_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
         let idx = svc.idx(node).context("node is not in the service")?;
-        let monitor = node.monitor_log(node.path(Self::LOG))?;
-        node.account().spawn(
+        svc.spawn(
+            node,
             &format!(
-                "exec bash -c 'echo ticker {idx} started on $DUCKTAPE_NODE_HOSTNAME; \
-                 while true; do sleep 0.2; echo tick; done'"
+                "echo ticker {idx} started on $DUCKTAPE_NODE_HOSTNAME; \
+                 while true; do sleep 0.2; echo tick; done"
             ),
-            &node.path(Self::LOG),
-        )?;
-        monitor.wait_until(
-            "ticker \\d+ started",
-            Duration::from_secs(10),
-            Duration::from_millis(20),
-            "ticker did not start",
         )?;
         Ok(())
     }
 
-    fn stop_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        for pid in self.pids(svc, node)? {
-            node.account().signal(pid, "TERM", true)?;
-        }
-        Ok(())
-    }
-
-    fn clean_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        node.account().remove(&node.path("ticker"), false)?;
-        Ok(())
-    }
-
-    fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
-        Ok(node.account().pids("ticker .* started")?)
-    }
-
-    fn logs(&self) -> Vec<LogSpec> {
-        vec![LogSpec {
-            name: "ticker_log",
-            path: Self::LOG.into(),
-            collect_default: true,
-        }]
+    fn ready(&self, _svc: &ServiceNodes, _node: &Node) -> Vec<WaitFor> {
+        vec![WaitFor::log_line("ticker \\d+ started")]
     }
 }
 
@@ -98,8 +70,8 @@ fn ticker_bounce(ctx: &TestContext) -> ducktape::Result<()> {
     ticker.start()?;
     let node = ticker.get_node(2).context("two nodes")?.clone();
     ticker.signal_node(&node, "KILL")?;
-    ducktape::wait::wait_until(
-        || !ticker.alive(&node).unwrap_or(true),
+    retry_on_error(
+        || ticker.alive(&node).map(|alive| !alive),
         Duration::from_secs(5),
         Duration::from_millis(20),
         "the killed ticker is still alive",

@@ -8,20 +8,16 @@
 //! Needs Debian's `redis-server`, `redis-sentinel` and `redis-tools`
 //! (`scripts/install-deps.sh`): the tests run where `DUCKTAPE_REDIS=1`, and
 //! the one that delays packets also needs nodes with their own network
-//! (`DUCKTAPE_NETNS=1`, `scripts/showcase.sh`); they show as ignored
-//! elsewhere.
+//! (`requires(network_faults)`: a cluster of hosts, like the namespace
+//! cluster of `scripts/showcase.sh`); they show as ignored elsewhere.
 
 use ducktape::prelude::*;
-use ducktape::remote::{quote, LogMonitor};
-use ducktape::wait::{retry_on_error, wait_until};
-use serde::Serialize;
-use serde_json::{json, Value};
+use ducktape::remote::quote;
+use ducktape::serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 // ----------------------------------------------------------------- the client
 
@@ -166,10 +162,6 @@ impl RedisService {
 
     /// The port every server listens on.
     pub const PORT: u16 = 6379;
-    const DIR: &'static str = "redis";
-    const CONFIG: &'static str = "redis/redis.conf";
-    const LOG: &'static str = "redis/redis.log";
-    const PIDFILE: &'static str = "redis/redis.pid";
 
     /// A connection to the server on `node`.
     pub fn client(&self, node: &Node) -> ducktape::Result<Resp> {
@@ -203,123 +195,27 @@ impl Service for RedisService {
                 "idx": idx,
                 "host": node.hostname(),
                 "port": Self::PORT,
-                "dir": node.path(Self::DIR),
-                "pidfile": node.path(Self::PIDFILE),
+                "dir": svc.dir(node),
                 "primary": if idx == 1 { Value::Null } else { primary.hostname().into() },
             })
         )?;
+        let config_file = svc.path(node, "redis.conf");
         node.account()
-            .create_file(&node.path(Self::CONFIG), config.as_bytes())?;
-
-        let monitor = node.monitor_log(node.path(Self::LOG))?;
-        let pid = node.account().spawn(
-            &format!("exec redis-server {}", quote(&node.path(Self::CONFIG))),
-            &node.path(Self::LOG),
-        )?;
-        // A replica is usable once it holds the primary's data. Every node
-        // starts at once, so a replica may come up first: it retries each
-        // second until the primary answers.
-        let (ready, what) = if idx == 1 {
-            ("Ready to accept connections", "Redis did not start")
-        } else {
-            (
-                "MASTER <-> REPLICA sync: Finished with success",
-                "the replica did not sync with the primary",
-            )
-        };
-        wait_for_line(node, &monitor, pid, ready, what)
-    }
-
-    fn stop_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        stop_processes(node, || self.pids(svc, node))
-    }
-
-    fn clean_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        node.account().remove(&node.path(Self::DIR), false)?;
+            .create_file(&config_file, config.as_bytes())?;
+        svc.spawn(node, &format!("exec redis-server {}", quote(&config_file)))?;
         Ok(())
     }
 
-    fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
-        pid_from_file(node, &node.path(Self::PIDFILE), "redis-server")
+    /// A replica is usable once it holds the primary's data. Every node
+    /// starts at once, so a replica may come up first: it retries each
+    /// second until the primary answers.
+    fn ready(&self, svc: &ServiceNodes, node: &Node) -> Vec<WaitFor> {
+        vec![WaitFor::log_line(if svc.idx(node) == Some(1) {
+            "Ready to accept connections"
+        } else {
+            "MASTER <-> REPLICA sync: Finished with success"
+        })]
     }
-
-    fn logs(&self) -> Vec<LogSpec> {
-        vec![LogSpec {
-            name: "redis_log",
-            path: Self::LOG.into(),
-            collect_default: true,
-        }]
-    }
-}
-
-/// Waits for a line matching `pattern` in the log of the process `pid`
-/// started, for up to 30 s, but fails as soon as the process has exited (a
-/// bad config, a port in use): its log, collected after the failure, says why.
-fn wait_for_line(
-    node: &Node,
-    monitor: &LogMonitor,
-    pid: u32,
-    pattern: &str,
-    what: &str,
-) -> ducktape::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let second = Duration::from_secs(1);
-        match monitor.wait_until(pattern, second, Duration::from_millis(50), what) {
-            Ok(()) => return Ok(()),
-            Err(e) if Instant::now() >= deadline => return Err(e.into()),
-            Err(_) => ensure!(
-                node.account().alive(pid)?,
-                "{node}: {what}: the process exited (see its log)"
-            ),
-        }
-    }
-}
-
-/// The pid in a Redis or Sentinel pidfile, if that process still runs.
-///
-/// Why not `account.pids(pattern)`: Redis rewrites its process title
-/// (`redis-server 10.251.0.11:6379`) over the memory that held its
-/// environment, and the localhost cluster finds a node's processes by a tag
-/// in their environment, so it would never see them. The pidfile works on
-/// every kind of node. It outlives a SIGKILL, and a pid may be reused, hence
-/// the check that the pid is still `program`'s (and no zombie, which `ps`
-/// shows as `[redis-server] <defunct>`).
-fn pid_from_file(node: &Node, pidfile: &Path, program: &str) -> ducktape::Result<Vec<u32>> {
-    let out = node.account().ssh_output(&format!(
-        "pid=$(cat {} 2>/dev/null) || exit 0; \
-         ps -o args= -p \"$pid\" | grep -q '^{program} ' && echo \"$pid\"; true",
-        quote(pidfile)
-    ))?;
-    Ok(out
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect())
-}
-
-/// SIGTERM, then SIGKILL if the processes outlive 10 s. A paused process
-/// (SIGSTOP) only acts on SIGTERM once resumed, hence the second signal.
-fn stop_processes(
-    node: &Node,
-    pids: impl Fn() -> ducktape::Result<Vec<u32>>,
-) -> ducktape::Result<()> {
-    let stopped = || pids().is_ok_and(|p| p.is_empty());
-    for signal in ["TERM", "KILL"] {
-        for pid in pids()? {
-            node.account().signal(pid, signal, true)?;
-        }
-        if wait_until(
-            stopped,
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            "",
-        )
-        .is_ok()
-        {
-            return Ok(());
-        }
-    }
-    bail!("{node}: processes still run after SIGKILL")
 }
 
 /// Redis Sentinel on `n` nodes, watching the primary of a [`RedisService`]
@@ -346,20 +242,14 @@ impl SentinelService {
     /// The name the sentinels know the primary by.
     pub const MASTER: &'static str = "mymaster";
     const QUORUM: usize = 2;
-    const DIR: &'static str = "sentinel";
-    const CONFIG: &'static str = "sentinel/sentinel.conf";
-    const LOG: &'static str = "sentinel/sentinel.log";
-    const PIDFILE: &'static str = "sentinel/sentinel.pid";
-
-    fn client(&self, node: &Node) -> ducktape::Result<Resp> {
-        Resp::connect(node.hostname(), Self::PORT)
-    }
 
     /// The primary's address as the sentinel on `node` sees it.
     pub fn primary_addr(&self, node: &Node) -> ducktape::Result<String> {
-        let reply =
-            self.client(node)?
-                .call(&["SENTINEL", "get-master-addr-by-name", Self::MASTER])?;
+        let reply = Resp::connect(node.hostname(), Self::PORT)?.call(&[
+            "SENTINEL",
+            "get-master-addr-by-name",
+            Self::MASTER,
+        ])?;
         match reply.items() {
             [host, _port] => host.text().context("no host"),
             _ => bail!("{node}: sentinel does not know {}", Self::MASTER),
@@ -368,10 +258,12 @@ impl SentinelService {
 
     /// What the sentinel on `node` knows of the primary (`SENTINEL master`:
     /// `num-slaves`, `num-other-sentinels`, `flags`, …).
-    pub fn primary_state(&self, node: &Node) -> ducktape::Result<HashMap<String, String>> {
-        let reply = self
-            .client(node)?
-            .call(&["SENTINEL", "master", Self::MASTER])?;
+    pub fn primary_state(node: &Node) -> ducktape::Result<HashMap<String, String>> {
+        let reply = Resp::connect(node.hostname(), Self::PORT)?.call(&[
+            "SENTINEL",
+            "master",
+            Self::MASTER,
+        ])?;
         Ok(reply
             .items()
             .chunks(2)
@@ -396,84 +288,58 @@ impl Service for SentinelService {
                 "idx": svc.idx(node).context("node is not in the service")?,
                 "host": node.hostname(),
                 "port": Self::PORT,
-                "dir": node.path(Self::DIR),
-                "pidfile": node.path(Self::PIDFILE),
+                "dir": svc.dir(node),
                 "master": Self::MASTER,
                 "primary": self.primary,
                 "primary_port": RedisService::PORT,
                 "quorum": Self::QUORUM,
             })
         )?;
+        let config_file = svc.path(node, "sentinel.conf");
         node.account()
-            .create_file(&node.path(Self::CONFIG), config.as_bytes())?;
-        let monitor = node.monitor_log(node.path(Self::LOG))?;
-        let pid = node.account().spawn(
-            &format!("exec redis-sentinel {}", quote(&node.path(Self::CONFIG))),
-            &node.path(Self::LOG),
-        )?;
-        wait_for_line(
+            .create_file(&config_file, config.as_bytes())?;
+        svc.spawn(
             node,
-            &monitor,
-            pid,
-            "\\+monitor master",
-            "the sentinel did not start",
+            &format!("exec redis-sentinel {}", quote(&config_file)),
         )?;
-        // A sentinel can only fail over once it knows the replicas (from the
-        // primary's INFO) and enough other sentinels to make a quorum (from
-        // their hello messages, every 2 s). All sentinels start at once, so
-        // each waits here for the others.
+        Ok(())
+    }
+
+    /// A sentinel can only fail over once it knows the replicas (from the
+    /// primary's INFO) and enough other sentinels to make a quorum (from
+    /// their hello messages, every 2 s): all are checked at once, so each
+    /// node's wait overlaps the others'.
+    fn ready(&self, _svc: &ServiceNodes, _node: &Node) -> Vec<WaitFor> {
         let want = (self.nodes - 1, self.replicas);
-        retry_on_error(
-            || -> ducktape::Result<bool> {
-                let state = self.primary_state(node)?;
-                let count = |k: &str| state.get(k).and_then(|v| v.parse::<usize>().ok());
-                Ok((count("num-other-sentinels"), count("num-slaves"))
-                    == (Some(want.0), Some(want.1)))
-            },
-            Duration::from_secs(30),
-            Duration::from_millis(200),
-            &format!(
-                "{node}: the sentinel did not discover {} other sentinels and {} replicas",
-                want.0, want.1
-            ),
-        )?;
-        Ok(())
-    }
-
-    fn stop_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        stop_processes(node, || self.pids(svc, node))
-    }
-
-    fn clean_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        node.account().remove(&node.path(Self::DIR), false)?;
-        Ok(())
-    }
-
-    fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
-        pid_from_file(node, &node.path(Self::PIDFILE), "redis-sentinel")
-    }
-
-    /// The log, and the config as Sentinel rewrote it (what it discovered,
-    /// which primary it ended with).
-    fn logs(&self) -> Vec<LogSpec> {
         vec![
-            LogSpec {
-                name: "sentinel_log",
-                path: Self::LOG.into(),
-                collect_default: true,
-            },
-            LogSpec {
-                name: "sentinel_config",
-                path: Self::CONFIG.into(),
-                collect_default: true,
-            },
+            WaitFor::log_line("\\+monitor master"),
+            WaitFor::check(
+                format!("{} other sentinels and {} replicas", want.0, want.1),
+                move |node| {
+                    let state = Self::primary_state(node)?;
+                    let count = |k: &str| state.get(k).and_then(|v| v.parse::<usize>().ok());
+                    let got = (count("num-other-sentinels"), count("num-slaves"));
+                    ensure!(got == (Some(want.0), Some(want.1)), "it knows {got:?}");
+                    Ok(true)
+                },
+            ),
         ]
+    }
+
+    /// The config as Sentinel rewrote it (what it discovered, which primary
+    /// it ended with).
+    fn logs_on(&self, svc: &ServiceNodes, node: &Node) -> Vec<LogSpec> {
+        vec![LogSpec::always(
+            "sentinel_config",
+            svc.path(node, "sentinel.conf"),
+        )]
     }
 }
 
 /// `redis-benchmark` on one node against a Redis server: a service that does
 /// a fixed amount of work, like ducktape's performance services. `run` starts
-/// it, waits for it to finish and stops it; `results` reads what it measured.
+/// it, waits for it to finish (the default `wait_node`: its process exited)
+/// and stops it; `results` reads what it measured.
 pub struct RedisBenchmark {
     target: String,
     port: u16,
@@ -502,12 +368,12 @@ impl RedisBenchmark {
         }
     }
 
-    const DIR: &'static str = "redis-benchmark";
-    const OUTPUT: &'static str = "redis-benchmark/output.csv";
-
-    /// Each command's throughput (`SET`, `GET`) as measured on `node`.
-    pub fn results(&self, node: &Node) -> ducktape::Result<HashMap<String, Throughput>> {
-        let csv = node.account().read_file(&node.path(Self::OUTPUT))?;
+    /// Each command's throughput (`SET`, `GET`) as measured by the service.
+    pub fn results(svc: &ServiceHandle<Self>) -> ducktape::Result<HashMap<String, Throughput>> {
+        let node = &svc.nodes()[0];
+        let csv = node
+            .account()
+            .read_file(&svc.service_nodes().output_log(node))?;
         // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",…
         let mut results = HashMap::new();
         for line in String::from_utf8_lossy(&csv).lines().skip(1) {
@@ -530,48 +396,15 @@ impl Service for RedisBenchmark {
         "redis-benchmark"
     }
 
-    fn start_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        node.account().mkdirs(&node.path(Self::DIR))?;
-        node.account().spawn(
+    fn start_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
+        svc.spawn(
+            node,
             &format!(
                 "exec redis-benchmark -h {} -p {} -t set,get -n {} -c {} -q --csv",
                 self.target, self.port, self.requests, self.clients
             ),
-            &node.path(Self::OUTPUT),
         )?;
         Ok(())
-    }
-
-    /// Done when the process has exited.
-    fn wait_node(
-        &self,
-        svc: &ServiceNodes,
-        node: &Node,
-        timeout: Duration,
-    ) -> ducktape::Result<bool> {
-        let done = || self.pids(svc, node).is_ok_and(|p| p.is_empty());
-        Ok(wait_until(done, timeout, Duration::from_millis(100), "").is_ok())
-    }
-
-    fn stop_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        stop_processes(node, || self.pids(svc, node))
-    }
-
-    fn clean_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        node.account().remove(&node.path(Self::DIR), false)?;
-        Ok(())
-    }
-
-    fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
-        Ok(node.account().pids("^redis-benchmark ")?)
-    }
-
-    fn logs(&self) -> Vec<LogSpec> {
-        vec![LogSpec {
-            name: "benchmark_output",
-            path: Self::OUTPUT.into(),
-            collect_default: true,
-        }]
     }
 }
 
@@ -597,9 +430,6 @@ impl DelayProxy {
 
     /// The port the proxy listens on.
     pub const PORT: u16 = 16379;
-    const DIR: &'static str = "delay-proxy";
-    const SCRIPT: &'static str = "delay-proxy/delay_proxy.py";
-    const LOG: &'static str = "delay-proxy/proxy.log";
 }
 
 impl Service for DelayProxy {
@@ -611,51 +441,27 @@ impl Service for DelayProxy {
         "delay-proxy"
     }
 
-    fn start_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        let script = include_str!("templates/delay_proxy.py");
-        node.account()
-            .create_file(&node.path(Self::SCRIPT), script.as_bytes())?;
-        let monitor = node.monitor_log(node.path(Self::LOG))?;
-        let pid = node.account().spawn(
+    fn start_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
+        let script = svc.path(node, "delay_proxy.py");
+        let source = include_str!("templates/delay_proxy.py");
+        node.account().create_file(&script, source.as_bytes())?;
+        svc.spawn(
+            node,
             &format!(
                 "exec python3 {} {} {} {} {} {}",
-                quote(&node.path(Self::SCRIPT)),
+                quote(&script),
                 node.hostname(),
                 Self::PORT,
                 self.target,
                 self.target_port,
                 self.delay.as_millis()
             ),
-            &node.path(Self::LOG),
         )?;
-        wait_for_line(
-            node,
-            &monitor,
-            pid,
-            "delay proxy listening",
-            "the delay proxy did not start",
-        )
-    }
-
-    fn stop_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        stop_processes(node, || self.pids(svc, node))
-    }
-
-    fn clean_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        node.account().remove(&node.path(Self::DIR), false)?;
         Ok(())
     }
 
-    fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
-        Ok(node.account().pids("python3 .*delay_proxy\\.py")?)
-    }
-
-    fn logs(&self) -> Vec<LogSpec> {
-        vec![LogSpec {
-            name: "proxy_log",
-            path: Self::LOG.into(),
-            collect_default: true,
-        }]
+    fn ready(&self, _svc: &ServiceNodes, _node: &Node) -> Vec<WaitFor> {
+        vec![WaitFor::log_line("delay proxy listening")]
     }
 }
 
@@ -691,16 +497,19 @@ fn redis_sentinel_failover(ctx: &TestContext) -> ducktape::Result<Failover> {
     let killed = Instant::now();
 
     // Every sentinel names the same new primary, a former replica.
-    let mut promoted = String::new();
-    retry_on_error(
-        || -> ducktape::Result<bool> {
+    let promoted = retry(
+        || -> ducktape::Result<String> {
             let addrs: Vec<String> = sentinels
                 .nodes()
                 .iter()
                 .map(|s| sentinels.primary_addr(s))
                 .collect::<ducktape::Result<_>>()?;
-            promoted = addrs[0].clone();
-            Ok(promoted != old.hostname() && addrs.iter().all(|a| *a == promoted))
+            let first = &addrs[0];
+            ensure!(
+                first != old.hostname() && addrs.iter().all(|a| a == first),
+                "the sentinels name {addrs:?}"
+            );
+            Ok(first.clone())
         },
         Duration::from_secs(30),
         Duration::from_millis(100),
@@ -722,15 +531,19 @@ fn redis_sentinel_failover(ctx: &TestContext) -> ducktape::Result<Failover> {
     client.call(&["SET", "after", "failover"])?;
 
     // The remaining replica follows the new primary and gets the write.
-    let other = redis
-        .nodes()
-        .iter()
-        .find(|n| !Arc::ptr_eq(n, &old) && !Arc::ptr_eq(n, &new))
+    let other = &redis
+        .all_but(&old)
+        .into_iter()
+        .find(|n| n.name() != new.name())
         .context("three nodes")?;
-    retry_on_error(
-        || -> ducktape::Result<bool> {
+    retry(
+        || -> ducktape::Result<()> {
             let value = redis.client(other)?.call(&["GET", "after"])?;
-            Ok(value.text().as_deref() == Some("failover"))
+            ensure!(
+                value.text().as_deref() == Some("failover"),
+                "it has {value:?}"
+            );
+            Ok(())
         },
         Duration::from_secs(30),
         Duration::from_millis(200),
@@ -792,8 +605,8 @@ fn redis_replica_pause(ctx: &TestContext) -> ducktape::Result<CatchUp> {
     ctx.faults().resume(&redis, &replica)?;
     let resumed = Instant::now();
     let last = keys.last().context("no keys")?;
-    retry_on_error(
-        || -> ducktape::Result<bool> {
+    retry(
+        || -> ducktape::Result<()> {
             let mut client = redis.client(&replica)?;
             let applied = offset(
                 client
@@ -803,7 +616,11 @@ fn redis_replica_pause(ctx: &TestContext) -> ducktape::Result<CatchUp> {
             )?;
             let has_last = client.call(&["GET", last])?.text().is_some();
             let size = client.call(&["DBSIZE"])?;
-            Ok(applied >= head && has_last && size == Reply::Int(KEYS as i64))
+            ensure!(
+                applied >= head && has_last && size == Reply::Int(KEYS as i64),
+                "at offset {applied} of {head}, last key there: {has_last}, size {size:?}"
+            );
+            Ok(())
         },
         Duration::from_secs(30),
         Duration::from_millis(100),
@@ -858,7 +675,8 @@ struct Benchmark {
 /// clients at once: with 50 ms each waits per request, so the slow case does
 /// ~1000 requests per second and its 10 000 requests take ~10 s per command.
 #[ducktape::test(
-    env(DUCKTAPE_REDIS = "1", DUCKTAPE_NETNS = "1"),
+    env(DUCKTAPE_REDIS = "1"),
+    requires(network_faults),
     cluster(num_nodes = 3),
     matrix(latency_ms = [0, 50]),
 )]
@@ -875,13 +693,13 @@ fn redis_benchmark_latency(ctx: &TestContext, latency_ms: u64) -> ducktape::Resu
         match ctx.faults().netem(&primary, &Netem::delay(delay)) {
             Ok(()) => delay_by = "netem",
             Err(e) if lacks_netem(&e) => {
-                tracing::warn!("no netem in this kernel ({e}): delaying through a proxy");
+                warn!("no netem in this kernel ({e}): delaying through a proxy");
                 let proxy = ctx.service(DelayProxy::new(&primary, RedisService::PORT, delay))?;
                 proxy.start()?;
                 ctx.faults().note(
                     "delay-proxy",
                     &[&primary],
-                    serde_json::json!({"delay_ms": latency_ms, "via": proxy.nodes()[0].name()}),
+                    json!({"delay_ms": latency_ms, "via": proxy.nodes()[0].name()}),
                 );
                 (target, port, delay_by) = (proxy.nodes()[0].clone(), DelayProxy::PORT, "proxy");
             }
@@ -891,7 +709,7 @@ fn redis_benchmark_latency(ctx: &TestContext, latency_ms: u64) -> ducktape::Resu
 
     let bench = ctx.service(RedisBenchmark::new(&target, port, 10_000, 50))?;
     bench.run(Duration::from_secs(120))?;
-    let results = bench.results(&bench.nodes()[0])?;
+    let results = RedisBenchmark::results(&bench)?;
     let get = |cmd: &str| {
         results
             .get(cmd)

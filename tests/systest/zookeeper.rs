@@ -7,13 +7,9 @@
 
 use ducktape::prelude::*;
 use ducktape::remote::quote;
-use ducktape::wait::{retry_on_error, wait_until};
-use serde::Serialize;
-use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// ZooKeeper on `n` nodes: one server per node, which together elect a leader.
 pub struct ZookeeperService {
@@ -26,14 +22,10 @@ impl ZookeeperService {
         ZookeeperService { nodes }
     }
 
-    const DIR: &'static str = "zookeeper";
-    const DATA_DIR: &'static str = "zookeeper/data";
-    const CONFIG: &'static str = "zookeeper/zookeeper.properties";
-    const LOG: &'static str = "zookeeper/zookeeper.log";
     const CLIENT_PORT: u16 = 2181;
     /// The JVM: Debian's jars and a small heap. zookeeper.jar names its
     /// dependencies but no logging backend, so slf4j-simple logs to stderr,
-    /// which `spawn` appends to LOG, with wall-clock times.
+    /// which `spawn` appends to the output log, with wall-clock times.
     const JAVA: &'static str = "java -Xmx256m \
         -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar \
         -Dorg.slf4j.simpleLogger.showDateTime=true \
@@ -73,23 +65,28 @@ impl ZookeeperService {
         nodes: &[Arc<Node>],
         timeout: Duration,
     ) -> ducktape::Result<Arc<Node>> {
-        let mut leader = None;
-        retry_on_error(
-            || -> ducktape::Result<bool> {
+        Ok(retry(
+            || -> ducktape::Result<Arc<Node>> {
                 let modes = nodes
                     .iter()
                     .map(|n| self.mode(n))
                     .collect::<ducktape::Result<Vec<_>>>()?;
-                let leading: Vec<_> = (0..nodes.len()).filter(|&i| modes[i] == "leader").collect();
-                let following = modes.iter().filter(|m| *m == "follower").count();
-                leader = leading.first().map(|&i| nodes[i].clone());
-                Ok(leading.len() == 1 && following == nodes.len() - 1)
+                let followers = modes.iter().filter(|m| *m == "follower").count();
+                let leaders: Vec<_> = nodes
+                    .iter()
+                    .zip(&modes)
+                    .filter(|(_, m)| *m == "leader")
+                    .collect();
+                ensure!(
+                    leaders.len() == 1 && followers == nodes.len() - 1,
+                    "modes are {modes:?}"
+                );
+                Ok(leaders[0].0.clone())
             },
             timeout,
             Duration::from_millis(100),
             &format!("no single leader among {nodes:?}"),
-        )?;
-        leader.context("no leader")
+        )?)
     }
 
     /// Runs a command of ZooKeeper's own client (`get /path`) against the
@@ -122,86 +119,44 @@ impl Service for ZookeeperService {
             "zookeeper.properties",
             &json!({
                 "myid": myid,
-                "data_dir": node.path(Self::DATA_DIR),
+                "data_dir": svc.path(node, "data"),
                 "host": node.hostname(),
                 "client_port": Self::CLIENT_PORT,
                 "servers": servers,
             })
         )?;
-        let account = node.account();
-        account.create_file(&node.path(Self::CONFIG), config.as_bytes())?;
-        account.create_file(
-            &node.path(Self::DATA_DIR).join("myid"),
-            format!("{myid}\n").as_bytes(),
-        )?;
-
-        // Watch the log from before the start, so only this run's lines count.
-        let monitor = node.monitor_log(node.path(Self::LOG))?;
-        account.spawn(
+        let (account, config_file) = (node.account(), svc.path(node, "zookeeper.properties"));
+        account.create_file(&config_file, config.as_bytes())?;
+        account.create_file(&svc.path(node, "data/myid"), format!("{myid}\n").as_bytes())?;
+        svc.spawn(
+            node,
             &format!(
                 "exec {} {} org.apache.zookeeper.server.quorum.QuorumPeerMain {}",
                 Self::JAVA,
                 // GC and error logs, when run with --enable-jvm-logs.
                 svc.jvm_options(node)?,
-                quote(&node.path(Self::CONFIG))
+                quote(&config_file)
             ),
-            &node.path(Self::LOG),
         )?;
-        // A server serves only once a quorum has elected a leader, so this
-        // also waits for the other servers: the framework starts every node
-        // at once, each waiting here on its own log.
-        monitor.wait_until(
+        Ok(())
+    }
+
+    /// A server serves only once a quorum has elected a leader, so this also
+    /// waits for the other servers: the framework checks every node at once.
+    fn ready(&self, _svc: &ServiceNodes, _node: &Node) -> Vec<WaitFor> {
+        vec![WaitFor::log_line(
             "Peer state changed: (leading|following) - broadcast",
-            Duration::from_secs(60),
-            Duration::from_millis(100),
-            "ZooKeeper did not join a quorum",
-        )?;
-        Ok(())
-    }
-
-    /// A clean shutdown (SIGTERM), or SIGKILL if that takes over 10 s.
-    fn stop_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        let stopped = || self.pids(svc, node).is_ok_and(|pids| pids.is_empty());
-        let (timeout, backoff) = (Duration::from_secs(10), Duration::from_millis(50));
-        for signal in ["TERM", "KILL"] {
-            for pid in self.pids(svc, node)? {
-                node.account().signal(pid, signal, true)?;
-            }
-            if wait_until(stopped, timeout, backoff, "").is_ok() {
-                return Ok(());
-            }
-        }
-        bail!("ZooKeeper still runs after SIGKILL")
-    }
-
-    fn clean_node(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
-        node.account().remove(&node.path(Self::DIR), false)?;
-        Ok(())
-    }
-
-    fn pids(&self, _svc: &ServiceNodes, node: &Node) -> ducktape::Result<Vec<u32>> {
-        Ok(node.account().java_pids("QuorumPeerMain")?)
+        )]
     }
 
     fn jvm(&self) -> bool {
         true
     }
 
-    /// The server log after every test; the data (snapshots, transaction
-    /// logs) only after a failure.
-    fn logs(&self) -> Vec<LogSpec> {
-        vec![
-            LogSpec {
-                name: "zk_log",
-                path: Self::LOG.into(),
-                collect_default: true,
-            },
-            LogSpec {
-                name: "zk_data",
-                path: Self::DATA_DIR.into(),
-                collect_default: false,
-            },
-        ]
+    /// The data (snapshots, transaction logs) after a failure; the server's
+    /// output (its log) is collected after every test anyway.
+    fn logs_on(&self, svc: &ServiceNodes, node: &Node) -> Vec<LogSpec> {
+        vec![LogSpec::on_failure("zk_data", svc.path(node, "data"))]
     }
 }
 
@@ -222,19 +177,7 @@ fn zk_ensemble_serves(ctx: &TestContext) -> ducktape::Result<()> {
         "expected one leader and two followers, got {modes:?}"
     );
 
-    let (first, last) = (&zk.nodes()[0], &zk.nodes()[2]);
-    zk.cli(first, "create /ducktape hello")?;
-    // Another server may lag a moment behind a write: retry the read.
-    retry_on_error(
-        || {
-            zk.cli(last, "get /ducktape")
-                .map(|out| out.lines().any(|l| l == "hello"))
-        },
-        Duration::from_secs(10),
-        Duration::from_millis(200),
-        "the value written through the first server is not read through the last",
-    )?;
-    Ok(())
+    write_and_read(&zk, &zk.nodes()[0], &zk.nodes()[2], "/ducktape", "hello")
 }
 
 /// How long the bounced follower took to serve again.
@@ -254,32 +197,16 @@ fn zk_bounce_follower(ctx: &TestContext, clean: bool) -> ducktape::Result<Recove
     let zk = ctx.service(ZookeeperService::new(3))?;
     zk.start()?;
     let leader = zk.leader(zk.nodes())?;
-    let follower = zk
-        .nodes()
-        .iter()
-        .find(|n| n.index() != leader.index())
-        .context("three nodes")?
-        .clone();
+    let follower = zk.all_but(&leader)[0].clone();
 
     zk.signal_node(&follower, if clean { "TERM" } else { "KILL" })?;
-    wait_until(
-        || !zk.alive(&follower).unwrap_or(true),
-        Duration::from_secs(10),
-        Duration::from_millis(50),
-        "the follower is still running",
-    )?;
+    gone(&zk, &follower)?;
     // Two of three servers are still a majority: the leader keeps leading.
     ensure!(zk.mode(&leader)? == "leader", "{leader} stopped leading");
 
     let restarted = Instant::now();
     zk.start_node(&follower)?;
-    let serving = |n: &Arc<Node>| zk.mode(n).is_ok_and(|m| m == "leader" || m == "follower");
-    wait_until(
-        || zk.nodes().iter().all(serving),
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        "the ensemble does not serve again after the bounce",
-    )?;
+    zk.wait_for_leader(zk.nodes(), Duration::from_secs(30))?;
     Ok(Recovery {
         recovery_s: restarted.elapsed().as_secs_f64(),
     })
@@ -303,10 +230,12 @@ fn write_and_read(
     value: &str,
 ) -> ducktape::Result<()> {
     zk.cli(writer, &format!("create {path} {value}"))?;
-    retry_on_error(
-        || {
-            zk.cli(reader, &format!("get {path}"))
-                .map(|out| out.lines().any(|l| l == value))
+    // Another server may lag a moment behind a write: retry the read.
+    retry(
+        || -> ducktape::Result<()> {
+            let out = zk.cli(reader, &format!("get {path}"))?;
+            ensure!(out.lines().any(|l| l == value), "got {out:?}");
+            Ok(())
         },
         Duration::from_secs(30),
         Duration::from_millis(200),
@@ -315,13 +244,15 @@ fn write_and_read(
     Ok(())
 }
 
-/// Every node of `nodes` but `node`.
-fn all_but(nodes: &[Arc<Node>], node: &Arc<Node>) -> Vec<Arc<Node>> {
-    nodes
-        .iter()
-        .filter(|n| !Arc::ptr_eq(n, node))
-        .cloned()
-        .collect()
+/// Waits until the server on `node` no longer runs.
+fn gone(zk: &ServiceHandle<ZookeeperService>, node: &Node) -> ducktape::Result<()> {
+    retry_on_error(
+        || zk.alive(node).map(|alive| !alive),
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        &format!("the server on {node} still runs"),
+    )?;
+    Ok(())
 }
 
 /// Kills the leader (SIGKILL): the two other servers, still a majority,
@@ -332,16 +263,11 @@ fn zk_leader_kill(ctx: &TestContext) -> ducktape::Result<Election> {
     let zk = ctx.service(ZookeeperService::new(3))?;
     zk.start()?;
     let old = zk.leader(zk.nodes())?;
-    let others = all_but(zk.nodes(), &old);
+    let others = zk.all_but(&old);
 
     ctx.faults().kill(&zk, &old, false)?;
     let killed = Instant::now();
-    wait_until(
-        || !zk.alive(&old).unwrap_or(true),
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-        "the killed leader still runs",
-    )?;
+    gone(&zk, &old)?;
     let new = zk.wait_for_leader(&others, Duration::from_secs(30))?;
     let election_s = killed.elapsed().as_secs_f64();
     write_and_read(&zk, &others[0], &others[1], "/after-kill", "elected")?;
@@ -370,14 +296,15 @@ fn zk_leader_kill(ctx: &TestContext) -> ducktape::Result<Election> {
 /// and serves, the old leader, alone, stops serving; once the network heals
 /// it rejoins as a follower and catches up with what it missed.
 #[ducktape::test(
-    env(DUCKTAPE_ZOOKEEPER = "1", DUCKTAPE_NETNS = "1"),
+    env(DUCKTAPE_ZOOKEEPER = "1"),
+    requires(network_faults),
     cluster(num_nodes = 3)
 )]
 fn zk_partition_leader(ctx: &TestContext) -> ducktape::Result<Election> {
     let zk = ctx.service(ZookeeperService::new(3))?;
     zk.start()?;
     let old = zk.leader(zk.nodes())?;
-    let others = all_but(zk.nodes(), &old);
+    let others = zk.all_but(&old);
 
     ctx.faults().isolate(&old, zk.nodes())?;
     let cut = Instant::now();
@@ -395,8 +322,12 @@ fn zk_partition_leader(ctx: &TestContext) -> ducktape::Result<Election> {
 
     ctx.faults().heal()?;
     let healed = Instant::now();
-    wait_until(
-        || zk.mode(&old).is_ok_and(|m| m == "follower"),
+    retry(
+        || -> ducktape::Result<()> {
+            let mode = zk.mode(&old)?;
+            ensure!(mode == "follower", "it is {mode}");
+            Ok(())
+        },
         Duration::from_secs(90),
         Duration::from_millis(200),
         "the old leader did not rejoin as a follower",
@@ -407,15 +338,13 @@ fn zk_partition_leader(ctx: &TestContext) -> ducktape::Result<Election> {
         "{new} lost the lead after the heal"
     );
     // It has what the majority wrote while it was cut off.
-    retry_on_error(
-        || {
-            zk.cli(&old, "get /partitioned")
-                .map(|out| out.lines().any(|l| l == "majority"))
-        },
-        Duration::from_secs(30),
-        Duration::from_millis(200),
-        "the old leader did not catch up",
-    )?;
+    write_and_read(&zk, &new, &old, "/after-heal", "caught-up")?;
+    ensure!(
+        zk.cli(&old, "get /partitioned")?
+            .lines()
+            .any(|l| l == "majority"),
+        "the old leader did not catch up with what the majority wrote"
+    );
     Ok(Election {
         election_s,
         rejoin_s,

@@ -257,6 +257,26 @@ pub(crate) fn connect(t: &Target, o: &SshOptions) -> Result<Conn, RemoteError> {
     })
 }
 
+/// Checks `t`'s host key against known_hosts without logging in: TCP
+/// connect, handshake, key check, disconnect. The runner calls it once per
+/// node before the first test, so a missing or changed key stops the run
+/// with one error instead of failing every test.
+pub(crate) fn check_host(t: &Target, o: &SshOptions) -> Result<(), RemoteError> {
+    let tcp = tcp_connect(t, o)?;
+    let sock = tcp.try_clone().map_err(|e| ssh_err(t, "connect", e))?;
+    let mut sess = Session::new().map_err(|e| ssh_err(t, "start an SSH session", describe(&e)))?;
+    sess.set_tcp_stream(tcp);
+    sess.set_blocking(true);
+    sess.set_timeout(o.connect_timeout.as_millis().clamp(1, u32::MAX as u128) as u32);
+    set_preferences(&sess, t, o);
+    sess.handshake()
+        .map_err(|e| ssh_err(t, "SSH handshake", describe(&e)))?;
+    let checked = check_host_key(&sess, t, o);
+    let _ = sess.disconnect(None, "ducktape: host key checked", None);
+    let _ = sock.shutdown(Shutdown::Both);
+    checked
+}
+
 fn ssh_err(t: &Target, op: &str, reason: impl fmt::Display) -> RemoteError {
     RemoteError::Ssh {
         node: t.node.clone(),

@@ -1,15 +1,16 @@
 //! Copying files and directories between this machine and a node.
 //!
-//! A file is streamed through `cat` on an exec channel, a directory through
-//! `tar` on both ends; permissions and modification times are kept. Like
+//! A file is streamed through `cat` on an exec channel (a large one in two
+//! parts side by side, through `dd` on sessions of their own), a directory
+//! through `tar` on both ends; permissions and modification times are kept. Like
 //! `cp -a` (what the local account does): when the destination is an
 //! existing directory the copy goes inside it, under the source's name.
 
 use super::{quote, SshAccount};
 use crate::remote::RemoteError;
 use std::fs;
-use std::io::{self, Read};
-use std::os::unix::fs::PermissionsExt as _;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,6 +45,8 @@ pub(super) fn copy_to(a: &SshAccount, src: &Path, dest: &Path) -> Result<(), Rem
         let local_status = tar.finish();
         ran?;
         local_status.map_err(local)?;
+    } else if meta.len() >= SPLIT_MIN {
+        copy_to_split(a, &op, src, &pick, &meta)?;
     } else {
         let mut f = fs::File::open(src).map_err(local)?;
         let mode = meta.permissions().mode() & 0o7777;
@@ -71,16 +74,20 @@ pub(super) fn copy_from(a: &SshAccount, src: &Path, dest: &Path) -> Result<(), R
     let mut out = Vec::new();
     a.run_ok(
         &op,
-        &format!("stat -L -c '%F|%a|%Y' -- {}", quote(src)),
+        &format!("stat -L -c '%F|%a|%Y|%s' -- {}", quote(src)),
         None,
         &mut out,
     )?;
     let stat = String::from_utf8_lossy(&out).trim().to_string();
     let mut parts = stat.split('|');
-    let (kind, mode, mtime) = (
+    let (kind, mode, mtime, size) = (
         parts.next().unwrap_or_default(),
         parts.next().and_then(|m| u32::from_str_radix(m, 8).ok()),
         parts.next().and_then(|t| t.parse::<u64>().ok()),
+        parts
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0),
     );
     let name = file_name(src).map_err(local)?;
     let target: PathBuf = if dest.is_dir() {
@@ -111,7 +118,11 @@ pub(super) fn copy_from(a: &SshAccount, src: &Path, dest: &Path) -> Result<(), R
             fs::create_dir_all(dir).map_err(local)?;
         }
         let mut f = fs::File::create(&target).map_err(local)?;
-        a.run_ok(&op, &format!("cat -- {}", quote(src)), None, &mut f)?;
+        if kind == "regular file" && size >= SPLIT_MIN {
+            copy_from_split(a, &op, src, &f, size)?;
+        } else {
+            a.run_ok(&op, &format!("cat -- {}", quote(src)), None, &mut f)?;
+        }
         if let Some(mode) = mode {
             f.set_permissions(fs::Permissions::from_mode(mode))
                 .map_err(local)?;
@@ -121,6 +132,151 @@ pub(super) fn copy_from(a: &SshAccount, src: &Path, dest: &Path) -> Result<(), R
         }
     }
     Ok(())
+}
+
+/// Files at least this large move in [`STREAMS`] parts side by side, each
+/// on its own session: one stream is bound by one core's worth of cipher
+/// and channel work on each end.
+const SPLIT_MIN: u64 = 32 << 20;
+/// Parts a large file moves in.
+const STREAMS: u64 = 2;
+
+/// The byte ranges of a file of `size` bytes, one per stream.
+fn ranges(size: u64) -> Vec<(u64, u64)> {
+    let part = size.div_ceil(STREAMS);
+    (0..STREAMS)
+        .map(|i| (i * part, part.min(size.saturating_sub(i * part))))
+        .filter(|&(_, len)| len > 0)
+        .collect()
+}
+
+/// Runs `part(offset, len)` for every range on its own thread; the first
+/// error wins.
+fn each_range(
+    size: u64,
+    part: impl Fn(u64, u64) -> Result<(), RemoteError> + Sync,
+) -> Result<(), RemoteError> {
+    let results: Vec<Result<(), RemoteError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ranges(size)
+            .into_iter()
+            .map(|(off, len)| {
+                let part = &part;
+                s.spawn(move || part(off, len))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+/// [`copy_to`] of a large regular file: the destination is chosen and
+/// emptied first, then every part is written in place by `dd`, then mode
+/// and modification time are set.
+fn copy_to_split(
+    a: &SshAccount,
+    op: &str,
+    src: &Path,
+    pick: &str,
+    meta: &fs::Metadata,
+) -> Result<(), RemoteError> {
+    let mut chosen = Vec::new();
+    let create =
+        format!("{pick}\nmkdir -p -- \"$(dirname -- \"$d\")\" && : > \"$d\" && printf '%s' \"$d\"");
+    a.run_ok(op, &create, None, &mut chosen)?;
+    let dest = super::quote_str(&String::from_utf8_lossy(&chosen));
+    let file = fs::File::open(src).map_err(|e| a.inner.io_err(op, e))?;
+    each_range(meta.len(), |off, len| {
+        let mut part = Range {
+            file: &file,
+            pos: off,
+            end: off + len,
+        };
+        let cmd = format!(
+            "dd of={dest} bs=1M seek={off} oflag=seek_bytes conv=notrunc iflag=fullblock \
+             status=none"
+        );
+        a.run_ok(op, &cmd, Some(&mut part), &mut io::sink())
+            .map(drop)
+    })?;
+    let mode = meta.permissions().mode() & 0o7777;
+    let touch = touch_time(meta.modified().ok())
+        .map(|t| format!(" && touch -m -d @{t} {dest}"))
+        .unwrap_or_default();
+    a.run_ok(
+        op,
+        &format!("chmod {mode:o} {dest}{touch}"),
+        None,
+        &mut io::sink(),
+    )?;
+    Ok(())
+}
+
+/// [`copy_from`] of a large regular file of `size` bytes into `file`:
+/// every part is read by `dd` and written in place.
+fn copy_from_split(
+    a: &SshAccount,
+    op: &str,
+    src: &Path,
+    file: &fs::File,
+    size: u64,
+) -> Result<(), RemoteError> {
+    file.set_len(size).map_err(|e| a.inner.io_err(op, e))?;
+    each_range(size, |off, len| {
+        let mut part = Range {
+            file,
+            pos: off,
+            end: off + len,
+        };
+        let cmd = format!(
+            "dd if={} bs=1M skip={off} count={len} iflag=skip_bytes,count_bytes status=none",
+            quote(src)
+        );
+        a.run_ok(op, &cmd, None, &mut part)?;
+        if part.pos != part.end {
+            // The file shrank while it was copied.
+            let short = io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{} changed size while it was copied", src.display()),
+            );
+            return Err(a.inner.io_err(op, short));
+        }
+        Ok(())
+    })
+}
+
+/// One byte range of a file, read or written in place.
+struct Range<'a> {
+    file: &'a fs::File,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for Range<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min((self.end - self.pos) as usize);
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Write for Range<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = (self.end - self.pos) as usize;
+        if room < buf.len() {
+            return Err(io::Error::other("more data than the file's size"));
+        }
+        self.file.write_all_at(buf, self.pos)?;
+        self.pos += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn file_name(p: &Path) -> io::Result<String> {

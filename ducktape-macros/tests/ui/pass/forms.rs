@@ -45,7 +45,7 @@ fn fixture_with_parameters(_f: &mut Fixture, x: f64, v: Vec<Vec<bool>>) -> duckt
 }
 
 mod nested {
-    #[ducktape::test(env(HOME = "/nowhere"))]
+    #[ducktape::test(env(HOME = "/nowhere"), requires(network_faults))]
     fn in_a_module(_ctx: &ducktape::TestContext) {}
 }
 

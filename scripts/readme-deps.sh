@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# readme-deps.sh: the README's dependency lines are all a test crate needs.
+#
+# Builds tests/systest (the examples) in a throwaway crate whose
+# [dev-dependencies] are exactly the lines of the README's `Cargo.toml`
+# block, with ducktape as a path dependency on this checkout. It shares this
+# checkout's lock file and target directory (and its dev profile), so only
+# ducktape and the examples compile: seconds, not a fresh build.
+#
+#   bash scripts/readme-deps.sh
+#   README=other.md bash scripts/readme-deps.sh    # another file's block
+#
+# Exit status: 0 when the examples build, else cargo's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The [dev-dependencies] lines of the README's first Cargo.toml block.
+readme=${README:-README.md}
+deps=$(awk '/^```toml/ {b = 1; next} b && /^```/ {exit} b' "$readme" |
+    awk '/^\[dev-dependencies\]/ {d = 1; next} /^\[/ {d = 0} d && NF')
+[ -n "$deps" ] || { echo "readme-deps: no [dev-dependencies] in $readme's Cargo.toml block" >&2; exit 1; }
+# The published version becomes this checkout.
+deps=$(printf '%s\n' "$deps" | sed -E "s|^(ducktape(-rs)?) = .*|\1 = { path = \"$root\" }|")
+
+mkdir -p "$tmp/src"
+: > "$tmp/src/lib.rs"
+cat > "$tmp/Cargo.toml" <<TOML
+[package]
+name = "readme-deps"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dev-dependencies]
+$deps
+
+[[test]]
+name = "systest"
+path = "$root/tests/systest/main.rs"
+harness = false
+
+# This checkout's profile, so its compiled dependencies are reused.
+[profile.dev]
+debug = "line-tables-only"
+
+[profile.dev.package."*"]
+opt-level = 1
+TOML
+cp Cargo.lock "$tmp/Cargo.lock"
+echo "readme-deps: [dev-dependencies] from $readme:" >&2
+printf '%s\n' "$deps" | sed 's/^/  /' >&2
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target} \
+    cargo test --manifest-path "$tmp/Cargo.toml" --test systest --no-run --offline

@@ -1,0 +1,420 @@
+//! Performance across sessions: each finished test is compared with the same
+//! test in earlier sessions, metric by metric (its run time and every number
+//! in its data), and a change beyond the threshold that also exceeds the
+//! earlier sessions' own spread is recorded as a regression or improvement.
+//!
+//! The convention (README, "Performance history"):
+//! - metrics: `run_time_seconds` and every number of the test's data, nested
+//!   objects flattened with dotted names (`latency.p99_ms`); arrays, strings,
+//!   booleans and keys starting with `_` are not metrics;
+//! - direction: higher is better, unless the data declares it
+//!   (`"_better": {"errors": "lower"}`) or the name says time: it ends in
+//!   `_ms`, `_us`, `_ns`, `_s`, `_sec(s)`, `_seconds`, or contains `latency`,
+//!   `time` or `duration` (run time itself is lower-is-better) and is not a
+//!   rate (`ops_per_sec` holds `per_`: higher is better);
+//! - baseline: the mean of the metric in the earlier sessions where the test
+//!   passed; flagged when `|value - mean| > threshold × |mean|` and
+//!   `|value - mean| > max - min` of the earlier values; a baseline of 0 is
+//!   never compared; run-time changes under [`RUN_TIME_FLOOR`] are noise.
+//!
+//! Cost per test is O(K), whatever the suite size: the earlier sessions are
+//! listed once per process, then each test reads its own `report.json` in
+//! each of the last K sessions (the test directory is the same relative path
+//! in every session). A `--baseline` report.json is parsed once per process.
+
+use super::error::{IoContext, ReportError};
+use super::record::{ChangeKind, Regression, Status, TestRecord, Trend};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Run-time changes smaller than this (seconds) are never flagged: the run
+/// time of a trivial test is scheduling noise.
+pub const RUN_TIME_FLOOR: f64 = 0.05;
+/// At most this many metrics of one test are compared and charted, so one
+/// test returning a huge object cannot bloat every report.
+const MAX_METRICS: usize = 32;
+const RUN_TIME: &str = "run_time_seconds";
+
+/// Where earlier results come from.
+enum Source {
+    /// Earlier session directories, oldest first: (name, dir).
+    Sessions(Vec<(String, PathBuf)>),
+    /// A `report.json` (ours, merged, or ducktape's): its name and
+    /// `test_id` → result object.
+    Report(String, HashMap<String, Value>),
+}
+
+/// The earlier results one process compares its tests with.
+pub struct History {
+    source: Source,
+    threshold: f64,
+}
+
+/// One earlier result of a test: the session's name and its metrics.
+struct Point {
+    session: String,
+    metrics: BTreeMap<String, f64>,
+}
+
+impl History {
+    /// The last `k` sessions of `results_root` other than `current`, in
+    /// session order (`YYYY-MM-DD--NNN`, numerically; other names after,
+    /// by name). `threshold` is a fraction (0.2 = 20 %).
+    pub fn from_root(
+        results_root: &Path,
+        current: &Path,
+        k: usize,
+        threshold: f64,
+    ) -> Result<Self, ReportError> {
+        let mut sessions = Vec::new();
+        let entries = std::fs::read_dir(results_root).ctx("list", results_root)?;
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if !is_dir || dir == current || !dir.join("session.json").is_file() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            sessions.push((order_key(&name), name, dir));
+        }
+        sessions.sort();
+        let skip = sessions.len().saturating_sub(k);
+        let sessions = sessions
+            .into_iter()
+            .skip(skip)
+            .map(|(_, name, dir)| (name, dir))
+            .collect();
+        Ok(History {
+            source: Source::Sessions(sessions),
+            threshold,
+        })
+    }
+
+    /// `--baseline PATH`: a session directory (each test reads its own
+    /// report.json there) or a session `report.json` (read once).
+    pub fn from_baseline(path: &Path, threshold: f64) -> Result<Self, ReportError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        if path.is_dir() {
+            if !path.join("session.json").is_file() && !path.join("report.json").is_file() {
+                return Err(ReportError::invalid(
+                    path,
+                    "not a session directory (no session.json or report.json)",
+                ));
+            }
+            if !path.join("session.json").is_file() {
+                return Self::from_baseline(&path.join("report.json"), threshold);
+            }
+            let source = Source::Sessions(vec![(name, path.to_path_buf())]);
+            return Ok(History { source, threshold });
+        }
+        let text = std::fs::read_to_string(path).ctx("read baseline", path)?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| ReportError::invalid(path, format!("not a JSON report: {e}")))?;
+        let results = value
+            .get("results")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                ReportError::invalid(path, "expected an object with a \"results\" array")
+            })?;
+        let mut by_id = HashMap::with_capacity(results.len());
+        for (i, r) in results.iter().enumerate() {
+            let id = r.get("test_id").and_then(Value::as_str).ok_or_else(|| {
+                ReportError::invalid(path, format!("results[{i}] has no string \"test_id\""))
+            })?;
+            by_id.insert(id.to_owned(), r.clone());
+        }
+        let session = value
+            .get("session_id")
+            .and_then(Value::as_str)
+            .map_or(name, str::to_owned);
+        Ok(History {
+            source: Source::Report(session, by_id),
+            threshold,
+        })
+    }
+
+    /// Compares `r` with its earlier results: fills `r.history` (the trend)
+    /// and `r.regressions`. Only passing runs are compared, and only with
+    /// passing earlier runs. Returns whether any change is a regression.
+    pub fn annotate(&self, r: &mut TestRecord) -> bool {
+        if !matches!(r.test_status, Status::Pass | Status::Flaky) {
+            return false;
+        }
+        let points = self.points(r);
+        if points.is_empty() {
+            return false;
+        }
+        let current = metrics(r);
+        let better = declared_directions(&r.data);
+        let mut trend = Trend {
+            sessions: points.iter().map(|p| p.session.clone()).collect(),
+            metrics: BTreeMap::new(),
+        };
+        for (name, &value) in &current {
+            let earlier: Vec<Option<f64>> = points
+                .iter()
+                .map(|p| p.metrics.get(name).copied())
+                .collect();
+            let known: Vec<f64> = earlier.iter().flatten().copied().collect();
+            trend.metrics.insert(name.clone(), earlier);
+            let lower = better
+                .get(name)
+                .copied()
+                .unwrap_or_else(|| lower_is_better(name));
+            if let Some(change) = self.compare(&r.test_id, name, value, &known, lower) {
+                r.regressions.push(change);
+            }
+        }
+        r.history = Some(trend);
+        r.regressions
+            .iter()
+            .any(|c| c.kind == ChangeKind::Regression)
+    }
+
+    /// A regression or improvement of one metric, if the change is beyond
+    /// the threshold and the earlier values' spread.
+    fn compare(
+        &self,
+        test_id: &str,
+        metric: &str,
+        value: f64,
+        earlier: &[f64],
+        lower: bool,
+    ) -> Option<Regression> {
+        if earlier.is_empty() {
+            return None;
+        }
+        let mean = earlier.iter().sum::<f64>() / earlier.len() as f64;
+        let min = earlier.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = earlier.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let delta = value - mean;
+        let beyond = delta.abs() > self.threshold * mean.abs() && delta.abs() > max - min;
+        let noise = metric == RUN_TIME && delta.abs() < RUN_TIME_FLOOR;
+        if mean == 0.0 || !beyond || noise {
+            return None;
+        }
+        let worse = if lower { delta > 0.0 } else { delta < 0.0 };
+        Some(Regression {
+            test_id: test_id.to_owned(),
+            metric: metric.to_owned(),
+            kind: if worse {
+                ChangeKind::Regression
+            } else {
+                ChangeKind::Improvement
+            },
+            baseline: mean,
+            value,
+            change: delta / mean.abs(),
+            better: if lower { "lower" } else { "higher" }.to_owned(),
+            sessions: earlier.len(),
+        })
+    }
+
+    /// The test's passing results in the earlier sessions, oldest first.
+    fn points(&self, r: &TestRecord) -> Vec<Point> {
+        let results: Vec<(String, Value)> = match &self.source {
+            Source::Sessions(sessions) => sessions
+                .iter()
+                .filter_map(|(name, dir)| {
+                    let path = dir.join(&r.relative_results_dir).join("report.json");
+                    let text = std::fs::read_to_string(path).ok()?;
+                    Some((name.clone(), serde_json::from_str(&text).ok()?))
+                })
+                .collect(),
+            Source::Report(name, by_id) => by_id
+                .get(&r.test_id)
+                .map(|v| vec![(name.clone(), v.clone())])
+                .unwrap_or_default(),
+        };
+        results
+            .into_iter()
+            .filter_map(|(session, v)| {
+                let earlier: TestRecord = serde_json::from_value(v).ok()?;
+                let same = earlier.test_id == r.test_id;
+                let passed = matches!(earlier.test_status, Status::Pass | Status::Flaky);
+                (same && passed).then(|| Point {
+                    session,
+                    metrics: metrics(&earlier),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Sorts `YYYY-MM-DD--NNN` by date then number (NNN may outgrow 3 digits);
+/// other names (a merged session named by hand) after them, by name.
+fn order_key(name: &str) -> (u8, String, u64) {
+    if let Some((day, n)) = name.rsplit_once("--") {
+        if let Ok(n) = n.parse::<u64>() {
+            return (0, day.to_owned(), n);
+        }
+    }
+    (1, name.to_owned(), 0)
+}
+
+/// The record's metrics: its run time and the numbers of its data.
+fn metrics(r: &TestRecord) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    out.insert(RUN_TIME.to_owned(), r.run_time_seconds);
+    flatten(&r.data, "", &mut out);
+    out
+}
+
+/// Numbers of `value` under dotted names (a bare number is `data`).
+fn flatten(value: &Value, prefix: &str, out: &mut BTreeMap<String, f64>) {
+    if out.len() >= MAX_METRICS {
+        return;
+    }
+    match value {
+        Value::Number(n) => {
+            let name = if prefix.is_empty() { "data" } else { prefix };
+            if let Some(x) = n.as_f64().filter(|x| x.is_finite()) {
+                out.insert(name.to_owned(), x);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map.iter().filter(|(k, _)| !k.starts_with('_')) {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(v, &name, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `"_better": {"metric": "lower" | "higher"}` in the data: metric → lower
+/// is better.
+fn declared_directions(data: &Value) -> HashMap<String, bool> {
+    data.get("_better")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| match v.as_str() {
+                    Some("lower") => Some((k.clone(), true)),
+                    Some("higher") => Some((k.clone(), false)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a smaller value of `metric` is better, by its (dotted) name:
+/// times and latencies are (`latency.p99`, `commit_ms`).
+pub fn lower_is_better(metric: &str) -> bool {
+    let name = metric.to_ascii_lowercase();
+    // A rate (`ops_per_sec`, `msgs_per_s`) is a count per time: more is better.
+    if name.contains("per_") {
+        return false;
+    }
+    const SUFFIXES: [&str; 7] = ["_ms", "_us", "_ns", "_s", "_sec", "_secs", "_seconds"];
+    SUFFIXES.iter().any(|s| name.ends_with(s))
+        || ["latency", "time", "duration"]
+            .iter()
+            .any(|w| name.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn history(threshold: f64) -> History {
+        History {
+            source: Source::Report(String::new(), HashMap::new()),
+            threshold,
+        }
+    }
+
+    #[test]
+    fn directions_follow_the_name() {
+        for lower in [
+            "run_time_seconds",
+            "latency.p99",
+            "check_s",
+            "commit_ms",
+            "gc_time",
+        ] {
+            assert!(lower_is_better(lower), "{lower}");
+        }
+        for higher in [
+            "throughput",
+            "ops_per_sec",
+            "msgs_per_s",
+            "nodes",
+            "records",
+        ] {
+            assert!(!lower_is_better(higher), "{higher}");
+        }
+        let d = declared_directions(&json!({"_better": {"errors": "lower", "x": "sideways"}}));
+        assert_eq!(d.get("errors"), Some(&true));
+        assert!(!d.contains_key("x"));
+    }
+
+    #[test]
+    fn flattening_names_nested_numbers() {
+        let mut out = BTreeMap::new();
+        flatten(
+            &json!({"a": {"b": 1, "c": "x"}, "d": [1], "_better": {}, "e": 2.5}),
+            "",
+            &mut out,
+        );
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            [("a.b".to_owned(), 1.0), ("e".to_owned(), 2.5)]
+        );
+    }
+
+    #[test]
+    fn a_drop_beyond_threshold_and_spread_is_a_regression() {
+        let h = history(0.2);
+        let c = h
+            .compare("t", "throughput", 40.0, &[100.0, 100.0, 100.0], false)
+            .unwrap();
+        assert_eq!(c.kind, ChangeKind::Regression);
+        assert_eq!((c.baseline, c.value, c.sessions), (100.0, 40.0, 3));
+        assert!((c.change + 0.6).abs() < 1e-12);
+        // Within the threshold, or within the earlier spread: not flagged.
+        assert!(h
+            .compare("t", "throughput", 90.0, &[100.0], false)
+            .is_none());
+        assert!(h
+            .compare("t", "throughput", 70.0, &[60.0, 140.0], false)
+            .is_none());
+        // Faster is better for times; tiny run-time changes are noise.
+        let faster = h
+            .compare("t", "commit_ms", 5.0, &[10.0, 10.0], true)
+            .unwrap();
+        assert_eq!(faster.kind, ChangeKind::Improvement);
+        assert!(h.compare("t", RUN_TIME, 0.004, &[0.001], true).is_none());
+        assert!(h.compare("t", "errors", 3.0, &[0.0], true).is_none());
+    }
+
+    #[test]
+    fn sessions_sort_by_date_then_number() {
+        let mut names = [
+            "2026-01-02--002",
+            "merged",
+            "2026-01-02--1000",
+            "2026-01-01--999",
+        ];
+        names.sort_by_key(|n| order_key(n));
+        assert_eq!(
+            names,
+            [
+                "2026-01-01--999",
+                "2026-01-02--002",
+                "2026-01-02--1000",
+                "merged"
+            ]
+        );
+    }
+}

@@ -1,0 +1,588 @@
+//! Progress on the console while tests run: a live status line on a
+//! terminal, a periodic status line otherwise, and SLOW notices for tests
+//! running past `--slow-timeout`.
+//!
+//! libtest's stdout (`test NAME ... ok`, or its JSON) must stay whole: IDEs
+//! and nextest parse it. So:
+//! - when stderr is a terminal, the status lives on its bottom row, kept out
+//!   of the scroll region (apt's approach), and every redraw is one
+//!   `write()` that saves the cursor, draws, and restores it: a line libtest
+//!   has half written (`test NAME ... ` with one thread) goes on where it was;
+//! - otherwise status and SLOW notices are whole lines on stderr. With one
+//!   test thread libtest prints `test NAME ... ` before the test runs and
+//!   `ok` after, and a line in between would split it when stdout and stderr
+//!   share a pipe (`2>&1 | tee`). So libtest then gets two threads and the
+//!   trials take [`Turn`]s, one at a time and in order: libtest prints each
+//!   line whole when its test ends, as it does with several threads.
+//!
+//! Under nextest (one process per test, its own SLOW notices) nothing is
+//! printed; a SLOW test still gets a WARN in its own log.
+//!
+//! One background thread per process, woken by a timer, reads counters and
+//! the table of running tests (as many as run at once): a test's hooks cost
+//! an atomic add and a map insert and remove, whatever the suite's size.
+
+use crate::cli::{Format, Options};
+use libtest_mimic::{Completion, Failed};
+use parking_lot::{Condvar, Mutex};
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where progress goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A live line on the bottom row of the terminal on stderr.
+    Terminal,
+    /// Whole lines on stderr: a status every `--status-interval`, and SLOW.
+    Lines,
+    /// Only the SLOW notice in the test's log (nextest, `--quiet`, a terse
+    /// format whose dots a line would split, or everything turned off).
+    LogOnly,
+}
+
+/// The console's progress for one test process.
+pub(crate) struct Progress {
+    shared: Arc<Shared>,
+    mode: Mode,
+    /// `--status-interval`; zero: no status.
+    interval: Duration,
+    /// `--slow-timeout`; zero: no SLOW notices.
+    slow: Duration,
+    /// Trials take turns (see the module's documentation).
+    ordered: bool,
+}
+
+/// What the hooks update and the timer thread reads.
+#[derive(Default)]
+struct Shared {
+    total: AtomicUsize,
+    passed: AtomicUsize,
+    failed: AtomicUsize,
+    ignored: AtomicUsize,
+    next_id: AtomicU64,
+    running: Mutex<HashMap<u64, Running>>,
+    /// Set when the run is over; the condvar wakes the timer thread.
+    stop: Mutex<bool>,
+    wake: Condvar,
+    /// The index of the trial whose turn it is.
+    turn: Mutex<usize>,
+    turn_passed: Condvar,
+}
+
+/// A test whose body runs.
+struct Running {
+    name: String,
+    nodes: Vec<String>,
+    since: Instant,
+    /// When its next SLOW notice is due.
+    slow_at: Instant,
+    span: tracing::Span,
+}
+
+impl Progress {
+    /// Decides where progress goes from the options and the environment.
+    pub(crate) fn new(o: &Options) -> Self {
+        let nextest = std::env::var_os("NEXTEST").is_some();
+        let interval = Duration::from_secs(o.status_interval);
+        let slow = Duration::from_secs(o.slow_timeout);
+        let terse = o.quiet || o.format == Some(Format::Terse);
+        let pretty = matches!(o.format, None | Some(Format::Pretty));
+        let mode = if nextest || terse || (interval.is_zero() && slow.is_zero()) {
+            Mode::LogOnly
+        } else if !interval.is_zero() && pretty && terminal::usable() {
+            // Not for JSON: whoever reads it may show stderr in a console
+            // that moves no cursor.
+            Mode::Terminal
+        } else {
+            Mode::Lines
+        };
+        let threads = o.test_threads.unwrap_or(o.max_parallel);
+        Progress {
+            shared: Arc::default(),
+            mode,
+            interval,
+            slow,
+            ordered: mode == Mode::Lines && pretty && threads == 1,
+        }
+    }
+
+    /// The threads libtest-mimic gets for `threads` test threads: two
+    /// when the trials take turns, so it prints each line whole.
+    pub(crate) fn libtest_threads(&self, threads: usize) -> usize {
+        if self.ordered {
+            2
+        } else {
+            threads
+        }
+    }
+
+    /// Starts showing progress for `total` trials; it stops, and the
+    /// terminal is restored, when the guard drops.
+    pub(crate) fn show(&self, total: usize) -> Shown {
+        self.shared.total.store(total, Ordering::Relaxed);
+        if self.mode == Mode::LogOnly && self.slow.is_zero() {
+            return Shown(None);
+        }
+        let ticker = Ticker {
+            shared: self.shared.clone(),
+            mode: self.mode,
+            interval: self.interval,
+            slow: self.slow,
+            start: Instant::now(),
+        };
+        if self.mode == Mode::Terminal {
+            terminal::reserve();
+        }
+        let thread = std::thread::Builder::new()
+            .name("ducktape-progress".into())
+            .spawn(move || ticker.run());
+        match thread {
+            Ok(handle) => Shown(Some((self.shared.clone(), handle))),
+            Err(e) => {
+                terminal::release();
+                tracing::warn!("no progress line: cannot start its thread: {e}");
+                Shown(None)
+            }
+        }
+    }
+
+    /// Waits for trial `index`'s turn when trials take turns; the next
+    /// trial's turn comes when the guard drops.
+    pub(crate) fn turn(&self, index: usize) -> Option<Turn<'_>> {
+        if !self.ordered {
+            return None;
+        }
+        let mut turn = self.shared.turn.lock();
+        while *turn < index {
+            self.shared.turn_passed.wait(&mut turn);
+        }
+        Some(Turn(&self.shared))
+    }
+
+    /// A test's body starts: it is shown as running, and reported SLOW
+    /// past `--slow-timeout`, until the guard drops.
+    pub(crate) fn running(&self, name: &str, nodes: &[String], span: &tracing::Span) -> Watch<'_> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let since = Instant::now();
+        let test = Running {
+            name: name.to_string(),
+            nodes: nodes.to_vec(),
+            since,
+            slow_at: since + self.slow,
+            span: span.clone(),
+        };
+        self.shared.running.lock().insert(id, test);
+        Watch(&self.shared, id)
+    }
+
+    /// Counts a finished trial.
+    pub(crate) fn done(&self, result: &Result<Completion, Failed>) {
+        let counter = match result {
+            Ok(Completion::Completed) => &self.shared.passed,
+            Ok(Completion::Ignored { .. }) => &self.shared.ignored,
+            Err(_) => &self.shared.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Progress being shown; dropping it stops the thread and restores the
+/// terminal.
+pub(crate) struct Shown(Option<(Arc<Shared>, std::thread::JoinHandle<()>)>);
+
+impl Drop for Shown {
+    fn drop(&mut self) {
+        if let Some((shared, handle)) = self.0.take() {
+            *shared.stop.lock() = true;
+            shared.wake.notify_all();
+            let _ = handle.join();
+        }
+        terminal::release();
+    }
+}
+
+/// A trial's turn; the next one's comes when it drops (also on a panic).
+pub(crate) struct Turn<'a>(&'a Shared);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.turn.lock() += 1;
+        self.0.turn_passed.notify_all();
+    }
+}
+
+/// A running test's entry in the table; removed when it drops.
+pub(crate) struct Watch<'a>(&'a Shared, u64);
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        self.0.running.lock().remove(&self.1);
+    }
+}
+
+/// Restores the terminal if a status line is drawn: for paths that end the
+/// process without unwinding (a signal's `exit`).
+pub(crate) fn restore_terminal() {
+    terminal::release();
+}
+
+/// The timer thread's state.
+struct Ticker {
+    shared: Arc<Shared>,
+    mode: Mode,
+    interval: Duration,
+    slow: Duration,
+    start: Instant,
+}
+
+/// A SLOW notice: the test, its nodes and how long it has run.
+struct Slow {
+    name: String,
+    nodes: Vec<String>,
+    elapsed: Duration,
+}
+
+impl Ticker {
+    fn run(self) {
+        let tick = self.tick();
+        let mut next_status = self.start + self.interval;
+        let mut stop = self.shared.stop.lock();
+        while !*stop {
+            self.shared.wake.wait_for(&mut stop, tick);
+            if !*stop {
+                parking_lot::MutexGuard::unlocked(&mut stop, || self.once(&mut next_status));
+            }
+        }
+    }
+
+    /// One wake-up: SLOW notices, then the live line or a status line due.
+    fn once(&self, next_status: &mut Instant) {
+        let now = Instant::now();
+        let slow = self.slow_notices(now);
+        match self.mode {
+            Mode::Terminal => terminal::draw(&self.status(now)),
+            Mode::Lines => {
+                let mut lines: String = slow.iter().map(|s| self.slow_line(s)).collect();
+                if !self.interval.is_zero() && now >= *next_status {
+                    *next_status += self.interval;
+                    lines += &format!("ducktape: {}\n", self.status(now));
+                }
+                // One write, so parallel tests' lines never split it.
+                let _ = std::io::stderr().lock().write_all(lines.as_bytes());
+            }
+            Mode::LogOnly => {}
+        }
+    }
+
+    /// How often the thread wakes: often enough for a live line's seconds
+    /// and for short thresholds, at most once a second otherwise.
+    fn tick(&self) -> Duration {
+        let live = if self.mode == Mode::Terminal {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(1)
+        };
+        [self.interval / 4, self.slow / 4]
+            .into_iter()
+            .filter(|d| !d.is_zero())
+            .fold(live, Duration::min)
+            .max(Duration::from_millis(50))
+    }
+
+    /// The tests past their SLOW time, each noted once more in its own log
+    /// and due again an interval later.
+    fn slow_notices(&self, now: Instant) -> Vec<Slow> {
+        if self.slow.is_zero() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for t in self.shared.running.lock().values_mut() {
+            if now < t.slow_at {
+                continue;
+            }
+            t.slow_at = now + self.slow;
+            let elapsed = now - t.since;
+            t.span.in_scope(|| {
+                tracing::warn!(
+                    target: crate::logging::FILE_ONLY,
+                    "SLOW: running for {} (--slow-timeout {})",
+                    secs(elapsed),
+                    self.slow.as_secs()
+                )
+            });
+            out.push(Slow {
+                name: t.name.clone(),
+                nodes: t.nodes.clone(),
+                elapsed,
+            });
+        }
+        out
+    }
+
+    fn slow_line(&self, s: &Slow) -> String {
+        let nodes = if s.nodes.is_empty() {
+            "no nodes".to_string()
+        } else {
+            format!("nodes {}", s.nodes.join(" "))
+        };
+        format!(
+            "ducktape: SLOW {} ({nodes}): running for {} (--slow-timeout {})\n",
+            s.name,
+            secs(s.elapsed),
+            self.slow.as_secs()
+        )
+    }
+
+    /// `3/10 done: 2 passed, 1 failed, 0 ignored; 12s elapsed, ETA 28s;
+    /// running a::b 5s`: the longest running first, SLOW past the timeout.
+    fn status(&self, now: Instant) -> String {
+        let s = &self.shared;
+        let (passed, failed, ignored) = (
+            s.passed.load(Ordering::Relaxed),
+            s.failed.load(Ordering::Relaxed),
+            s.ignored.load(Ordering::Relaxed),
+        );
+        let (done, total) = (passed + failed + ignored, s.total.load(Ordering::Relaxed));
+        let elapsed = now - self.start;
+        let mut text = format!(
+            "{done}/{total} done: {passed} passed, {failed} failed, {ignored} ignored; {} elapsed",
+            secs(elapsed)
+        );
+        if done > 0 && done < total {
+            let eta = elapsed.mul_f64((total - done) as f64 / done as f64);
+            text += &format!(", ETA {}", secs(eta));
+        }
+        let mut running: Vec<(String, Duration, String)> = s
+            .running
+            .lock()
+            .values()
+            .map(|t| (t.name.clone(), now - t.since, t.nodes.join(" ")))
+            .collect();
+        running.sort_by_key(|r| std::cmp::Reverse(r.1));
+        const SHOWN: usize = 3;
+        for (i, (name, d, nodes)) in running.iter().take(SHOWN).enumerate() {
+            text += if i == 0 { "; running " } else { ", " };
+            if !self.slow.is_zero() && *d >= self.slow {
+                text += &format!("SLOW {name}");
+                if !nodes.is_empty() {
+                    text += &format!(" [{nodes}]");
+                }
+            } else {
+                text += name;
+            }
+            text += &format!(" {}", secs(*d));
+        }
+        if running.len() > SHOWN {
+            text += &format!(" and {} more", running.len() - SHOWN);
+        }
+        crate::text::escape_controls(&text)
+    }
+}
+
+/// `42s`, `3m05s`, `2h07m`.
+fn secs(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// The reserved bottom row of the terminal on stderr.
+mod terminal {
+    use parking_lot::Mutex;
+    use std::io::Write as _;
+
+    /// The rows and columns the status row was reserved for; `None` when no
+    /// row is reserved. Drawing and releasing hold the lock, so nothing is
+    /// drawn after the terminal is restored.
+    static RESERVED: Mutex<Option<(u16, u16)>> = Mutex::new(None);
+
+    /// Whether stderr is a terminal a status row can be drawn on.
+    pub(super) fn usable() -> bool {
+        // SAFETY: isatty only reads the descriptor's state.
+        let tty = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
+        tty && std::env::var("TERM").is_ok_and(|t| t != "dumb") && size().is_some()
+    }
+
+    /// The terminal's rows and columns, if it has room for a status row.
+    fn size() -> Option<(u16, u16)> {
+        // SAFETY: TIOCGWINSZ fills the zeroed winsize it is given.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+        (ok && ws.ws_row >= 3 && ws.ws_col >= 20).then_some((ws.ws_row, ws.ws_col))
+    }
+
+    /// Keeps the scroll region off the bottom row. Index (ESC D) first, so
+    /// a cursor on the last row moves up with its text, keeping its column
+    /// (libtest may have half a line there); DECSTBM homes the cursor, so it
+    /// is saved and restored around it.
+    fn reserve_seq(rows: u16) -> String {
+        format!("\x1bD\x1b7\x1b[1;{}r\x1b8\x1b[A", rows - 1)
+    }
+
+    /// Gives the whole screen back to scrolling and erases from the cursor
+    /// down: below where output goes there is only the status row (on a
+    /// terminal that keeps its bottom rows on resize) or blank rows and the
+    /// status row (on one that adds or removes rows at the bottom).
+    const RELEASE: &str = "\x1b7\x1b[r\x1b8\x1b[J";
+
+    fn write(seq: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(seq.as_bytes());
+        let _ = err.flush();
+    }
+
+    pub(super) fn reserve() {
+        let mut reserved = RESERVED.lock();
+        if let (None, Some(size)) = (*reserved, size()) {
+            write(&reserve_seq(size.0));
+            *reserved = Some(size);
+        }
+    }
+
+    /// Draws `text` on the bottom row, first following a resize: the old
+    /// row is blanked and the region set for the new size.
+    pub(super) fn draw(text: &str) {
+        let mut reserved = RESERVED.lock();
+        let (Some(old), Some(size)) = (*reserved, size()) else {
+            return;
+        };
+        let mut seq = String::new();
+        if size != old {
+            // A terminal resets the region on resize, and may have moved
+            // the status row.
+            seq += RELEASE;
+            seq += &reserve_seq(size.0);
+            *reserved = Some(size);
+        }
+        let shown: String = text.chars().take(usize::from(size.1) - 1).collect();
+        seq += &format!("\x1b7\x1b[{};1H\x1b[2K{shown}\x1b8", size.0);
+        write(&seq);
+    }
+
+    pub(super) fn release() {
+        let mut reserved = RESERVED.lock();
+        if reserved.take().is_some() {
+            write(RELEASE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_seconds_minutes_and_hours() {
+        assert_eq!(secs(Duration::from_millis(42_900)), "42s");
+        assert_eq!(secs(Duration::from_secs(185)), "3m05s");
+        assert_eq!(secs(Duration::from_secs(7620)), "2h07m");
+    }
+
+    fn ticker(total: usize) -> Ticker {
+        let shared = Arc::new(Shared::default());
+        shared.total.store(total, Ordering::Relaxed);
+        Ticker {
+            shared,
+            mode: Mode::Lines,
+            interval: Duration::from_secs(30),
+            slow: Duration::from_secs(60),
+            start: Instant::now() - Duration::from_secs(20),
+        }
+    }
+
+    #[test]
+    fn the_status_counts_estimates_and_names_the_longest_running_tests() {
+        let t = ticker(10);
+        t.shared.passed.store(3, Ordering::Relaxed);
+        t.shared.failed.store(1, Ordering::Relaxed);
+        let now = Instant::now();
+        for (i, age) in [5u64, 50, 1, 9, 2].into_iter().enumerate() {
+            t.shared.running.lock().insert(
+                i as u64,
+                Running {
+                    name: format!("m::t{i}"),
+                    nodes: Vec::new(),
+                    since: now - Duration::from_secs(age),
+                    slow_at: now + Duration::from_secs(60),
+                    span: tracing::Span::none(),
+                },
+            );
+        }
+        let text = t.status(now);
+        assert!(
+            text.starts_with("4/10 done: 3 passed, 1 failed, 0 ignored; 20s elapsed, ETA 30s"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("; running m::t1 50s, m::t3 9s, m::t0 5s and 2 more"),
+            "{text}"
+        );
+        let mut running = t.shared.running.lock();
+        let slow = running.get_mut(&1).unwrap();
+        slow.since = now - Duration::from_secs(61);
+        slow.nodes = vec!["worker1".into(), "worker2".into()];
+        drop(running);
+        let text = t.status(now);
+        assert!(
+            text.ends_with(
+                "; running SLOW m::t1 [worker1 worker2] 1m01s, m::t3 9s, m::t0 5s and 2 more"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_test_past_the_slow_timeout_is_noted_once_per_interval() {
+        let t = ticker(1);
+        let now = Instant::now();
+        t.shared.running.lock().insert(
+            7,
+            Running {
+                name: "m::slow".into(),
+                nodes: vec!["worker1".into()],
+                since: now - Duration::from_secs(61),
+                slow_at: now - Duration::from_secs(1),
+                span: tracing::Span::none(),
+            },
+        );
+        let first = t.slow_notices(now);
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            t.slow_line(&first[0]),
+            "ducktape: SLOW m::slow (nodes worker1): running for 1m01s (--slow-timeout 60)\n"
+        );
+        assert!(t.slow_notices(now + Duration::from_secs(59)).is_empty());
+        assert_eq!(t.slow_notices(now + Duration::from_secs(60)).len(), 1);
+    }
+
+    #[test]
+    fn turns_pass_in_order_even_when_a_trial_panics() {
+        let p = Progress {
+            shared: Arc::default(),
+            mode: Mode::Lines,
+            interval: Duration::ZERO,
+            slow: Duration::ZERO,
+            ordered: true,
+        };
+        let order = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for i in (0..4).rev() {
+                let (p, order) = (&p, &order);
+                s.spawn(move || {
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let _turn = p.turn(i);
+                        order.lock().push(i);
+                        assert!(i != 1, "a panicking trial");
+                    }));
+                });
+            }
+        });
+        assert_eq!(*order.lock(), [0, 1, 2, 3]);
+    }
+}
