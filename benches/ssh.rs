@@ -149,10 +149,7 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> (Duration, T)) -> Duration {
 
 impl<'a> Bench<'a> {
     fn new(c: &'a NetnsCluster) -> Self {
-        let options = SshOptions {
-            known_hosts: Some(c.dir.join("known_hosts")),
-            ..SshOptions::default()
-        };
+        let options = SshOptions::default().with_known_hosts(c.dir.join("known_hosts"));
         let accounts = c
             .nodes
             .iter()
@@ -563,10 +560,7 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
     /// cluster again (sessions pooled, as for a run's later tests).
     fn lease_to_body(&self, n: usize) {
         let state = tempfile::tempdir().expect("lease root");
-        let options = SshOptions {
-            known_hosts: Some(self.c.dir.join("known_hosts")),
-            ..SshOptions::default()
-        };
+        let options = SshOptions::default().with_known_hosts(self.c.dir.join("known_hosts"));
         let spec = ClusterSpec::simple_linux(n);
         let alloc = |cluster: &Cluster| {
             let t = Instant::now();

@@ -273,10 +273,7 @@ fn leasing_an_ssh_node_kills_what_a_killed_run_left_there() {
     let Some(cluster) = Cluster::up() else { return };
     let file = cluster.dir.join("cluster.json");
     let known_hosts = cluster.dir.join("known_hosts");
-    let opts = SshOptions {
-        known_hosts: Some(known_hosts.clone()),
-        ..SshOptions::default()
-    };
+    let opts = SshOptions::default().with_known_hosts(known_hosts.clone());
     let nodes = load_json_cluster(&file).unwrap();
     let tag1 = SshAccount::new(&nodes[0], opts.clone())
         .node_tag()

@@ -575,10 +575,7 @@ extern "C" fn teardown() {
 }
 
 fn options(dir: &Path) -> SshOptions {
-    SshOptions {
-        known_hosts: Some(dir.join("known_hosts")),
-        ..SshOptions::default()
-    }
+    SshOptions::default().with_known_hosts(dir.join("known_hosts"))
 }
 
 fn netns() -> Option<&'static Netns> {
@@ -786,10 +783,10 @@ fn ssh_host_keys_are_checked() {
     // node3's address with node1's key: a mismatch.
     let wrong = tmp.path().join("wrong_known_hosts");
     std::fs::write(&wrong, format!("10.251.0.13 {node1_key}\n")).unwrap();
-    let with = |file: &Path, policy| SshOptions {
-        known_hosts: Some(file.to_path_buf()),
-        host_keys: policy,
-        ..SshOptions::default()
+    let with = |file: &Path, policy| {
+        SshOptions::default()
+            .with_known_hosts(file)
+            .with_host_keys(policy)
     };
     let err = SshAccount::new(&n.nodes[2], with(&wrong, HostKeyPolicy::Strict))
         .ssh_output("true")
@@ -861,13 +858,11 @@ fn ssh_checkers_are_called_and_unknown_names_rejected() {
     };
     let mut node = n.nodes[2].clone();
     node.port = 2; // nothing listens there
-    let a = SshAccount::new(
-        &node,
-        SshOptions {
-            checkers: o.checkers,
-            ..options(&n.dir)
-        },
-    );
+    let a = SshAccount::new(&node, {
+        let mut with_checkers = options(&n.dir);
+        with_checkers.checkers = o.checkers;
+        with_checkers
+    });
     let before = CHECKED.load(Ordering::SeqCst);
     let err = a.ssh_output("true").unwrap_err();
     assert!(matches!(err, RemoteError::Connect { .. }), "{err}");
@@ -886,10 +881,7 @@ fn ssh_cluster_nodes_get_reused_accounts() {
     // the conformance checks running on node1 at the same time.
     let cluster = Cluster::from_nodes("json", vec![n.nodes[0].clone()], state.path(), false)
         .unwrap()
-        .with_ssh_options(SshOptions {
-            root: PathBuf::from("/tmp/ducktape-reuse"),
-            ..options(&n.dir)
-        });
+        .with_ssh_options(options(&n.dir).with_root("/tmp/ducktape-reuse"));
     let first = cluster.alloc(&ClusterSpec::simple_linux(1)).unwrap();
     let node = first.nodes()[0].clone();
     assert_eq!(node.name(), "node1");

@@ -24,8 +24,21 @@ pub enum HostKeyPolicy {
     Off,
 }
 
-/// How SSH accounts connect and where they keep files.
+/// How SSH accounts connect and where they keep files. Start from
+/// [`SshOptions::default`] (or [`from_env`](SshOptions::from_env)) and
+/// change what you need, so fields can be added:
+///
+/// ```
+/// use ducktape::remote::{HostKeyPolicy, SshOptions};
+///
+/// let o = SshOptions::default()
+///     .with_known_hosts("/tmp/cluster/known_hosts")
+///     .with_host_keys(HostKeyPolicy::AcceptNew)
+///     .with_root("/mnt/ducktape");
+/// assert_eq!(o.root, std::path::PathBuf::from("/mnt/ducktape"));
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SshOptions {
     /// The known_hosts file; `None`: `$DUCKTAPE_KNOWN_HOSTS`, else
     /// `~/.ssh/known_hosts`.
@@ -66,6 +79,23 @@ impl Default for SshOptions {
 }
 
 impl SshOptions {
+    /// Checks host keys against this known_hosts file.
+    pub fn with_known_hosts(mut self, file: impl Into<PathBuf>) -> Self {
+        self.known_hosts = Some(file.into());
+        self
+    }
+
+    /// Checks host keys this way.
+    pub fn with_host_keys(mut self, policy: HostKeyPolicy) -> Self {
+        self.host_keys = policy;
+        self
+    }
+
+    /// Keeps services' files under this directory on each node.
+    pub fn with_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = root.into();
+        self
+    }
     /// Defaults, adjusted by the environment: `DUCKTAPE_KNOWN_HOSTS=FILE`,
     /// `DUCKTAPE_SSH_ACCEPT_NEW=1`, `DUCKTAPE_SSH_HOST_KEYS=strict|accept-new|off`,
     /// `DUCKTAPE_SSH_ROOT=DIR`.

@@ -392,12 +392,7 @@ pub fn build_cluster(o: &Options) -> Result<Cluster, ClusterError> {
         )
         // `vagrant ssh-config` says `StrictHostKeyChecking no` and
         // `UserKnownHostsFile /dev/null`: VMs get new host keys each boot.
-        .map(|c| {
-            c.with_ssh_options(crate::remote::SshOptions {
-                host_keys: crate::remote::HostKeyPolicy::Off,
-                ..ssh
-            })
-        }),
+        .map(|c| c.with_ssh_options(ssh.with_host_keys(crate::remote::HostKeyPolicy::Off))),
         other => match crate::cluster::custom::find(other) {
             Some(t) => Cluster::from_source(t.name, (t.build)(o)?, &state),
             None => Err(ClusterError::Unknown(other.to_string())),
