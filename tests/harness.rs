@@ -1046,3 +1046,24 @@ fn on_a_terminal_the_status_is_the_bottom_row_and_gone_at_the_end() {
     live_line_in_tmux("1");
     live_line_in_tmux("3");
 }
+
+#[test]
+fn under_nextest_subsets_are_refused_for_partitions() {
+    let run = run_fixtures(
+        &["--exact", "basic::passes"],
+        &[
+            ("NEXTEST", "1"),
+            ("DUCKTAPE_SUBSETS", "2"),
+            ("DUCKTAPE_SUBSET", "0"),
+        ],
+    );
+    run.assert_status(2);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with("error: DUCKTAPE_SUBSETS=2: under cargo nextest run")
+            && lines[0].contains("--partition hash:I/N"),
+        "{}",
+        run.stderr
+    );
+}

@@ -302,3 +302,23 @@ fn nextest_junit_and_report_xml_name_tests_alike() {
     assert_eq!(ours, theirs);
     assert!(ours.contains(&("ducktape-rs::fixtures".into(), "basic::fails".into())));
 }
+
+#[test]
+fn nextest_refuses_ducktape_subsets_before_listing_and_names_partition() {
+    let run = nextest_fixtures(
+        &["-E", "test(=basic::passes)"],
+        &[
+            ("DUCKTAPE_SUBSETS", "2".into()),
+            ("DUCKTAPE_SUBSET", "0".into()),
+        ],
+    );
+    assert_ne!(run.status, 0);
+    assert!(
+        run.stderr.contains(
+            "error: DUCKTAPE_SUBSETS=2: under cargo nextest run, split the suite with \
+             nextest's own `--partition hash:I/N`"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -78,6 +78,7 @@ fn run() -> Result<ExitCode, String> {
 /// Expands every test and applies the selection flags.
 fn selected_cases(parsed: &cli::Parsed) -> Result<Vec<TestCase>, String> {
     let o = &parsed.options;
+    refuse_two_splitters(parsed)?;
     let tests: &'static [crate::registry::TestDescriptor] = &TESTS;
     if let Some(mut found) = select::exact_candidates(tests, o, parsed.parameters.is_some())
         .map_err(|e| e.to_string())?
@@ -134,6 +135,23 @@ fn blame_selection(parsed: &cli::Parsed, e: select::SelectError) -> String {
         E::Suite(_) if !positional_suite => parsed.blame("--suite", e.to_string()),
         _ => e.to_string(),
     }
+}
+
+/// Under nextest, `--partition` is the one way to split a suite: a test
+/// runs only if both splits keep it, so `--subsets` on top of a partition
+/// would select almost nothing, and the test binary cannot see nextest's
+/// partition to correct for it.
+fn refuse_two_splitters(parsed: &cli::Parsed) -> Result<(), String> {
+    if std::env::var_os("NEXTEST").is_none() || parsed.options.subsets <= 1 {
+        return Ok(());
+    }
+    Err(parsed.blame(
+        "--subsets",
+        "under cargo nextest run, split the suite with nextest's own `--partition hash:I/N` \
+         (1-based); --subsets/--subset (0-based) are for cargo test, and the two splits \
+         combined would select almost nothing"
+            .into(),
+    ))
 }
 
 /// Each nextest process reads the historical report itself, after the run's
