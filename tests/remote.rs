@@ -230,12 +230,14 @@ fn timeout(e: &Env) {
     );
     // The account still works.
     assert_eq!(e.a.ssh_output("echo after").unwrap(), "after\n");
-    // A command whose output never pauses stops at its deadline too.
+    // A command whose output never pauses stops at its deadline too: the
+    // 1 s deadline plus at most the kill's budget (10 s over SSH), however
+    // loaded the machine is.
     let t = Instant::now();
     let err = e.a.exec("yes", Duration::from_secs(1)).unwrap_err();
     assert!(matches!(err, RemoteError::Timeout { .. }), "{err}");
     assert!(
-        t.elapsed() < Duration::from_secs(5),
+        t.elapsed() < Duration::from_secs(12),
         "took {:?}",
         t.elapsed()
     );

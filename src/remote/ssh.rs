@@ -40,7 +40,10 @@ const WINDOW: u32 = 8 << 20;
 /// Largest packet libssh2 accepts.
 const PACKET: u32 = 32768;
 /// How long killing a timed-out command may take.
-const KILL_BUDGET: Duration = Duration::from_secs(3);
+// Generous: a session flooded by the timed-out command's output must get its
+// kill through under load, and a process left running is worse than a late
+// error.
+const KILL_BUDGET: Duration = Duration::from_secs(10);
 
 /// The address other nodes use for this one. A node reached through a
 /// forwarded port on loopback (Vagrant's `HostName 127.0.0.1`) is not at
