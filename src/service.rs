@@ -464,7 +464,41 @@ enum Phase {
     Freed,
 }
 
-/// A running service, as the test holds it.
+/// A running service, as the test holds it (`ctx.service(...)`): every
+/// step runs on all its nodes at once, and it derefs to the service, so
+/// your own methods are at hand too.
+///
+/// ```no_run
+/// use ducktape::prelude::*;
+///
+/// struct Echo;
+///
+/// impl Service for Echo {
+///     fn cluster_spec(&self) -> ClusterSpec { ClusterSpec::simple_linux(3) }
+///     fn name(&self) -> &str { "echo" }
+///     fn start_node(&self, svc: &ServiceNodes, node: &Node) -> ducktape::Result<()> {
+///         svc.spawn(node, "exec python3 -m http.server --bind $DUCKTAPE_NODE_HOSTNAME 8000")?;
+///         Ok(())
+///     }
+///     fn ready(&self, _: &ServiceNodes, _: &Node) -> Vec<WaitFor> {
+///         vec![WaitFor::http(8000, "/")]
+///     }
+/// }
+///
+/// #[ducktape::test(cluster(num_nodes = 3))]
+/// fn echo_survives_a_bounce(ctx: &TestContext) -> ducktape::Result<()> {
+///     let echo = ctx.service(Echo)?;
+///     echo.start()?;                                   // all nodes at once, each until ready
+///     let first = echo.get_node(1).context("node 1")?.clone();
+///     echo.restart_node(&first, true)?;                // clean stop, start, readiness
+///     for node in echo.all_but(&first) {
+///         ensure!(!echo.pids(&node)?.is_empty(), "{node} lost its server");
+///     }
+///     Ok(())                                           // stopped, logs collected, cleaned after
+/// }
+///
+/// ducktape::main!();
+/// ```
 pub struct ServiceHandle<S: Service> {
     core: Arc<Core<S>>,
 }

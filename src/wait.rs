@@ -21,6 +21,21 @@ impl WaitTimeout {
 
 /// Polls `condition` every `backoff` until it returns true; fails with
 /// `err_msg` after `timeout`. Returns as soon as the condition holds.
+///
+/// ```no_run
+/// use ducktape::prelude::*;
+///
+/// fn wait_for_marker(node: &Node) -> ducktape::Result<()> {
+///     let marker = node.path("ready");
+///     wait_until(
+///         || node.account().exists(&marker).unwrap_or(false),
+///         Duration::from_secs(30),
+///         Duration::from_millis(100),
+///         "the marker file never appeared",
+///     )?;
+///     Ok(())
+/// }
+/// ```
 pub fn wait_until(
     mut condition: impl FnMut() -> bool,
     timeout: Duration,
