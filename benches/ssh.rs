@@ -6,7 +6,10 @@
 //!   round trip (the floor), OpenSSH with a ControlMaster and Python
 //!   paramiko (what ducktape uses), with and without TCP_NODELAY;
 //! * capture throughput of 10 MiB of lines;
-//! * copy_to / copy_from of a 100 MB file vs `scp` and `ssh host 'cat > f'`;
+//! * copy_to / copy_from of a 100 MB file vs `scp` and `ssh host 'cat > f'`
+//!   (medians of interleaved rounds, `DUCKTAPE_BENCH_COPY_RUNS`, default 5,
+//!   with the client CPU each used: this process's, or OpenSSH's client and
+//!   ControlMaster's);
 //! * `true` on 8 and on 64 warm nodes: the worker pool vs one node after
 //!   another;
 //! * lease to body of a 64-node test: `Cluster::alloc` (lease, connect,
@@ -16,7 +19,7 @@
 //! `cargo bench --bench ssh`; `DUCKTAPE_BENCH_ITERS=N` changes the
 //! latency loop (default 200).
 
-use ducktape::cluster::json::{load_json_cluster, NodeConfig};
+use ducktape::cluster::file::{load_json_cluster, NodeConfig};
 use ducktape::cluster::spec::ClusterSpec;
 use ducktape::cluster::Cluster;
 use ducktape::remote::{fan_out, RemoteAccount, SshAccount, SshOptions};
@@ -42,12 +45,19 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200)
         .clamp(10, 10_000);
-    let cluster = NetnsCluster::up(NODES);
-    let b = Bench::new(&cluster);
-    println!("SSH remote accounts vs alternatives ({iters} iterations per latency figure)\n");
     // DUCKTAPE_BENCH_ONLY=latency,capture,copies,fan-out,lease picks parts.
     let only = std::env::var("DUCKTAPE_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
+    // Only fan-out and lease use more than one node: the rest need not wait
+    // for 64 to come up.
+    let nodes = if run("fan-out") || run("lease") {
+        NODES
+    } else {
+        1
+    };
+    let cluster = NetnsCluster::up(nodes);
+    let b = Bench::new(&cluster);
+    println!("SSH remote accounts vs alternatives ({iters} iterations per latency figure)\n");
     if run("latency") {
         b.latency(iters);
     }
@@ -141,6 +151,64 @@ fn stats(mut v: Vec<Duration>) -> (f64, f64) {
 
 fn mbps(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64() / 1e6
+}
+
+/// CPU time (user + system) of this process, all threads.
+fn cpu_self() -> Duration {
+    rusage(libc::RUSAGE_SELF)
+}
+
+/// CPU time of the OpenSSH client side: the waited-for children (`ssh`,
+/// `scp` and their shells) and the ControlMaster processes that do their
+/// ciphering.
+fn cpu_openssh() -> Duration {
+    rusage(libc::RUSAGE_CHILDREN) + mux_cpu()
+}
+
+/// CPU time of the running OpenSSH ControlMaster processes (`[mux]` in
+/// their process titles).
+fn mux_cpu() -> Duration {
+    // SAFETY: sysconf cannot fail for _SC_CLK_TCK.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let mut ticks = 0u64;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let is_mux = std::fs::read(dir.join("cmdline"))
+            .is_ok_and(|c| c.starts_with(b"ssh: ") && c.windows(5).any(|w| w == b"[mux]"));
+        if !is_mux {
+            continue;
+        }
+        if let Ok(stat) = std::fs::read_to_string(dir.join("stat")) {
+            // Fields after the parenthesised name: utime and stime are the
+            // 12th and 13th.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            ticks += f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+        }
+    }
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+fn rusage(who: libc::c_int) -> Duration {
+    // SAFETY: getrusage writes only into the struct passed.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// The 1-minute load average, as `uptime` shows it.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn best_of<T>(n: usize, mut f: impl FnMut() -> (Duration, T)) -> Duration {
@@ -465,39 +533,84 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
             .join(" ");
         let scp_args = args.replace("-l root", "");
         let (s, b) = (src.display(), back.display());
-        let runs = 3;
-        let timed = |f: &dyn Fn()| {
-            best_of(runs, || {
-                let t = Instant::now();
+        // Rounds interleave the contenders, so a burst of other work on the
+        // machine slows all of them alike; medians, not bests, are compared.
+        let runs: usize = std::env::var("DUCKTAPE_BENCH_COPY_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5)
+            .clamp(1, 50);
+        // What to run, and the clock of the client CPU it uses.
+        type Contender<'f> = (Box<dyn Fn() + 'f>, fn() -> Duration);
+        let contenders: Vec<Contender> = vec![
+            (
+                Box::new(|| a.copy_to(&src, Path::new(remote)).expect("copy_to")),
+                cpu_self,
+            ),
+            (
+                Box::new(|| a.copy_from(Path::new(remote), &back).expect("copy_from")),
+                cpu_self,
+            ),
+            (
+                Box::new(|| sh(&format!("ssh {args} {ip} 'cat > {remote}' < {s}"))),
+                cpu_openssh,
+            ),
+            (
+                Box::new(|| sh(&format!("ssh {args} {ip} 'cat {remote}' > {b}"))),
+                cpu_openssh,
+            ),
+            (
+                Box::new(|| sh(&format!("scp -q {scp_args} {s} root@{ip}:{remote}"))),
+                cpu_openssh,
+            ),
+            (
+                Box::new(|| sh(&format!("scp -q {scp_args} root@{ip}:{remote} {b}"))),
+                cpu_openssh,
+            ),
+        ];
+        let mut wall = vec![Vec::new(); contenders.len()];
+        let mut cpu = vec![Vec::new(); contenders.len()];
+        let load = load_average();
+        for _ in 0..runs {
+            for (i, (f, clock)) in contenders.iter().enumerate() {
+                let (c0, t) = (clock(), Instant::now());
                 f();
-                (t.elapsed(), ())
-            })
-        };
-        let up = timed(&|| a.copy_to(&src, Path::new(remote)).expect("copy_to"));
-        let down = timed(&|| a.copy_from(Path::new(remote), &back).expect("copy_from"));
+                wall[i].push(t.elapsed());
+                cpu[i].push(clock().saturating_sub(c0));
+            }
+        }
         assert_eq!(
             std::fs::metadata(&back).map(|m| m.len()).unwrap_or(0),
             n as u64
         );
-        let scp_up = timed(&|| sh(&format!("scp -q {scp_args} {s} root@{ip}:{remote}")));
-        let scp_down = timed(&|| sh(&format!("scp -q {scp_args} root@{ip}:{remote} {b}")));
-        let cat_up = timed(&|| sh(&format!("ssh {args} {ip} 'cat > {remote}' < {s}")));
-        let cat_down = timed(&|| sh(&format!("ssh {args} {ip} 'cat {remote}' > {b}")));
-        println!("\n100 MiB file (best of {runs}):            to node      from node");
-        let row = |label: &str, u: Duration, d: Duration| {
+        let median = |v: &[Duration]| {
+            let mut v = v.to_vec();
+            v.sort_unstable();
+            v[v.len() / 2]
+        };
+        let m: Vec<(Duration, Duration)> = (0..contenders.len())
+            .map(|i| (median(&wall[i]), median(&cpu[i])))
+            .collect();
+        println!(
+            "\n100 MiB file, median of {runs} (load {load} before):  to node      from node   \
+             (client CPU ms up/down)"
+        );
+        let row = |label: &str, u: (Duration, Duration), d: (Duration, Duration)| {
             println!(
-                "  {label:<26} {:7.1} MB/s {:7.1} MB/s",
-                mbps(n, u),
-                mbps(n, d)
+                "  {label:<26} {:7.1} MB/s {:7.1} MB/s   ({:.0}/{:.0})",
+                mbps(n, u.0),
+                mbps(n, d.0),
+                u.1.as_secs_f64() * 1e3,
+                d.1.as_secs_f64() * 1e3
             )
         };
-        row("SshAccount copy_to/_from", up, down);
-        row("scp", scp_up, scp_down);
-        row("ssh host 'cat > f' / cat f", cat_up, cat_down);
+        row("SshAccount copy_to/_from", m[0], m[1]);
+        row("ssh host 'cat > f' / cat f", m[2], m[3]);
+        row("scp", m[4], m[5]);
         println!(
             "  SshAccount vs ssh cat:     {:7.2}x      {:7.2}x",
-            cat_up.as_secs_f64() / up.as_secs_f64(),
-            cat_down.as_secs_f64() / down.as_secs_f64()
+            m[2].0.as_secs_f64() / m[0].0.as_secs_f64(),
+            m[3].0.as_secs_f64() / m[1].0.as_secs_f64()
         );
         let _ = a.remove(Path::new(remote), true);
     }
@@ -571,14 +684,13 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
             d
         };
         let cold = best_of(3, || {
-            let cluster = Cluster::from_nodes("bench", self.c.nodes.clone(), state.path(), false)
-                .expect("cluster")
-                .with_ssh_options(options.clone());
+            let nodes = self.c.nodes.clone();
+            let cluster = Cluster::from_nodes("bench", nodes, state.path(), options.clone())
+                .expect("cluster");
             (alloc(&cluster), ())
         });
-        let cluster = Cluster::from_nodes("bench", self.c.nodes.clone(), state.path(), false)
-            .expect("cluster")
-            .with_ssh_options(options.clone());
+        let cluster = Cluster::from_nodes("bench", self.c.nodes.clone(), state.path(), options)
+            .expect("cluster");
         alloc(&cluster);
         let warm = best_of(3, || (alloc(&cluster), ()));
         println!("\n{n}-node test, lease to body (Cluster::alloc, best of 3):");

@@ -141,22 +141,23 @@ type Undo = Box<dyn Fn() -> crate::Result<()> + Send + Sync>;
 /// The handle of every qdisc ducktape adds, so healing removes only ours.
 const QDISC_HANDLE: &str = "d7:";
 
+/// Most nodes healed at once.
+const HEAL_WORKERS: usize = 16;
+
 /// Removes ducktape's nftables table and qdiscs from a node.
+/// `tc qdisc show` lists every device's qdiscs at once (`qdisc KIND
+/// HANDLE dev DEV root …`): one process, whatever the number of devices.
 const HEAL: &str = "nft delete table inet ducktape 2>/dev/null; \
-    for d in $(ls /sys/class/net); do \
-    tc qdisc show dev $d root 2>/dev/null | grep -q ' d7: ' && tc qdisc del dev $d root; \
+    tc qdisc show 2>/dev/null | while read -r _ _ h _ d r _; do \
+    if [ \"$h\" = d7: ] && [ \"$r\" = root ]; then tc qdisc del dev \"$d\" root; fi; \
     done; true";
 
-/// Removes network faults a crashed run left on a node with its own
-/// network: called when the node is leased, since a test process killed
-/// before its teardown could not heal.
-pub fn heal_stale(node: &Node) {
-    if !node.has_own_network() {
-        return;
-    }
-    if let Err(e) = node.account().ssh(HEAL, false) {
-        tracing::warn!(node = %node, "could not clear stale network faults: {e}");
-    }
+/// The script that clears a leased node's stale network faults, if it has
+/// a network of its own: run when the node is leased (with the stale
+/// process kill, in one command), since a test process killed before its
+/// teardown could not heal.
+pub(crate) fn stale_heal_script(node: &Node) -> Option<&'static str> {
+    node.has_own_network().then_some(HEAL)
 }
 
 /// A test's faults: what was done, and how to undo it (`ctx.faults()`).
@@ -263,7 +264,7 @@ impl Faults {
             .map_err(|e| FaultError::Node {
                 node: node.name().to_string(),
                 what: what.to_string(),
-                reason: e.to_string(),
+                reason: crate::text::chain(&e),
             })
     }
 
@@ -474,19 +475,17 @@ impl Faults {
         if nodes.is_empty() && paused.is_empty() {
             return Ok(());
         }
-        let mut first: Option<anyhow::Error> = None;
-        for node in &nodes {
-            if let Err(e) = node.account().ssh(HEAL, false) {
-                first.get_or_insert(e.into());
-            }
-        }
-        for (_, undo) in &paused {
-            if let Err(e) = undo() {
-                first.get_or_insert(e);
-            }
-        }
+        // Side by side: a test that cut many nodes off heals them all in
+        // about the time of one.
+        let healed = crate::remote::fan_out(&nodes, HEAL_WORKERS, |node| {
+            node.account()
+                .ssh(HEAL, false)
+                .map(drop)
+                .map_err(anyhow::Error::from)
+        });
+        let resumed = crate::remote::fan_out(&paused, HEAL_WORKERS, |(_, undo)| undo());
         self.record("heal", names(&nodes), json!({"resumed": paused.len()}));
-        first.map_or(Ok(()), Err)
+        healed.into_iter().chain(resumed).collect()
     }
 }
 

@@ -17,6 +17,7 @@ compile_error!(
 pub mod cli;
 pub mod cluster;
 pub mod context;
+mod deadline;
 pub mod fault;
 #[doc(hidden)]
 pub mod logging;
@@ -35,7 +36,6 @@ pub mod wait;
 
 pub use context::{Test, TestContext};
 pub use ducktape_macros::test;
-pub use registry::TestDescriptor;
 
 // What tests need beyond ducktape, re-exported so the versions match and
 // `ducktape = "0.1"` (plus `serde` for `#[derive(Serialize)]`, whose

@@ -133,7 +133,7 @@ impl TestCase {
 pub enum MarkError {
     /// A value is not JSON: only possible when the registration was written
     /// by hand rather than by the macro.
-    #[error("{test}: mark value `{text}` is not JSON: {source}")]
+    #[error("{test}: mark value `{text}` is not JSON")]
     NotJson {
         /// The test's path.
         test: String,
@@ -142,138 +142,15 @@ pub enum MarkError {
         /// The parse error.
         source: serde_json::Error,
     },
-    /// Two cases have the same arguments: they would share a name and a
-    /// results directory.
-    #[error("{file}:{line}: test {name} is listed twice by its marks; remove one")]
-    Duplicate {
-        /// The case name.
-        name: String,
-        /// Source file of the test.
-        file: &'static str,
-        /// Its line.
-        line: u32,
-    },
 }
 
-struct Pending {
-    args: Vec<(String, Value)>,
-    cluster: Option<ClusterSpec>,
-}
-
-/// A test's cases, in the order its marks write them: from the macro's
-/// table when there is one, else by expanding the marks.
+/// A test's cases, in the order its marks write them (the macro's table).
 pub fn expand(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError> {
-    match test.cases {
-        Some(table) => {
-            let env = env_reason(test);
-            (0..table.len())
-                .map(|i| table_case(test, table, i, env.as_deref()))
-                .collect()
-        }
-        None => expand_marks(test),
-    }
-}
-
-/// Expands a test's marks into its cases, in the order written.
-pub fn expand_marks(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError> {
-    let parse = |text: &'static str| {
-        serde_json::from_str::<Value>(text).map_err(|source| MarkError::NotJson {
-            test: test.path(),
-            text,
-            source,
-        })
-    };
-    let mut pending: Vec<Pending> = Vec::new();
-    let mut current: Option<ClusterSpec> = None;
-    let mut first_cluster: Option<ClusterSpec> = None;
-    let mut defaults: Vec<(&str, Vec<Value>, Option<ClusterSpec>)> = Vec::new();
-    let mut ignores: Vec<Vec<(&str, Value)>> = Vec::new();
-    let mut env: Vec<(&str, &str)> = Vec::new();
-
-    for mark in test.marks {
-        match mark {
-            Mark::Cluster(c) => {
-                let spec = c.spec();
-                first_cluster.get_or_insert_with(|| spec.clone());
-                current = Some(spec);
-            }
-            Mark::Parametrize(kv) => {
-                let mut args = Vec::with_capacity(kv.len());
-                for (k, v) in kv.iter() {
-                    args.push((k.to_string(), parse(v)?));
-                }
-                pending.push(Pending {
-                    args,
-                    cluster: current.clone(),
-                });
-            }
-            Mark::Matrix(lists) => {
-                let lists = parse_lists(lists, &parse)?;
-                for args in product(&lists) {
-                    pending.push(Pending {
-                        args,
-                        cluster: current.clone(),
-                    });
-                }
-            }
-            Mark::Defaults(lists) => {
-                for (k, vs) in parse_lists(lists, &parse)? {
-                    defaults.push((k, vs, current.clone()));
-                }
-            }
-            Mark::Ignore(kv) => {
-                let mut m = Vec::new();
-                for (k, v) in kv.iter() {
-                    m.push((*k, parse(v)?));
-                }
-                ignores.push(m);
-            }
-            Mark::Env(kv) => env.extend(kv.iter().map(|(k, v)| (*k, *v))),
-            // Depends on the cluster, not the case: `ignore_unsupported`.
-            Mark::Requires(_) => {}
-        }
-    }
-
-    let pending = apply_defaults(pending, &defaults);
-    let env_reason = env.iter().find_map(|(var, want)| {
-        let have = std::env::var(var).ok();
-        (have.as_deref() != Some(*want)).then(|| format!("env {var} is not {want:?}"))
-    });
-
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut cases = Vec::with_capacity(pending.len());
-    for p in pending {
-        let args = in_param_order(test, p.args);
-        let cluster = match p.cluster.or_else(|| first_cluster.clone()) {
-            Some(spec) => ClusterUse::Declared(spec),
-            None => ClusterUse::Undeclared,
-        };
-        let ignored = env_reason.clone().or_else(|| {
-            ignores
-                .iter()
-                .any(|m| {
-                    m.iter()
-                        .all(|(k, v)| args.iter().any(|(a, b)| a == k && b == v))
-                })
-                .then(|| "ignored by mark".to_string())
-        });
-        let name = case_name(&test.path(), &args);
-        if !seen.insert(name.clone()) {
-            return Err(MarkError::Duplicate {
-                name,
-                file: test.file,
-                line: test.line,
-            });
-        }
-        cases.push(TestCase {
-            test,
-            name,
-            args,
-            cluster,
-            ignored,
-        });
-    }
-    Ok(cases)
+    let table = test.cases;
+    let env = env_reason(test);
+    (0..table.len())
+        .map(|i| table_case(test, table, i, env.as_deref()))
+        .collect()
 }
 
 /// Ignores every case that requires a capability the cluster lacks, before
@@ -379,9 +256,7 @@ fn table_name(test: &TestDescriptor, table: &CaseTable, index: usize) -> String 
 /// which prints names and must not pay for parsing every case's arguments;
 /// never run these.
 pub fn expand_names(test: &'static TestDescriptor) -> Result<Vec<TestCase>, MarkError> {
-    let Some(table) = test.cases else {
-        return expand_marks(test);
-    };
+    let table = test.cases;
     let env = env_reason(test);
     let path = test.path();
     Ok((0..table.len())
@@ -402,10 +277,7 @@ pub fn expand_names(test: &'static TestDescriptor) -> Result<Vec<TestCase>, Mark
 
 /// How many cases the test has, without naming them.
 pub fn count(test: &'static TestDescriptor) -> Result<usize, MarkError> {
-    match test.cases {
-        Some(table) => Ok(table.len()),
-        None => expand_marks(test).map(|c| c.len()),
-    }
+    Ok(test.cases.len())
 }
 
 /// The case of `test` called `name` (the test's path, then `::` and its
@@ -420,95 +292,11 @@ pub fn find(test: &'static TestDescriptor, name: &str) -> Result<Option<TestCase
         None if rest.is_empty() => "",
         None => return Ok(None),
     };
-    match test.cases {
-        Some(table) => match table.names.iter().position(|n| *n == suffix) {
-            Some(i) => table_case(test, table, i, env_reason(test).as_deref()).map(Some),
-            None => Ok(None),
-        },
-        None => Ok(expand_marks(test)?.into_iter().find(|c| c.name == name)),
+    let table = test.cases;
+    match table.names.iter().position(|n| *n == suffix) {
+        Some(i) => table_case(test, table, i, env_reason(test).as_deref()).map(Some),
+        None => Ok(None),
     }
-}
-
-type Lists<'a> = Vec<(&'a str, Vec<Value>)>;
-
-fn parse_lists<'a>(
-    lists: &'a [(&'static str, ValueList)],
-    parse: &impl Fn(&'static str) -> Result<Value, MarkError>,
-) -> Result<Lists<'a>, MarkError> {
-    lists
-        .iter()
-        .map(|(k, vs)| Ok((*k, vs.iter().map(|v| parse(v)).collect::<Result<_, _>>()?)))
-        .collect()
-}
-
-/// The cartesian product of the lists, first key varying slowest.
-fn product(lists: &[(&str, Vec<Value>)]) -> Vec<Vec<(String, Value)>> {
-    let mut out: Vec<Vec<(String, Value)>> = vec![Vec::new()];
-    for (k, values) in lists {
-        let mut next = Vec::with_capacity(out.len() * values.len());
-        for prefix in &out {
-            for v in values {
-                let mut args = prefix.clone();
-                args.push((k.to_string(), v.clone()));
-                next.push(args);
-            }
-        }
-        out = next;
-    }
-    out
-}
-
-/// Fills each case's missing arguments with the product of the defaults; with
-/// no case at all, the defaults act as a matrix.
-fn apply_defaults(
-    pending: Vec<Pending>,
-    defaults: &[(&str, Vec<Value>, Option<ClusterSpec>)],
-) -> Vec<Pending> {
-    if defaults.is_empty() {
-        return if pending.is_empty() {
-            vec![Pending {
-                args: Vec::new(),
-                cluster: None,
-            }]
-        } else {
-            pending
-        };
-    }
-    let seed = if pending.is_empty() {
-        vec![Pending {
-            args: Vec::new(),
-            cluster: defaults[0].2.clone(),
-        }]
-    } else {
-        pending
-    };
-    let mut out = Vec::new();
-    for p in seed {
-        let missing: Vec<(&str, Vec<Value>)> = defaults
-            .iter()
-            .filter(|(k, _, _)| !p.args.iter().any(|(a, _)| a == k))
-            .map(|(k, vs, _)| (*k, vs.clone()))
-            .collect();
-        for extra in product(&missing) {
-            let mut args = p.args.clone();
-            args.extend(extra);
-            out.push(Pending {
-                args,
-                cluster: p.cluster.clone(),
-            });
-        }
-    }
-    out
-}
-
-fn in_param_order(test: &TestDescriptor, mut args: Vec<(String, Value)>) -> Vec<(String, Value)> {
-    args.sort_by_key(|(k, _)| {
-        test.params
-            .iter()
-            .position(|p| p == k)
-            .unwrap_or(usize::MAX)
-    });
-    args
 }
 
 /// The trial name of a case: the test path, then `::a=1,b=x` when it has
@@ -550,7 +338,13 @@ mod tests {
         Ok(None)
     }
 
-    fn leak(marks: Vec<Mark>, params: &'static [&'static str]) -> &'static TestDescriptor {
+    /// A descriptor as the macro writes one, with a hand-written table (the
+    /// macro's own expansion of marks is tested in ducktape-macros).
+    fn leak(
+        marks: Vec<Mark>,
+        params: &'static [&'static str],
+        cases: &'static CaseTable,
+    ) -> &'static TestDescriptor {
         Box::leak(Box::new(TestDescriptor {
             name: "t",
             module_path: "systest::m",
@@ -560,7 +354,7 @@ mod tests {
             params,
             marks: Box::leak(marks.into_boxed_slice()),
             body,
-            cases: None,
+            cases,
         }))
     }
 
@@ -568,39 +362,49 @@ mod tests {
         cases.iter().map(|c| c.name.as_str()).collect()
     }
 
-    #[test]
-    fn plain_test_is_one_case_named_by_path() {
-        let cases = expand(leak(vec![], &[])).unwrap();
-        assert_eq!(names(&cases), ["m::t"]);
-        assert_eq!(cases[0].cluster, ClusterUse::Undeclared);
+    fn plain(marks: Vec<Mark>) -> &'static TestDescriptor {
+        leak(marks, &[], &CaseTable::PLAIN)
     }
 
     #[test]
-    fn matrix_is_a_product_and_cluster_applies_to_what_follows() {
-        let cases = expand(leak(
-            vec![
-                Mark::Cluster(ClusterMark::NumNodes {
-                    num_nodes: 2,
-                    node_type: None,
-                }),
-                Mark::Matrix(&[("a", &["1", "2"]), ("b", &["true", "false"])]),
-                Mark::Cluster(ClusterMark::NumNodes {
-                    num_nodes: 5,
-                    node_type: None,
-                }),
-                Mark::Parametrize(&[("b", "false"), ("a", "9")]),
-            ],
-            &["a", "b"],
-        ))
-        .unwrap();
+    fn plain_test_is_one_case_named_by_path() {
+        let cases = expand(plain(vec![])).unwrap();
+        assert_eq!(names(&cases), ["m::t"]);
+        assert_eq!(cases[0].cluster, ClusterUse::Undeclared);
+        assert_eq!(count(plain(vec![])).unwrap(), 1);
+    }
+
+    /// Two `cluster` marks and three cases: the first two under the first
+    /// mark, the third under the second, the second case ignored by a mark.
+    fn two_clusters() -> &'static TestDescriptor {
+        static TABLE: CaseTable = CaseTable {
+            names: &["a=1,b=true", "a=2,b=x%20y", "a=9,b=false"],
+            args: &["1", "true", "2", "\"x y\"", "9", "false"],
+            clusters: &[0, 0, 1],
+            ignored: &[false, true, false],
+        };
+        let cluster = |n| {
+            Mark::Cluster(ClusterMark::NumNodes {
+                num_nodes: n,
+                node_type: None,
+            })
+        };
+        leak(vec![cluster(2), cluster(5)], &["a", "b"], &TABLE)
+    }
+
+    #[test]
+    fn cases_come_from_the_table_with_their_cluster_mark_and_arguments() {
+        let test = two_clusters();
+        let cases = expand(test).unwrap();
         assert_eq!(
             names(&cases),
+            ["m::t::a=1,b=true", "m::t::a=2,b=x%20y", "m::t::a=9,b=false"]
+        );
+        assert_eq!(
+            cases[1].args,
             [
-                "m::t::a=1,b=true",
-                "m::t::a=1,b=false",
-                "m::t::a=2,b=true",
-                "m::t::a=2,b=false",
-                "m::t::a=9,b=false"
+                ("a".to_string(), serde_json::json!(2)),
+                ("b".to_string(), serde_json::json!("x y"))
             ]
         );
         assert_eq!(
@@ -608,37 +412,39 @@ mod tests {
             ClusterUse::Declared(ClusterSpec::simple_linux(2))
         );
         assert_eq!(
-            cases[4].cluster,
+            cases[2].cluster,
             ClusterUse::Declared(ClusterSpec::simple_linux(5))
-        );
-    }
-
-    #[test]
-    fn defaults_fill_missing_arguments_and_ignore_matches() {
-        let cases = expand(leak(
-            vec![
-                Mark::Parametrize(&[("a", "1")]),
-                Mark::Parametrize(&[("a", "2"), ("b", "\"x y\"")]),
-                Mark::Defaults(&[("b", &["\"p\"", "\"q\""])]),
-                Mark::Ignore(&[("b", "\"q\"")]),
-            ],
-            &["a", "b"],
-        ))
-        .unwrap();
-        assert_eq!(
-            names(&cases),
-            ["m::t::a=1,b=p", "m::t::a=1,b=q", "m::t::a=2,b=x%20y"]
         );
         let ignored: Vec<bool> = cases.iter().map(|c| c.ignored.is_some()).collect();
         assert_eq!(ignored, [false, true, false]);
+        // One case by name is that case; names alone carry no arguments.
+        let found = find(test, "m::t::a=9,b=false").unwrap().unwrap();
+        assert_eq!((&found.name, &found.args), (&cases[2].name, &cases[2].args));
+        assert!(find(test, "m::t::a=3,b=false").unwrap().is_none());
+        assert!(find(test, "m::tt").unwrap().is_none());
+        let listed = expand_names(test).unwrap();
+        assert_eq!(names(&listed), names(&cases));
+        assert!(listed.iter().all(|c| c.args.is_empty()));
+    }
+
+    #[test]
+    fn an_argument_that_is_not_json_names_the_test_and_the_text() {
+        static TABLE: CaseTable = CaseTable {
+            names: &["a=x"],
+            args: &["{x"],
+            clusters: &[CaseTable::NO_CLUSTER],
+            ignored: &[false],
+        };
+        let err = expand(leak(vec![], &["a"], &TABLE)).unwrap_err();
+        assert_eq!(err.to_string(), "m::t: mark value `{x` is not JSON");
     }
 
     #[test]
     fn env_mark_ignores_unless_the_variable_matches() {
-        let cases = expand(leak(
-            vec![Mark::Env(&[("DUCKTAPE_TEST_SURELY_UNSET_VAR", "1")])],
-            &[],
-        ))
+        let cases = expand(plain(vec![Mark::Env(&[(
+            "DUCKTAPE_TEST_SURELY_UNSET_VAR",
+            "1",
+        )])]))
         .unwrap();
         assert!(cases[0]
             .ignored
@@ -649,15 +455,15 @@ mod tests {
 
     #[test]
     fn a_capability_the_cluster_lacks_ignores_every_case_with_the_reason() {
-        let mut cases = expand(leak(
-            vec![
-                Mark::Requires(&[Capability::NetworkFaults]),
-                Mark::Matrix(&[("a", &["1", "2"])]),
-            ],
-            &["a"],
-        ))
-        .unwrap();
-        cases.extend(expand(leak(vec![], &[])).unwrap());
+        static TABLE: CaseTable = CaseTable {
+            names: &["a=1", "a=2"],
+            args: &["1", "2"],
+            clusters: &[CaseTable::NO_CLUSTER; 2],
+            ignored: &[false; 2],
+        };
+        let needs = || vec![Mark::Requires(&[Capability::NetworkFaults])];
+        let mut cases = expand(leak(needs(), &["a"], &TABLE)).unwrap();
+        cases.extend(expand(plain(vec![])).unwrap());
         let mut asked = 0;
         ignore_unsupported::<()>(&mut cases, |c| {
             asked += 1;
@@ -676,36 +482,8 @@ mod tests {
             ]
         );
         // On a cluster that has it, nothing changes.
-        let mut cases = expand(leak(
-            vec![Mark::Requires(&[Capability::NetworkFaults])],
-            &[],
-        ))
-        .unwrap();
+        let mut cases = expand(plain(needs())).unwrap();
         ignore_unsupported::<()>(&mut cases, |_| Ok(None)).unwrap();
         assert_eq!(cases[0].ignored, None);
-    }
-
-    #[test]
-    fn bare_ignore_ignores_all_and_duplicate_cases_are_refused() {
-        let cases = expand(leak(
-            vec![
-                Mark::Ignore(&[]),
-                Mark::Parametrize(&[("a", "1")]),
-                Mark::Parametrize(&[("a", "2")]),
-            ],
-            &["a"],
-        ))
-        .unwrap();
-        assert!(cases.iter().all(|c| c.ignored.is_some()));
-        let err = expand(leak(
-            vec![
-                Mark::Matrix(&[("a", &["1", "2"])]),
-                Mark::Parametrize(&[("a", "1")]),
-            ],
-            &["a"],
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("m::t::a=1 is listed twice"), "{err}");
     }
 }

@@ -32,10 +32,10 @@ pub struct TestDescriptor {
     pub marks: &'static [Mark],
     /// Runs the function with one case's arguments.
     pub body: fn(&TestContext, &Args) -> TestOutcome,
-    /// The cases the marks make, worked out by the macro, so one case is
-    /// found by name without expanding the others; `None` for a descriptor
-    /// written by hand (its marks are expanded when the cases are needed).
-    pub cases: Option<&'static CaseTable>,
+    /// The cases the marks make, worked out by the macro (the one place
+    /// marks are expanded), so one case is found by name without building
+    /// the others.
+    pub cases: &'static CaseTable,
 }
 
 /// A test's cases as the macro computes them from its marks, in mark order:
@@ -58,6 +58,15 @@ pub struct CaseTable {
 impl CaseTable {
     /// The `clusters` entry of a case no `cluster` mark applies to.
     pub const NO_CLUSTER: u16 = u16::MAX;
+
+    /// The table of a test without parameters or marks: one case, named by
+    /// the test's path.
+    pub const PLAIN: CaseTable = CaseTable {
+        names: &[""],
+        args: &[],
+        clusters: &[CaseTable::NO_CLUSTER],
+        ignored: &[false],
+    };
 
     /// How many cases.
     pub fn len(&self) -> usize {

@@ -21,7 +21,6 @@ use crate::cluster::{Node, TestCluster};
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long `restart_node` waits for the old processes to exit.
@@ -199,7 +198,7 @@ fn jvm_dir(node: &Node, service_id: &str) -> PathBuf {
 pub struct ServiceNodes {
     id: String,
     nodes: Vec<Arc<Node>>,
-    workers: Mutex<Vec<JoinHandle<crate::Result<()>>>>,
+    workers: Mutex<Vec<std::io::Result<crate::deadline::Pending<crate::Result<()>>>>>,
     jvm_logs: bool,
     /// The value of `DUCKTAPE_SERVICE` (with the node name appended).
     tag: String,
@@ -435,18 +434,21 @@ impl ServiceNodes {
     /// Runs long-lived work (e.g. reading a process's output) on a thread;
     /// [`ServiceHandle::wait`] joins it and an error in it fails the test.
     pub fn background(&self, work: impl FnOnce() -> crate::Result<()> + Send + 'static) {
-        let span = tracing::Span::current();
-        let handle = std::thread::spawn(move || span.in_scope(work));
-        self.workers.lock().push(handle);
+        // On the pool, in the caller's span; a thread that cannot be
+        // started is the error `wait` reports.
+        let job = crate::deadline::start("background work", work);
+        self.workers.lock().push(job);
     }
 
     fn join_workers(&self) -> crate::Result<()> {
         let workers: Vec<_> = std::mem::take(&mut *self.workers.lock());
         let mut first_err = None;
         for w in workers {
-            let result = w
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("a background worker panicked")));
+            let result = match w.map(crate::deadline::Pending::join) {
+                Ok(Ok(r)) => r,
+                Ok(Err(panic)) => Err(anyhow::anyhow!("a background worker panicked: {panic}")),
+                Err(e) => Err(e.into()),
+            };
             if let Err(e) = result {
                 first_err.get_or_insert(e);
             }
@@ -538,7 +540,10 @@ fn node_names(nodes: &[Arc<Node>]) -> String {
     format!("[{}]", names.join(" "))
 }
 
-/// Runs `f` on every node at once; the first failure, with its node, wins.
+/// Runs `f` on every node at once, each in its node's service span, on the
+/// fan-out pool; the first failure (or panic), with its node, wins. One
+/// worker per node: a node's start may wait for the others (a quorum), so
+/// none may wait for a free worker.
 fn on_all_nodes<N: AsRef<Node> + Sync>(
     nodes: &[N],
     what: &str,
@@ -546,23 +551,17 @@ fn on_all_nodes<N: AsRef<Node> + Sync>(
     f: impl Fn(&Node) -> crate::Result<()> + Sync,
 ) -> crate::Result<()> {
     let span = tracing::Span::current();
-    let results: Vec<(String, crate::Result<()>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = nodes
-            .iter()
-            .map(|n| {
-                let n: &Node = n.as_ref();
-                let f = &f;
-                let span = service_span(&span, service_id, Some(n));
-                s.spawn(move || (n.name().to_string(), span.in_scope(|| f(n))))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| ("?".into(), Err(anyhow::anyhow!("panicked"))))
-            })
-            .collect()
+    let results = crate::remote::fan_out(nodes, nodes.len(), |n| {
+        let n: &Node = n.as_ref();
+        let span = service_span(&span, service_id, Some(n));
+        // Caught here so one node's panic fails the step, named, instead of
+        // unwinding through the others.
+        let r = span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(n))));
+        let r = r.unwrap_or_else(|panic| {
+            let msg = crate::deadline::panic_message(&*panic);
+            Err(anyhow::anyhow!("panicked: {msg}"))
+        });
+        (n.name().to_string(), r)
     });
     for (node, r) in results {
         if let Err(e) = r {
@@ -786,23 +785,6 @@ impl<S: Service> ServiceHandle<S> {
     }
 }
 
-/// Starts several services at once (each on all its nodes).
-pub fn run_parallel(starts: &[&(dyn Fn() -> crate::Result<()> + Sync)]) -> crate::Result<()> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = starts.iter().map(|f| s.spawn(f)).collect();
-        let mut first = Ok(());
-        for h in handles {
-            let r = h
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("a service start panicked")));
-            if first.is_ok() {
-                first = r;
-            }
-        }
-        first
-    })
-}
-
 /// What teardown needs of any service, whatever its type.
 pub(crate) trait Teardown: Send + Sync {
     fn id(&self) -> &str;
@@ -851,17 +833,19 @@ impl<S: Service> Teardown for ServiceHandle<S> {
     }
     fn collect_logs(&self, dest: &Path, all: bool, compress: bool) -> Vec<String> {
         let t = Instant::now();
-        let mut problems = Vec::new();
-        let mut files = 0;
-        for node in self.nodes() {
+        let per_node = crate::remote::fan_out(self.nodes(), LOG_WORKERS, |node| {
             let dir = dest.join(self.service_id()).join(node.name());
+            let (mut files, mut problems) = (0, Vec::new());
             for log in self.logs_on(node, all) {
                 match collect_one(node, &log.path, &dir, compress) {
                     Ok(found) => files += usize::from(found),
                     Err(e) => problems.push(format!("{}: {}: {e:#}", node.name(), log.name)),
                 }
             }
-        }
+            (files, problems)
+        });
+        let files: usize = per_node.iter().map(|(n, _)| n).sum();
+        let problems: Vec<String> = per_node.into_iter().flat_map(|(_, p)| p).collect();
         tracing::info!(
             service = %self.service_id(),
             nodes = node_names(self.nodes()),
@@ -874,9 +858,10 @@ impl<S: Service> Teardown for ServiceHandle<S> {
     }
     fn clean(&self) -> crate::Result<()> {
         if self.core.nodes.jvm_logs && self.core.service.jvm() {
-            for node in self.nodes() {
+            self.each("clean", |node| {
                 node.account().remove(&node.path(self.service_id()), true)?;
-            }
+                Ok(())
+            })?;
         }
         ServiceHandle::clean(self)
     }
@@ -890,6 +875,10 @@ impl<S: Service> Teardown for ServiceHandle<S> {
         })
     }
 }
+
+/// Most nodes whose logs are collected at once: copies are bound by the
+/// network and this machine's disk, not by waiting.
+const LOG_WORKERS: usize = 16;
 
 /// Copies one log (file or directory) into `dir`; `Ok(false)` when the
 /// node has no such file.

@@ -21,7 +21,7 @@ pub enum TemplateError {
         searched: String,
     },
     /// The file could not be read.
-    #[error("template {path}: {source}")]
+    #[error("template {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -72,6 +72,7 @@ fn render_reason(e: &handlebars::RenderError) -> String {
 }
 
 /// The directories searched for `name`, most specific first.
+#[doc(hidden)]
 pub fn search_dirs(manifest_dir: &str, source_file: &str) -> Vec<PathBuf> {
     let manifest = Path::new(manifest_dir);
     let mut dirs = Vec::new();
@@ -90,6 +91,7 @@ pub fn search_dirs(manifest_dir: &str, source_file: &str) -> Vec<PathBuf> {
 }
 
 /// Renders the template file `name` found in `dirs` (see [`render!`](crate::render)).
+#[doc(hidden)]
 pub fn render_in(
     dirs: &[PathBuf],
     name: &str,

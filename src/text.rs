@@ -50,6 +50,28 @@ pub(crate) fn tail(text: &str, limit: usize) -> String {
     format!("…{}", &text[start..])
 }
 
+/// An error and its causes on one line, joined with ": ", each cause once.
+///
+/// Error messages here never repeat their cause (it is the `source`), so
+/// this walk is how a cause reaches the user. A cause whose text the
+/// message before it already ends with (a third-party error that both
+/// prints and exposes its cause) is skipped rather than printed twice.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut last = out.clone();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !text.is_empty() && !last.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        last = text;
+        cause = e.source();
+    }
+    out
+}
+
 /// Control characters (but newline and tab) as visible escapes, so remote
 /// output cannot move the cursor, retitle the terminal or hide text.
 pub(crate) fn escape_controls(text: &str) -> String {
@@ -111,6 +133,20 @@ mod tests {
     fn tail_keeps_the_end() {
         assert_eq!(tail("abcdef", 3), "…def");
         assert_eq!(tail("abc", 3), "abc");
+    }
+
+    #[test]
+    fn chain_prints_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        #[derive(Debug, thiserror::Error)]
+        #[error("repeats: {0}")]
+        struct Repeats(#[source] std::io::Error);
+        let io = || std::io::Error::other("disk on fire");
+        assert_eq!(chain(&Outer(io())), "outer: disk on fire");
+        assert_eq!(chain(&Repeats(io())), "repeats: disk on fire");
+        assert_eq!(chain(&io()), "disk on fire");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 /// A condition did not become true in time.
 #[derive(Debug, thiserror::Error)]
 #[error("{msg} (waited {waited:?}){}", last.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
+#[non_exhaustive]
 pub struct WaitTimeout {
     msg: String,
     waited: Duration,

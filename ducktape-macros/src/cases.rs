@@ -26,9 +26,10 @@ struct Pending {
     cluster: Option<usize>,
 }
 
-/// The rows in mark order, or `None` when two cases share a name: the
-/// runtime expansion then reports the duplicate as it always has.
-pub fn rows(marks: &[Mark], params: &[Ident]) -> Option<Vec<Row>> {
+/// The rows in mark order, or the name (after the test's path) of a case the
+/// marks list twice: two such cases would share a name and a results
+/// directory, so the macro refuses them.
+pub fn rows(marks: &[Mark], params: &[Ident]) -> Result<Vec<Row>, String> {
     let params: Vec<String> = params.iter().map(|p| p.unraw().to_string()).collect();
     let mut pending = Vec::new();
     let (mut current, mut first, mut ordinal) = (None, None, 0usize);
@@ -73,7 +74,7 @@ pub fn rows(marks: &[Mark], params: &[Ident]) -> Option<Vec<Row>> {
         });
         let suffix = suffix(&args);
         if !seen.insert(suffix.clone()) {
-            return None;
+            return Err(suffix);
         }
         rows.push(Row {
             suffix,
@@ -82,7 +83,7 @@ pub fn rows(marks: &[Mark], params: &[Ident]) -> Option<Vec<Row>> {
             ignored,
         });
     }
-    Some(rows)
+    Ok(rows)
 }
 
 fn key(k: &Ident) -> String {

@@ -51,6 +51,20 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let (Some(shape), Some(marks)) = (&shape, &marks) {
         let params: Vec<Ident> = shape.params.iter().map(|(p, _)| p.clone()).collect();
         coverage::check(marks, &params, &func.sig.ident, &mut errors);
+        // Duplicates only mean something once every case names every parameter.
+        let duplicate = (errors.len() == before)
+            .then(|| cases::rows(marks, &params).err())
+            .flatten();
+        if let Some(twice) = duplicate {
+            let name = &func.sig.ident;
+            errors.push(syn::Error::new(
+                name.span(),
+                format!(
+                    "the marks list the case `{name}::{twice}` twice (two cases with the same \
+                     arguments would share a name and a results directory): remove one"
+                ),
+            ));
+        }
     }
     match (errors.finish(), shape, marks) {
         (Ok(()), Some(shape), Some(marks)) => generate(func, &shape, &marks),
@@ -302,13 +316,11 @@ fn generate(func: ItemFn, shape: &Shape, marks: &[Mark]) -> TokenStream {
     }
 }
 
-/// The test's cases as a static `CaseTable` (see `cases.rs`), or `None`
-/// when the marks list a case twice (the runtime expansion reports it).
+/// The test's cases as a static `CaseTable` (see `cases.rs`). Only called
+/// once `test` has checked that the marks list no case twice.
 fn case_table(marks: &[Mark], params: &[&Ident]) -> TokenStream {
     let params: Vec<Ident> = params.iter().map(|p| (*p).clone()).collect();
-    let Some(rows) = cases::rows(marks, &params) else {
-        return quote!(::core::option::Option::None);
-    };
+    let rows = cases::rows(marks, &params).unwrap_or_default();
     let p = quote!(::ducktape::__private);
     let names = rows.iter().map(|r| &r.suffix);
     let args = rows.iter().flat_map(|r| &r.args);
@@ -319,12 +331,12 @@ fn case_table(marks: &[Mark], params: &[&Ident]) -> TokenStream {
     });
     let ignored = rows.iter().map(|r| r.ignored);
     quote! {
-        ::core::option::Option::Some(&#p::CaseTable {
+        &#p::CaseTable {
             names: &[#(#names),*],
             args: &[#(#args),*],
             clusters: &[#(#clusters),*],
             ignored: &[#(#ignored),*],
-        })
+        }
     }
 }
 

@@ -8,8 +8,10 @@
 
 mod options;
 mod origin;
+mod ssh;
 
 pub use options::{Color, Format, Options};
+pub use ssh::SshArgs;
 
 use clap::{CommandFactory, FromArgMatches};
 use origin::{Origin, Origins};
@@ -72,14 +74,11 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    /// `message` about `flag`, prefixed with the variable or config file
-    /// line that set the flag, when it was not the command line: for errors
-    /// found after parsing (a suite file, a historical report, a cluster).
-    pub fn blame(&self, flag: &str, message: String) -> String {
-        match self.origins.describe(flag) {
-            Some(at) => format!("{at}: {message}"),
-            None => message,
-        }
+    /// The variable or config-file line that set `flag`, when it was not
+    /// the command line: errors found after parsing (a suite file, a
+    /// historical report, a cluster) are blamed on it.
+    pub fn origin(&self, flag: &str) -> Option<String> {
+        self.origins.describe(flag)
     }
 }
 
@@ -438,7 +437,7 @@ fn validate(o: &Options) -> Result<(), (&'static [&'static str], CliError)> {
         let msg = "--test-runner-timeout must be at least 1 ms".into();
         return Err((&["--test-runner-timeout"], CliError::Invalid(msg)));
     }
-    Ok(())
+    ssh::validate(o)
 }
 
 fn json_object(flag: &'static str, text: &str) -> Result<Map<String, Value>, CliError> {
@@ -751,11 +750,8 @@ mod tests {
     #[test]
     fn blame_names_the_source_of_a_flag_checked_after_parsing() {
         let p = parse(&[], &[("DUCKTAPE_SUITE", "x.yml")], &no_project()).unwrap();
-        assert_eq!(
-            p.blame("--suite", "bad".into()),
-            "DUCKTAPE_SUITE=x.yml: bad"
-        );
-        assert_eq!(p.blame("--cluster", "bad".into()), "bad");
+        assert_eq!(p.origin("--suite").as_deref(), Some("DUCKTAPE_SUITE=x.yml"));
+        assert_eq!(p.origin("--cluster"), None);
     }
 
     #[test]

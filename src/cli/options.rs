@@ -1,6 +1,7 @@
 //! The whole command-line grammar: libtest's flags (what cargo, nextest and
 //! IDEs send) and ducktape's.
 
+use super::SshArgs;
 use clap::{ArgAction, Parser, ValueEnum};
 use std::path::PathBuf;
 
@@ -219,8 +220,17 @@ pub struct Options {
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub status_interval: u64,
     /// Registered functions called with an SSH error and the account.
-    #[arg(long, value_name = "NAME", num_args = 1.., action = ArgAction::Append)]
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 1..,
+        action = ArgAction::Append,
+        help_heading = "SSH nodes"
+    )]
     pub ssh_checker_function: Vec<String>,
+    /// How SSH nodes are reached.
+    #[command(flatten)]
+    pub ssh: SshArgs,
     /// Run a failing test up to N times in all; a pass on a rerun is FLAKY.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub deflake: usize,

@@ -172,9 +172,12 @@ impl Fences {
 
 /// Kills what the test left on one node and waits for its operations.
 fn fence_one(node: &Node, inner: &dyn RemoteAccount, fence: &Fence) -> Result<(), String> {
-    let killed = inner
-        .kill_stale()
-        .map_err(|e| format!("its processes could not be killed: {e}"))?;
+    let killed = inner.kill_stale().map_err(|e| {
+        format!(
+            "its processes could not be killed: {}",
+            crate::text::chain(&e)
+        )
+    })?;
     if killed > 0 {
         tracing::warn!(node = %node, killed, "killed processes of the revoked test");
     }

@@ -86,11 +86,6 @@ impl LeaseDir {
         &self.dir
     }
 
-    /// Tries to lease node `index` without waiting.
-    pub fn try_lease(&self, index: usize) -> io::Result<Option<Lease>> {
-        self.try_lease_key(index, &format!("node-{index}"))
-    }
-
     /// Tries to lease node `index`, whose lease file is named by `key`
     /// (for hosts: `host-<address>_<port>`, so every cluster file that
     /// lists a host shares its lease), without waiting.
@@ -254,11 +249,14 @@ mod tests {
     fn a_lease_excludes_others_until_dropped() {
         let root = tempfile::tempdir().unwrap();
         let dir = LeaseDir::open(root.path(), "t").unwrap();
-        let first = dir.try_lease(0).unwrap().expect("free node");
-        assert!(dir.try_lease(0).unwrap().is_none(), "leased twice");
-        assert!(dir.try_lease(1).unwrap().is_some());
+        let first = dir.try_lease_key(0, "node-0").unwrap().expect("free node");
+        assert!(
+            dir.try_lease_key(0, "node-0").unwrap().is_none(),
+            "leased twice"
+        );
+        assert!(dir.try_lease_key(1, "node-1").unwrap().is_some());
         drop(first);
-        assert!(dir.try_lease(0).unwrap().is_some());
+        assert!(dir.try_lease_key(0, "node-0").unwrap().is_some());
     }
 }
 

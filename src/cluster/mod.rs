@@ -1,19 +1,26 @@
 //! Clusters hand out nodes to tests; specs say what a test needs.
 //!
-//! A [`Cluster`] is an inventory of nodes plus a lease directory. Allocation
-//! is all-or-nothing and the same for every kind of cluster: a test gets its
-//! nodes by locking their lease files, waits (without spinning) while they
-//! are busy, and fails at once if the cluster can never satisfy it.
+//! A [`Cluster`] is a source of nodes plus a lease directory. Every kind of
+//! cluster is a [`NodeSource`]: the built-in localhost and cluster-file
+//! ones as much as a registered type's. So allocation is one algorithm: a
+//! test gets its nodes by locking their lease files, all or nothing, waits
+//! (without spinning) while they are busy, and fails at once if the cluster
+//! can never satisfy it.
 
+mod build;
 pub mod custom;
 mod fence;
-pub mod json;
-pub mod lease;
-pub mod node;
-pub mod pool;
+pub mod file;
+#[cfg(feature = "ssh")]
+mod hosts;
+pub(crate) mod lease;
+mod localhost;
+mod node;
+mod pool;
 pub mod spec;
-pub mod vagrant;
 
+pub(crate) use build::{from_options, own_network};
+pub use custom::{ClusterArgs, NodeSource};
 pub use node::Node;
 pub use pool::TestCluster;
 
@@ -22,9 +29,7 @@ use spec::{ClusterSpec, NodeSpec, OperatingSystem};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-#[cfg(feature = "ssh")]
-use crate::remote::SshAccounts;
-use crate::remote::{LocalAccount, SshOptions};
+use crate::remote::SshOptions;
 
 /// Why a cluster could not be built or could not serve a request.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +47,7 @@ pub enum ClusterError {
     },
     /// The cluster file is bad.
     #[error(transparent)]
-    File(#[from] json::ClusterFileError),
+    File(#[from] file::ClusterFileError),
     /// `--cluster` names no known cluster.
     #[error("unknown --cluster {0:?}: use localhost (default), json, vagrant, or a type registered with ducktape::cluster_type!")]
     Unknown(String),
@@ -50,7 +55,7 @@ pub enum ClusterError {
     #[error("{0}")]
     Config(String),
     /// Lease files could not be used.
-    #[error("node leases in {dir}: {source}")]
+    #[error("node leases in {dir}")]
     Lease {
         /// The lease directory.
         dir: PathBuf,
@@ -59,68 +64,45 @@ pub enum ClusterError {
     },
 }
 
-/// The nodes a cluster is made of.
-#[derive(Debug)]
-enum Inventory {
-    /// Virtual local nodes, made on demand; `limit` bounds their number.
-    Localhost { limit: Option<usize>, root: PathBuf },
-    /// Nodes listed in a cluster file.
-    // Only the `ssh` feature can build a cluster of SSH hosts.
-    #[cfg_attr(not(feature = "ssh"), allow(dead_code))]
-    Fixed(Vec<json::NodeConfig>),
-    /// A registered cluster type's nodes.
-    Custom(Box<dyn custom::NodeSource>),
-}
-
-/// A cluster: where tests get their nodes.
+/// A cluster: where tests get their nodes. The runner builds it from the
+/// options (`--cluster`); tests and benches of this crate build one directly.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct Cluster {
     name: String,
-    inventory: Inventory,
+    source: Box<dyn NodeSource>,
     leases: LeaseDir,
-    keep_processes: bool,
-    /// SSH accounts of `Fixed` nodes, made once per node and reused.
-    #[cfg(feature = "ssh")]
-    ssh: SshAccounts,
 }
 
 impl Cluster {
     /// The embedded localhost cluster: virtual nodes `worker1..` at
     /// 127.0.0.1, 127.0.0.2, … each with its own directory; `limit` nodes at
-    /// most (unbounded when `None`).
+    /// most (unbounded when `None`). With `keep_processes` (`--no-teardown`)
+    /// what a test started is left running.
     pub fn localhost(
         limit: Option<usize>,
         state: &Path,
         keep_processes: bool,
     ) -> Result<Self, ClusterError> {
         let root = state.join("localhost");
-        let cluster = Self::with_inventory(
-            "localhost",
-            Inventory::Localhost {
-                limit,
-                root: root.clone(),
-            },
-            state,
-            keep_processes,
-        )?;
+        let source = localhost::LocalhostSource::new(limit, root.clone(), keep_processes);
+        let cluster = Self::with_source("localhost", Box::new(source), state)?;
         // After the lease root was checked: node directories live here.
         lease::private_dir(&root).map_err(|e| ClusterError::Config(e.to_string()))?;
         Ok(cluster)
     }
 
-    /// A cluster of the nodes a cluster file lists.
+    /// A cluster of the nodes a cluster file lists, reached over SSH with
+    /// `ssh` (known_hosts, host key policy, node root, checkers).
     #[cfg(feature = "ssh")]
     pub fn from_nodes(
         name: &str,
-        nodes: Vec<json::NodeConfig>,
+        nodes: Vec<file::NodeConfig>,
         state: &Path,
-        keep_processes: bool,
+        ssh: SshOptions,
     ) -> Result<Self, ClusterError> {
-        // All SSH hosts share one lease directory, keyed by address.
-        let mut cluster =
-            Self::with_inventory("hosts", Inventory::Fixed(nodes), state, keep_processes)?;
-        cluster.name = name.to_string();
-        Ok(cluster)
+        let source = hosts::HostsSource::new(name, nodes, ssh);
+        Self::with_source(name, Box::new(source), state)
     }
 
     /// A cluster of the nodes a cluster file lists: refused, since this
@@ -128,9 +110,9 @@ impl Cluster {
     #[cfg(not(feature = "ssh"))]
     pub fn from_nodes(
         name: &str,
-        nodes: Vec<json::NodeConfig>,
+        nodes: Vec<file::NodeConfig>,
         _state: &Path,
-        _keep_processes: bool,
+        _ssh: SshOptions,
     ) -> Result<Self, ClusterError> {
         Err(ClusterError::Config(format!(
             "the {name} cluster reaches its {} nodes over SSH, and this test binary was built \
@@ -140,49 +122,42 @@ impl Cluster {
         )))
     }
 
-    /// A cluster of a registered type's nodes.
+    /// A cluster of a registered type's nodes: its leases are its own,
+    /// keyed by the type's name and the source's identity.
     pub fn from_source(
         name: &str,
-        source: Box<dyn custom::NodeSource>,
+        source: Box<dyn NodeSource>,
         state: &Path,
     ) -> Result<Self, ClusterError> {
         let id = format!("{name}-{}", source.identity());
-        let mut cluster = Self::with_inventory(&id, Inventory::Custom(source), state, false)?;
-        cluster.name = name.to_string();
-        Ok(cluster)
+        Self::with_lease_id(name, &id, source, state)
     }
 
-    fn with_inventory(
-        id: &str,
-        inventory: Inventory,
+    /// A built-in source, whose identity alone names its leases: every
+    /// cluster of SSH hosts shares one lease directory, keyed by address.
+    fn with_source(
+        name: &str,
+        source: Box<dyn NodeSource>,
         state: &Path,
-        keep_processes: bool,
+    ) -> Result<Self, ClusterError> {
+        let id = source.identity();
+        Self::with_lease_id(name, &id, source, state)
+    }
+
+    fn with_lease_id(
+        name: &str,
+        id: &str,
+        source: Box<dyn NodeSource>,
+        state: &Path,
     ) -> Result<Self, ClusterError> {
         // Every error names its directory (and, for one that is not ours,
         // what to do): no prefix needed.
         let leases = LeaseDir::open(state, id).map_err(|e| ClusterError::Config(e.to_string()))?;
         Ok(Cluster {
-            name: id.to_string(),
-            inventory,
+            name: name.to_string(),
+            source,
             leases,
-            keep_processes,
-            #[cfg(feature = "ssh")]
-            ssh: SshAccounts::new(SshOptions::from_env()),
         })
-    }
-
-    /// Sets how SSH nodes connect (known_hosts, host key policy, node root,
-    /// checkers); the default is [`SshOptions::from_env`].
-    #[cfg(feature = "ssh")]
-    pub fn with_ssh_options(mut self, options: SshOptions) -> Self {
-        self.ssh = SshAccounts::new(options);
-        self
-    }
-
-    /// Without the `ssh` feature there are no SSH nodes to configure.
-    #[cfg(not(feature = "ssh"))]
-    pub fn with_ssh_options(self, _options: SshOptions) -> Self {
-        self
     }
 
     /// The cluster's name (`localhost`, `json`, …).
@@ -192,107 +167,34 @@ impl Cluster {
 
     /// Number of nodes, `None` when unbounded.
     pub fn size(&self) -> Option<usize> {
-        match &self.inventory {
-            Inventory::Localhost { limit, .. } => *limit,
-            Inventory::Fixed(nodes) => Some(nodes.len()),
-            Inventory::Custom(source) => source.size(),
-        }
+        self.source.size()
     }
 
-    /// Checks every cluster-file node's host key against known_hosts, all
-    /// nodes at once, before the first test: a missing or changed key is
-    /// one error naming the host and the fix, not a failure of every test.
-    /// A node that cannot be reached passes here: the tests that use it
-    /// say why they cannot.
-    #[cfg(feature = "ssh")]
+    /// The source's check before the first test (for cluster-file nodes:
+    /// every host key against known_hosts, so a missing or changed key is
+    /// one error naming the host and the fix, not a failure of every test).
     pub(crate) fn check_host_keys(&self) -> Result<(), ClusterError> {
-        let Inventory::Fixed(nodes) = &self.inventory else {
-            return Ok(());
-        };
-        let mut bad = Vec::new();
-        // Bounded: a few hundred nodes must not mean as many threads.
-        for (chunk, configs) in nodes.chunks(64).enumerate() {
-            std::thread::scope(|s| {
-                let checks: Vec<_> = configs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, config)| {
-                        let account = self.ssh.account(chunk * 64 + i, config);
-                        s.spawn(move || account.check_host_key())
-                    })
-                    .collect();
-                for check in checks {
-                    if let Ok(Err(e @ crate::remote::RemoteError::HostKey { .. })) = check.join() {
-                        bad.push(e);
-                    }
-                }
-            });
-        }
-        let mut bad = bad.into_iter();
-        let Some(first) = bad.next() else {
-            return Ok(());
-        };
-        let others: Vec<String> = bad
-            .filter_map(|e| match e {
-                crate::remote::RemoteError::HostKey { node, addr, .. } => {
-                    Some(format!("{node} ({addr})"))
-                }
-                _ => None,
-            })
-            .collect();
-        Err(ClusterError::Config(if others.is_empty() {
-            first.to_string()
-        } else {
-            format!("{first} (the same for {})", others.join(", "))
-        }))
+        self.source.check()
     }
 
-    /// Without the `ssh` feature there are no SSH nodes to check.
-    #[cfg(not(feature = "ssh"))]
-    pub(crate) fn check_host_keys(&self) -> Result<(), ClusterError> {
-        Ok(())
-    }
-
-    /// The lease directory (for tools and tests).
-    pub fn lease_dir(&self) -> &LeaseDir {
-        &self.leases
-    }
-
+    /// What the cluster has, for a request it can never meet. An
+    /// unbounded cluster serves untyped Linux nodes (see `check_feasible`).
     fn describe(&self) -> String {
-        match &self.inventory {
-            Inventory::Localhost { limit: None, .. } => "unbounded linux nodes".into(),
-            Inventory::Localhost { limit: Some(n), .. } => {
-                ClusterSpec::simple_linux(*n).to_string()
-            }
-            Inventory::Fixed(nodes) => ClusterSpec::from_nodes(nodes.iter().map(|n| NodeSpec {
-                operating_system: n.operating_system,
-                node_type: n.node_type.clone(),
+        match self.size() {
+            None => "unbounded linux nodes".into(),
+            Some(n) => ClusterSpec::from_nodes((0..n).filter_map(|i| {
+                self.props(i).map(|(os, ty)| NodeSpec {
+                    operating_system: os,
+                    node_type: ty.map(str::to_string),
+                })
             }))
             .to_string(),
-            Inventory::Custom(source) => match source.size() {
-                None => "nodes made on demand".into(),
-                Some(n) => ClusterSpec::from_nodes((0..n).filter_map(|i| {
-                    source.props(i).map(|(os, ty)| NodeSpec {
-                        operating_system: os,
-                        node_type: ty.map(str::to_string),
-                    })
-                }))
-                .to_string(),
-            },
         }
     }
 
     /// Properties of node `i`, or `None` past the end.
     fn props(&self, i: usize) -> Option<(OperatingSystem, Option<&str>)> {
-        match &self.inventory {
-            Inventory::Localhost { limit, .. } => limit
-                .is_none_or(|n| i < n)
-                .then_some((OperatingSystem::Linux, None)),
-            Inventory::Fixed(nodes) => nodes
-                .get(i)
-                .map(|n| (n.operating_system, n.node_type.as_deref())),
-            Inventory::Custom(source) => source.props(i),
-        }
+        self.source.props(i)
     }
 
     /// Whether the request can ever be met: typed specs are matched first,
@@ -400,71 +302,15 @@ impl Cluster {
         Ok(None)
     }
 
-    /// The lease file name of node `i`: an SSH host is leased by address,
-    /// whichever cluster file (or position in it) names it.
+    /// The lease file name of node `i` (an SSH host is leased by address,
+    /// whichever cluster file, or position in it, names it).
     fn lease_key(&self, i: usize) -> String {
-        match &self.inventory {
-            Inventory::Fixed(nodes) => match nodes.get(i) {
-                Some(n) => format!("host-{}_{}", n.hostname.to_ascii_lowercase(), n.port),
-                None => format!("node-{i}"),
-            },
-            _ => format!("node-{i}"),
-        }
+        self.source.lease_key(i)
     }
 
     /// Node `i`, just leased, not yet prepared (see [`prepare`]).
     fn node(&self, i: usize) -> Result<Arc<Node>, ClusterError> {
-        let node = match &self.inventory {
-            Inventory::Localhost { root, .. } => {
-                let name = format!("worker{}", i + 1);
-                let n = i + 1;
-                let hostname = format!("127.0.{}.{}", n / 256, n % 256);
-                // The node's directory is unique per lease root and node, so
-                // it doubles as the tag that scopes the node's processes.
-                let dir = root.join(&name);
-                lease::private_dir(&dir).map_err(|e| ClusterError::Config(e.to_string()))?;
-                let tag = dir.display().to_string();
-                let account = LocalAccount::new(&name, &hostname, dir, &tag, self.keep_processes);
-                Node::new(i, OperatingSystem::Linux, None, Arc::new(account)).sharing_host_network()
-            }
-            Inventory::Custom(source) => source.node(i)?,
-            Inventory::Fixed(nodes) => {
-                let config = nodes.get(i).ok_or_else(|| {
-                    ClusterError::Config(format!("the {} cluster has no node {i}", self.name))
-                })?;
-                Node::new(
-                    i,
-                    config.operating_system,
-                    config.node_type.clone(),
-                    self.ssh_account(i, config)?,
-                )
-            }
-        };
-        Ok(Arc::new(node))
-    }
-}
-
-impl Cluster {
-    #[cfg(feature = "ssh")]
-    fn ssh_account(
-        &self,
-        i: usize,
-        config: &json::NodeConfig,
-    ) -> Result<Arc<dyn crate::remote::RemoteAccount>, ClusterError> {
-        Ok(self.ssh.account(i, config))
-    }
-
-    /// Never reached: [`Cluster::from_nodes`] refuses SSH nodes here.
-    #[cfg(not(feature = "ssh"))]
-    fn ssh_account(
-        &self,
-        _i: usize,
-        config: &json::NodeConfig,
-    ) -> Result<Arc<dyn crate::remote::RemoteAccount>, ClusterError> {
-        Err(ClusterError::Config(format!(
-            "{}: SSH nodes need ducktape-rs's `ssh` feature",
-            config.name
-        )))
+        self.source.node(i).map(Arc::new)
     }
 }
 
@@ -481,24 +327,30 @@ const PREPARE_WORKERS: usize = 64;
 /// command, with that command in the message. Returns once every node is
 /// done.
 fn prepare(nodes: &[Arc<Node>]) {
-    crate::remote::fan_out(nodes, PREPARE_WORKERS, |node| {
-        kill_stale(node);
-        crate::fault::heal_stale(node);
-    });
+    crate::remote::fan_out(nodes, PREPARE_WORKERS, |node| kill_stale(node));
 }
 
-/// Kills what an earlier holder of `node` left running. Not fatal: a node
-/// that cannot be reached now fails the test on its first command, with
-/// that command in the message.
+/// Kills what an earlier holder of `node` left running and heals the
+/// network faults it left, in one remote command (the node starts one
+/// shell instead of two). Not fatal: a node that cannot be reached now
+/// fails the test on its first command, with that command in the message.
 fn kill_stale(node: &Node) {
-    match node.account().kill_stale() {
+    let cleared = match crate::fault::stale_heal_script(node) {
+        Some(heal) => node.account().kill_stale_then(heal),
+        None => node.account().kill_stale(),
+    };
+    match cleared {
         Ok(0) => {}
         Ok(killed) => tracing::warn!(
             node = %node,
             killed,
             "killed processes a previous holder of the node left running"
         ),
-        Err(e) => tracing::warn!(node = %node, error = %e, "could not clear stale processes"),
+        Err(e) => tracing::warn!(
+            node = %node,
+            error = %crate::text::chain(&e),
+            "could not clear stale processes"
+        ),
     }
 }
 
@@ -510,6 +362,7 @@ fn ordered(spec: &ClusterSpec) -> Vec<&NodeSpec> {
 }
 
 /// Nodes leased to one test; dropping it revokes and frees them.
+#[doc(hidden)]
 #[derive(Debug, Default)]
 pub struct Allocation {
     nodes: Vec<Arc<Node>>,
@@ -571,6 +424,7 @@ impl Drop for Allocation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::LocalAccount;
 
     #[test]
     fn localhost_nodes_get_their_own_address_and_directory() {
@@ -614,7 +468,7 @@ mod tests {
             "{err}"
         );
         // All or nothing: worker2's lease was let go.
-        assert!(cluster.lease_dir().try_lease(1).unwrap().is_some());
+        assert!(cluster.leases.try_lease_key(1, "node-1").unwrap().is_some());
         assert_eq!(std::fs::read(victim.join("precious")).unwrap(), b"keep me");
         assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1);
     }
@@ -722,7 +576,7 @@ mod tests {
         met: Arc<parking_lot::Mutex<Vec<(usize, bool)>>>,
     }
 
-    impl custom::NodeSource for MeetingSource {
+    impl NodeSource for MeetingSource {
         fn identity(&self) -> String {
             self.dir.display().to_string()
         }

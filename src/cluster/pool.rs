@@ -26,7 +26,11 @@ impl TestCluster {
     /// Wraps a test's allocation. With `skip_allocation`
     /// (`--skip-nodes-allocation`) services get no nodes; with
     /// `ignore_node_type` (`--ignore-node-type`) their specs' types are dropped.
-    pub fn new(allocation: &Allocation, skip_allocation: bool, ignore_node_type: bool) -> Self {
+    pub(crate) fn new(
+        allocation: &Allocation,
+        skip_allocation: bool,
+        ignore_node_type: bool,
+    ) -> Self {
         let nodes = allocation.nodes().to_vec();
         TestCluster {
             state: Mutex::new(PoolState {

@@ -35,6 +35,7 @@ impl OperatingSystem {
 
 /// One node a test or service needs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NodeSpec {
     /// Required operating system.
     pub operating_system: OperatingSystem,

@@ -8,6 +8,7 @@
 //! [`pids`]: RemoteAccount::pids
 
 use super::{Lines, Output, RemoteAccount, RemoteError};
+use crate::deadline::Ended;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -100,17 +101,18 @@ impl LocalAccount {
     }
 }
 
-/// Output read so far by a reader thread, and a signal when it is done.
+/// Output read so far by a reader job, and the job (done when the pipe
+/// closes).
 type Collected = (
     std::sync::Arc<parking_lot::Mutex<Vec<u8>>>,
-    crossbeam_channel::Receiver<()>,
+    Option<crate::deadline::Pending<()>>,
 );
 
+/// Reads `r` to its end on a pooled thread, storing what arrives.
 fn read_all(mut r: impl Read + Send + 'static) -> Collected {
     let buf = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
-    let (tx, rx) = crossbeam_channel::bounded(1);
     let sink = buf.clone();
-    std::thread::spawn(move || {
+    let reader = crate::deadline::start("an output reader", move || {
         let mut chunk = vec![0u8; 64 << 10];
         loop {
             match r.read(&mut chunk) {
@@ -125,9 +127,13 @@ fn read_all(mut r: impl Read + Send + 'static) -> Collected {
                 Err(_) => break,
             }
         }
-        let _ = tx.send(());
     });
-    (buf, rx)
+    // Without a thread the output is lost, not the command: `exec` still
+    // returns its status.
+    if let Err(e) = &reader {
+        tracing::warn!("{e}");
+    }
+    (buf, reader.ok())
 }
 
 /// Kills a captured command's process group if the capture is dropped
@@ -184,13 +190,16 @@ impl RemoteAccount for LocalAccount {
         let out_rx = child.stdout.take().map(read_all);
         let err_rx = child.stderr.take().map(read_all);
         let pid = child.id();
-        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-        std::thread::spawn(move || {
-            let _ = done_tx.send(child.wait());
-        });
-        let status = match done_rx.recv_timeout(timeout) {
-            Ok(status) => status.map_err(self.io_err(format!("wait for `{cmd}`")))?,
-            Err(_) => {
+        let waited =
+            crate::deadline::run_with_deadline("a command's wait", timeout, move || child.wait());
+        let status = match waited.map_err(self.io_err(format!("wait for `{cmd}`")))? {
+            Ended::Finished(status) => status.map_err(self.io_err(format!("wait for `{cmd}`")))?,
+            Ended::Panicked(msg) => {
+                kill_group(pid);
+                let e = std::io::Error::other(format!("the wait panicked: {msg}"));
+                return Err(self.io_err(format!("wait for `{cmd}`"))(e));
+            }
+            Ended::TimedOut => {
                 kill_group(pid);
                 return Err(RemoteError::Timeout {
                     node: self.name.clone(),
@@ -202,8 +211,10 @@ impl RemoteAccount for LocalAccount {
         // Whatever arrived: a background process that kept the pipe open
         // must not hang the caller, nor hide what the command printed.
         let collect = |c: Option<Collected>| {
-            c.map(|(buf, done)| {
-                let _ = done.recv_timeout(PIPE_GRACE);
+            c.map(|(buf, reader)| {
+                if let Some(reader) = reader {
+                    let _ = reader.wait(PIPE_GRACE);
+                }
                 let bytes = std::mem::take(&mut *buf.lock());
                 String::from_utf8_lossy(&bytes).into_owned()
             })
@@ -247,10 +258,11 @@ impl RemoteAccount for LocalAccount {
             }
         }
         // The parent-death signal fires when the *thread* that forked exits,
-        // so the child is started by a thread that lives exactly as long as
-        // it does (and reaps it, so a dead service is never a zombie).
+        // so the child is started by a pooled thread that stays with it
+        // until it exits (and reaps it, so a dead service is never a zombie);
+        // pooled threads end only after their job.
         let (tx, rx) = crossbeam_channel::bounded(1);
-        std::thread::spawn(move || match command.spawn() {
+        let spawner = crate::deadline::start("a spawner", move || match command.spawn() {
             Ok(mut child) => {
                 let _ = tx.send(Ok(child.id()));
                 let _ = child.wait();
@@ -259,9 +271,11 @@ impl RemoteAccount for LocalAccount {
                 let _ = tx.send(Err(e));
             }
         });
-        let pid = rx
-            .recv()
-            .map_err(|_| std::io::Error::other("spawner thread died"))
+        let pid = spawner
+            .and_then(|_| {
+                rx.recv()
+                    .map_err(|_| std::io::Error::other("the spawner thread died"))
+            })
             .and_then(|r| r)
             .map_err(self.io_err(format!("start `{cmd}`")))?;
         tracing::debug!(node = %self.name, cmd, pid, "spawned");
@@ -533,7 +547,8 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &root).unwrap();
         let a = account(root.clone());
         let refused = |e: RemoteError| {
-            let msg = e.to_string();
+            // The refusal is the cause of the I/O error: print the chain.
+            let msg = crate::text::chain(&e);
             assert!(
                 msg.contains(&format!("refusing to use {}", root.display()))
                     && msg.contains("symbolic link"),
@@ -563,7 +578,7 @@ mod tests {
             a.root().join("../outside"),
             PathBuf::from(".."),
         ] {
-            let err = a.remove(&bad, true).unwrap_err().to_string();
+            let err = crate::text::chain(&a.remove(&bad, true).unwrap_err());
             assert!(err.contains("outside the node's directory"), "{err}");
         }
         assert!(outside.exists());

@@ -9,15 +9,26 @@ mod local;
 mod monitor;
 #[cfg(feature = "ssh")]
 mod ssh;
+// The checker registry is SSH configuration, like the options: it lives
+// with the SSH code but is built without the `ssh` feature too, so a binary
+// that registers checkers compiles either way.
+#[path = "ssh/checker.rs"]
+mod ssh_checker;
 mod ssh_options;
 
 pub use local::LocalAccount;
 pub use monitor::LogMonitor;
 #[cfg(feature = "ssh")]
-pub use ssh::{SshAccount, SshAccounts};
-pub use ssh_options::{
-    ssh_checkers, HostKeyPolicy, SshChecker, SshOptions, DEFAULT_SSH_ROOT, SSH_CHECKERS,
-};
+pub use ssh::SshAccount;
+#[cfg(feature = "ssh")]
+#[doc(hidden)]
+pub use ssh::SshAccounts;
+pub(crate) use ssh_checker::ssh_checkers;
+pub use ssh_checker::SshChecker;
+#[doc(hidden)]
+pub use ssh_checker::SSH_CHECKERS;
+pub(crate) use ssh_options::SSH_CIPHERS;
+pub use ssh_options::{HostKeyPolicy, SshOptions, DEFAULT_SSH_ROOT};
 
 use std::fmt;
 use std::io::{Read as _, Write as _};
@@ -55,7 +66,7 @@ pub enum RemoteError {
         timeout: Duration,
     },
     /// The transport failed (spawn, connection, file I/O).
-    #[error("{node}: {op}: {source}")]
+    #[error("{node}: {op}")]
     Io {
         /// The node's name.
         node: String,
@@ -66,8 +77,8 @@ pub enum RemoteError {
     },
     /// No TCP connection (or no SSH handshake) to the node.
     #[error(
-        "{node}: cannot connect to {addr}: {source}; check that the node is up, reachable \
-         from this machine and running sshd on that port"
+        "{node}: cannot connect to {addr} (check that the node is up, reachable from this \
+         machine and running sshd on that port)"
     )]
     Connect {
         /// The node's name.
@@ -253,6 +264,17 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
     /// accounts that cannot tell their processes apart, kills nothing.
     fn kill_stale(&self) -> Result<usize, RemoteError> {
         Ok(0)
+    }
+
+    /// [`kill_stale`](Self::kill_stale), then the shell script `then`
+    /// (clearing other stale state, such as network faults): one remote
+    /// command where the account can make it one (SSH), so preparing a
+    /// leased node costs the node one command. Returns how many processes
+    /// were killed; `then` failing is an error.
+    fn kill_stale_then(&self, then: &str) -> Result<usize, RemoteError> {
+        let killed = self.kill_stale()?;
+        self.ssh(then, false)?;
+        Ok(killed)
     }
 
     /// Runs `cmd`; a non-zero exit is an error unless `allow_fail`.
@@ -455,7 +477,7 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
 }
 
 /// Device names from `ip -o link` (`2: eth0@if7: <…> …`) or a plain list.
-pub fn parse_network_devices(out: &str) -> Vec<String> {
+pub(crate) fn parse_network_devices(out: &str) -> Vec<String> {
     out.lines()
         .filter_map(|line| {
             let line = line.trim();
@@ -531,6 +553,13 @@ pub(crate) fn http_get_status(
 /// threads and returns the results in input order: a command fanned out to
 /// N nodes takes about as long as on one. Each worker uses its own SSH
 /// session per node (the accounts' session pools), so nothing is shared.
+///
+/// This is how the framework does all its per-node work side by side
+/// (services' steps, log collection, fault healing, node preparation and
+/// fencing). Workers are named `ducktape-fan-out` and run in the caller's
+/// tracing span, so what they log lands in the test's log. A panic in `f`
+/// reaches the caller once every item is done.
+#[doc(hidden)]
 pub fn fan_out<A, T, F>(items: &[A], max_threads: usize, f: F) -> Vec<T>
 where
     A: Sync,
@@ -547,16 +576,45 @@ where
     }
     drop(work_tx);
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<(usize, T)>();
+    // The caller's subscriber too, not only its span: one set for this
+    // thread alone (a test's `with_default`) must still get the events.
+    let dispatch = tracing::dispatcher::get_default(|d| d.clone());
     let span = tracing::Span::current();
+    let work = |work_rx: crossbeam_channel::Receiver<usize>,
+                done_tx: crossbeam_channel::Sender<(usize, T)>| {
+        for i in work_rx.iter() {
+            let _ = done_tx.send((i, f(&items[i])));
+        }
+    };
     std::thread::scope(|s| {
+        let mut started = 0;
         for _ in 0..workers {
-            let (work_rx, done_tx, f, span) = (work_rx.clone(), done_tx.clone(), &f, span.clone());
-            s.spawn(move || {
-                let _g = span.enter();
-                for i in work_rx.iter() {
-                    let _ = done_tx.send((i, f(&items[i])));
+            let (work_rx, done_tx, span, work, dispatch) = (
+                work_rx.clone(),
+                done_tx.clone(),
+                span.clone(),
+                &work,
+                &dispatch,
+            );
+            let spawned = std::thread::Builder::new()
+                .name("ducktape-fan-out".into())
+                .spawn_scoped(s, move || {
+                    tracing::dispatcher::with_default(dispatch, || {
+                        span.in_scope(|| work(work_rx, done_tx))
+                    })
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                // Out of threads: the workers there are share the items.
+                Err(e) => {
+                    tracing::warn!("fan-out: cannot start a worker thread: {e}");
+                    break;
                 }
-            });
+            }
+        }
+        if started == 0 {
+            // Not even one: the caller's thread does the work.
+            work(work_rx.clone(), done_tx.clone());
         }
     });
     drop(done_tx);
@@ -597,5 +655,24 @@ mod tests {
         });
         assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
         assert!(fan_out(&Vec::<u32>::new(), 4, |i| *i).is_empty());
+    }
+
+    #[test]
+    fn fan_out_workers_are_named_and_log_in_the_callers_span() {
+        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+            let span = tracing::info_span!("the_test");
+            let seen = span.in_scope(|| {
+                fan_out(&[1, 2, 3, 4], 4, |_| {
+                    let name = std::thread::current().name().map(String::from);
+                    let current = tracing::Span::current();
+                    (name, current.metadata().map(|m| m.name()), current.id())
+                })
+            });
+            for (thread, span_name, id) in seen {
+                assert_eq!(thread.as_deref(), Some("ducktape-fan-out"));
+                assert_eq!(span_name, Some("the_test"));
+                assert_eq!(id, span.id());
+            }
+        });
     }
 }

@@ -34,7 +34,7 @@ pub enum MonitorError {
         timeout: Duration,
     },
     /// The pattern is not a valid regex.
-    #[error("bad log pattern /{pattern}/: {source}")]
+    #[error("bad log pattern /{pattern}/")]
     Pattern {
         /// The regex.
         pattern: String,

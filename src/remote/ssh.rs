@@ -12,17 +12,28 @@
 //! every call has a deadline, keepalives go out while a command runs and
 //! `TCP_USER_TIMEOUT` turns a node cut off the network into an error.
 //!
-//! Files move through streamed `cat` and `tar` over exec channels (libssh2's
-//! SFTP is several times slower), keeping permissions; a large file moves in
-//! two parts side by side, one stream being bound by one core per end.
+//! A command without stdin runs in a subshell of the session's persistent
+//! shell (`shell`), saving sshd's fork of a login shell per command; the
+//! rest get exec channels. Files move through streamed `cat` and `tar`
+//! (libssh2's SFTP is several times slower), keeping permissions; a large
+//! file moves in two parts side by side, one stream being bound by one core
+//! per end.
+//!
+//! Here: the account and its session pool. Apart: connecting and host keys
+//! (`conn`), driving one command (`run`), file transfer (`transfer`),
+//! line captures (`capture`), and the checkers called on an account's
+//! errors (`checker`, built without the `ssh` feature too).
 
+mod capture;
 mod conn;
 mod run;
+mod shell;
 mod transfer;
 
 pub use super::ssh_options::{HostKeyPolicy, SshOptions};
 use super::{quote, quote_str, Lines, Output, RemoteAccount, RemoteError, DEFAULT_COMMAND_TIMEOUT};
-use crate::cluster::json::NodeConfig;
+use crate::cluster::file::NodeConfig;
+use capture::{far_future, Capture};
 use conn::{Conn, Fail, Target};
 use parking_lot::Mutex;
 use run::{Driver, State};
@@ -223,11 +234,9 @@ impl SshAccount {
     /// Runs the selected checkers on an error, then returns it.
     fn checked<T>(&self, r: Result<T, RemoteError>) -> Result<T, RemoteError> {
         if let Err(e) = &r {
-            tracing::debug!(node = %self.inner.target.node, error = %e, "SSH error");
-            for c in &self.inner.opts.checkers {
-                tracing::debug!(checker = c.name, "calling SSH checker");
-                (c.check)(e, self);
-            }
+            let error = crate::text::chain(e);
+            tracing::debug!(node = %self.inner.target.node, %error, "SSH error");
+            super::ssh_checker::call(&self.inner.opts.checkers, e, self);
         }
         r
     }
@@ -383,6 +392,11 @@ impl Inner {
         out: &mut dyn Write,
         timeout: Duration,
     ) -> Result<Ran, RemoteError> {
+        if stdin.is_none() && self.opts.persistent_shell && shell::eligible(cmd) {
+            if let shell::Tried::Done(r) = self.run_shell(cmd, out, timeout) {
+                return r;
+            }
+        }
         let started = Instant::now();
         let until = started + timeout;
         tracing::debug!(node = %self.target.node, cmd, "exec");
@@ -549,19 +563,7 @@ impl RemoteAccount for SshAccount {
         let r = self
             .inner
             .start(cmd, &script, far_future())
-            .map(|(conn, ch)| -> Lines {
-                Box::new(Capture {
-                    inner: self.inner.clone(),
-                    conn: Some(conn),
-                    ch: Some(ch),
-                    driver: Driver::new(None, self.inner.opts.output_grace).cap_stderr(64 << 10),
-                    buf: Vec::new(),
-                    pos: 0,
-                    finished: false,
-                    pending: None,
-                    cmd: cmd.to_string(),
-                })
-            });
+            .map(|(conn, ch)| -> Lines { Box::new(Capture::new(&self.inner, conn, ch, cmd)) });
         self.checked(r)
     }
 
@@ -623,7 +625,8 @@ impl RemoteAccount for SshAccount {
                 continue;
             };
             let args = f.collect::<Vec<_>>().join(" ");
-            if pid == me || ppid == me || stat.starts_with('Z') {
+            // Nor the sessions' persistent shells.
+            if pid == me || ppid == me || stat.starts_with('Z') || args == shell::SHELL_ARGS {
                 continue;
             }
             if re.is_match(&args) {
@@ -641,16 +644,21 @@ impl RemoteAccount for SshAccount {
     /// anything, so it never matches itself; its wrapper shell never carried
     /// it (see `run::wrap`).
     fn kill_stale(&self) -> Result<usize, RemoteError> {
+        self.kill_stale_then("true")
+    }
+
+    /// One command: the kill (its count on the first line), then `then`.
+    fn kill_stale_then(&self, then: &str) -> Result<usize, RemoteError> {
         let script = format!(
             "unset DUCKTAPE_NODE\n\
              n=0\n\
              for f in $(grep -lszxF -e {} /proc/[0-9]*/environ); do\n\
              p=${{f#/proc/}}; p=${{p%/environ}}\n\
-             [ \"$p\" = \"$$\" ] && continue\n\
              kill -KILL -- \"-$p\" 2>/dev/null\n\
              kill -KILL \"$p\" 2>/dev/null && n=$((n + 1))\n\
              done\n\
-             echo \"$n\"",
+             echo \"$n\"\n\
+             {then}",
             quote_str(&format!("DUCKTAPE_NODE={}", self.inner.tag))
         );
         let mut out = Vec::new();
@@ -658,6 +666,7 @@ impl RemoteAccount for SshAccount {
             .run_ok("kill stale processes", &script, None, &mut out)
             .and_then(|_| {
                 let text = String::from_utf8_lossy(&out);
+                let text = text.lines().next().unwrap_or_default();
                 text.trim().parse::<usize>().map_err(|_| {
                     self.inner.io_err(
                         "kill stale processes",
@@ -676,132 +685,6 @@ impl RemoteAccount for SshAccount {
     fn copy_to(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {
         let r = transfer::copy_to(self, src, &self.abs(dest));
         self.checked(r)
-    }
-}
-
-/// "No timeout" for captures: they end when the command does.
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(10 * 365 * 24 * 3600)
-}
-
-/// A running `capture`: yields stdout lines as they arrive. Dropping it
-/// early kills the command.
-struct Capture {
-    inner: Arc<Inner>,
-    conn: Option<Conn>,
-    ch: Option<Channel>,
-    driver: Driver<'static>,
-    buf: Vec<u8>,
-    pos: usize,
-    finished: bool,
-    pending: Option<io::Error>,
-    cmd: String,
-}
-
-impl Capture {
-    fn line(&mut self, end: usize) -> String {
-        let mut line = &self.buf[self.pos..end];
-        if line.last() == Some(&b'\r') {
-            line = &line[..line.len() - 1];
-        }
-        let s = String::from_utf8_lossy(line).into_owned();
-        self.pos = (end + 1).min(self.buf.len());
-        if self.pos > (1 << 20) && self.pos * 2 > self.buf.len() {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
-        s
-    }
-
-    /// The command ended: close the channel and give the session back.
-    fn finish(&mut self, state: State) -> Option<io::Error> {
-        let (Some(conn), Some(mut ch)) = (self.conn.take(), self.ch.take()) else {
-            return None;
-        };
-        let r = self.driver.finish(&conn, &mut ch, state, far_future());
-        drop(ch);
-        match r {
-            Ok((status, clean)) => {
-                if clean {
-                    self.inner.put(conn);
-                } else {
-                    conn.discard();
-                }
-                tracing::debug!(node = %self.inner.target.node, cmd = %self.cmd, status, "capture exit");
-                (status != 0).then(|| {
-                    io::Error::other(format!(
-                        "{}: `{}` exited with status {status}",
-                        self.inner.target.node, self.cmd
-                    ))
-                })
-            }
-            Err(f) => {
-                conn.discard();
-                Some(io::Error::other(
-                    self.inner.ssh_err(format!("capture `{}`", self.cmd), &f),
-                ))
-            }
-        }
-    }
-}
-
-impl Iterator for Capture {
-    type Item = io::Result<String>;
-
-    fn next(&mut self) -> Option<io::Result<String>> {
-        loop {
-            if let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
-                let end = self.pos + i;
-                return Some(Ok(self.line(end)));
-            }
-            if self.finished {
-                if self.pos < self.buf.len() {
-                    let end = self.buf.len();
-                    return Some(Ok(self.line(end)));
-                }
-                // Lines first, then how the command ended.
-                return self.pending.take().map(Err);
-            }
-            let (Some(conn), Some(ch)) = (self.conn.as_ref(), self.ch.as_mut()) else {
-                self.finished = true;
-                continue;
-            };
-            match self.driver.step(conn, ch, far_future(), &mut self.buf) {
-                Ok(State::Running) => {}
-                Ok(state) => {
-                    self.finished = true;
-                    self.pending = self.finish(state);
-                }
-                Err(f) => {
-                    self.finished = true;
-                    let err = self.inner.ssh_err(format!("capture `{}`", self.cmd), &f);
-                    if let (Some(conn), Some(ch)) = (self.conn.take(), self.ch.take()) {
-                        conn.discard();
-                        drop(ch);
-                    }
-                    self.pending = Some(io::Error::other(err));
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let (Some(conn), Some(mut ch)) = (self.conn.take(), self.ch.take()) else {
-            return;
-        };
-        // Stopped early: kill the command (a `tail -F` never ends by itself).
-        match kill(&conn, &mut ch, self.driver.pid) {
-            Ok(()) => {
-                drop(ch);
-                self.inner.put(conn);
-            }
-            Err(_) => {
-                conn.discard();
-                drop(ch);
-            }
-        }
     }
 }
 

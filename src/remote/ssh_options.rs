@@ -1,9 +1,14 @@
 //! How SSH nodes are reached, independent of the SSH library: host key
-//! policy, known_hosts, the node root, and the registered checkers that run
-//! when an SSH account fails. Kept apart from the libssh2 accounts so a
-//! build without the `ssh` feature still parses the same configuration.
+//! policy, known_hosts, the node root, ciphers and the checkers to call when
+//! an SSH account fails. Kept apart from the libssh2 accounts so a build
+//! without the `ssh` feature still parses the same configuration.
+//!
+//! Nothing here reads the environment: the runner builds these options from
+//! its parsed flags (`--known-hosts`, `--ssh-*`, each also a `DUCKTAPE_*`
+//! variable or a config file line; see `cli`), so a bad value is an error
+//! that names where it was set.
 
-use super::{RemoteAccount, RemoteError};
+use super::SshChecker;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,8 +30,8 @@ pub enum HostKeyPolicy {
 }
 
 /// How SSH accounts connect and where they keep files. Start from
-/// [`SshOptions::default`] (or [`from_env`](SshOptions::from_env)) and
-/// change what you need, so fields can be added:
+/// [`SshOptions::default`] and change what you need, so fields can be added
+/// (a test binary's runner builds them from its flags):
 ///
 /// ```
 /// use ducktape::remote::{HostKeyPolicy, SshOptions};
@@ -40,13 +45,17 @@ pub enum HostKeyPolicy {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SshOptions {
-    /// The known_hosts file; `None`: `$DUCKTAPE_KNOWN_HOSTS`, else
-    /// `~/.ssh/known_hosts`.
+    /// The known_hosts file; `None`: `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,
     /// How host keys are checked.
     pub host_keys: HostKeyPolicy,
-    /// The node directory for services' files (created on first use).
+    /// The node directory for services' files (created on first use);
+    /// absolute, since commands run in it.
     pub root: PathBuf,
+    /// Ciphers to offer, most preferred first; empty: ducktape's order
+    /// (ChaCha20-Poly1305 first). Names the server or libssh2 lacks are
+    /// skipped.
+    pub ciphers: Vec<String>,
     /// Limit for TCP connect plus SSH handshake and auth, and for opening a
     /// channel on an existing session.
     pub connect_timeout: Duration,
@@ -61,6 +70,10 @@ pub struct SshOptions {
     /// Functions called with every SSH error of an account
     /// (`--ssh-checker-function`).
     pub checkers: Vec<&'static SshChecker>,
+    /// Commands without stdin run in a subshell of one long-lived shell per
+    /// session instead of an exec channel each (`--ssh-persistent-shell`;
+    /// default on): ~1 ms instead of a login shell's ~3 ms a command.
+    pub persistent_shell: bool,
 }
 
 impl Default for SshOptions {
@@ -69,11 +82,13 @@ impl Default for SshOptions {
             known_hosts: None,
             host_keys: HostKeyPolicy::Strict,
             root: PathBuf::from(DEFAULT_SSH_ROOT),
+            ciphers: Vec::new(),
             connect_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(15),
             dead_after: Duration::from_secs(30),
             output_grace: Duration::from_millis(200),
             checkers: Vec::new(),
+            persistent_shell: true,
         }
     }
 }
@@ -96,33 +111,24 @@ impl SshOptions {
         self.root = root.into();
         self
     }
-    /// Defaults, adjusted by the environment: `DUCKTAPE_KNOWN_HOSTS=FILE`,
-    /// `DUCKTAPE_SSH_ACCEPT_NEW=1`, `DUCKTAPE_SSH_HOST_KEYS=strict|accept-new|off`,
-    /// `DUCKTAPE_SSH_ROOT=DIR`.
-    pub fn from_env() -> Self {
-        let mut o = SshOptions::default();
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if let Some(f) = var("DUCKTAPE_KNOWN_HOSTS") {
-            o.known_hosts = Some(PathBuf::from(f));
-        }
-        if var("DUCKTAPE_SSH_ACCEPT_NEW").is_some_and(|v| v != "0") {
-            o.host_keys = HostKeyPolicy::AcceptNew;
-        }
-        match var("DUCKTAPE_SSH_HOST_KEYS").as_deref() {
-            Some("off" | "no") => o.host_keys = HostKeyPolicy::Off,
-            Some("accept-new") => o.host_keys = HostKeyPolicy::AcceptNew,
-            Some("strict" | "yes") => o.host_keys = HostKeyPolicy::Strict,
-            _ => {}
-        }
-        if let Some(r) = var("DUCKTAPE_SSH_ROOT") {
-            o.root = PathBuf::from(r);
-        }
-        o
+
+    /// Offers these ciphers, most preferred first (`--ssh-ciphers`).
+    pub fn with_ciphers<S: Into<String>>(mut self, ciphers: impl IntoIterator<Item = S>) -> Self {
+        self.ciphers = ciphers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Runs commands without stdin on a persistent shell per session (`true`,
+    /// the default) or each on an exec channel of its own
+    /// (`--ssh-persistent-shell`).
+    pub fn with_persistent_shell(mut self, on: bool) -> Self {
+        self.persistent_shell = on;
+        self
     }
 
     /// Selects the registered checkers named by `--ssh-checker-function`.
     pub fn with_checkers(mut self, names: &[String]) -> Result<Self, String> {
-        self.checkers = ssh_checkers(names)?;
+        self.checkers = super::ssh_checkers(names)?;
         Ok(self)
     }
 
@@ -131,9 +137,6 @@ impl SshOptions {
         if let Some(f) = &self.known_hosts {
             return f.clone();
         }
-        if let Some(f) = std::env::var_os("DUCKTAPE_KNOWN_HOSTS").filter(|v| !v.is_empty()) {
-            return PathBuf::from(f);
-        }
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/root"));
@@ -141,56 +144,21 @@ impl SshOptions {
     }
 }
 
-/// A function called when an SSH account fails (ducktape's
-/// `--ssh-checker-function`): it can log diagnostics, check the node, or
-/// panic to fail the test with a better message. Register one with
-/// [`ssh_checker!`](crate::ssh_checker).
-#[derive(Debug)]
-pub struct SshChecker {
-    /// The name `--ssh-checker-function` selects it by.
-    pub name: &'static str,
-    /// The module it was registered in.
-    pub module_path: &'static str,
-    /// The function.
-    pub check: fn(&RemoteError, &dyn RemoteAccount),
-}
-
-/// Every SSH checker linked into this binary.
-#[linkme::distributed_slice]
-pub static SSH_CHECKERS: [SshChecker];
-
-/// The checkers `names` select. A name matches a checker's function name,
-/// or its full path written with `::` or `.` (`tests.checks.my_check`).
-/// An unknown name is an error that lists the known ones.
-pub fn ssh_checkers(names: &[String]) -> Result<Vec<&'static SshChecker>, String> {
-    let mut out: Vec<&'static SshChecker> = Vec::new();
-    for name in names {
-        let wanted = name.replace('.', "::");
-        let found = SSH_CHECKERS.iter().find(|c| {
-            c.name == wanted
-                || format!("{}::{}", c.module_path, c.name) == wanted
-                || format!("{}::{}", c.module_path, c.name).ends_with(&format!("::{wanted}"))
-        });
-        match found {
-            Some(c) if !out.iter().any(|o| std::ptr::eq(*o, c)) => out.push(c),
-            Some(_) => {}
-            None => {
-                let mut known: Vec<String> = SSH_CHECKERS
-                    .iter()
-                    .map(|c| format!("{}::{}", c.module_path, c.name))
-                    .collect();
-                known.sort();
-                let known = if known.is_empty() {
-                    "none is registered; register one with `ducktape::ssh_checker!(fn_name);`"
-                        .to_string()
-                } else {
-                    format!("registered: {}", known.join(", "))
-                };
-                return Err(format!(
-                    "--ssh-checker-function {name:?} names no registered SSH checker ({known})"
-                ));
-            }
-        }
-    }
-    Ok(out)
-}
+/// Every cipher name libssh2 can negotiate: what `--ssh-ciphers` accepts.
+pub(crate) const SSH_CIPHERS: &[&str] = &[
+    "chacha20-poly1305@openssh.com",
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "aes128-ctr",
+    "aes192-ctr",
+    "aes256-ctr",
+    "aes256-cbc",
+    "rijndael-cbc@lysator.liu.se",
+    "aes192-cbc",
+    "aes128-cbc",
+    "blowfish-cbc",
+    "arcfour128",
+    "arcfour",
+    "cast128-cbc",
+    "3des-cbc",
+];

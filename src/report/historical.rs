@@ -11,13 +11,7 @@ use std::path::Path;
 /// last time, as ducktape does. Fails, naming the file, if it cannot be read,
 /// is not JSON, or has no `results` array of such objects.
 pub fn load_run_times(path: &Path) -> Result<HashMap<String, f64>, ReportError> {
-    let text = std::fs::read_to_string(path).ctx("read historical report", path)?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| ReportError::invalid(path, format!("not a JSON report: {e}")))?;
-    let results = value
-        .get("results")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ReportError::invalid(path, "expected an object with a \"results\" array"))?;
+    let results = read_results(path)?;
     let mut times = HashMap::with_capacity(results.len());
     for (i, result) in results.iter().enumerate() {
         let id = result.get("test_id").and_then(Value::as_str);
@@ -35,4 +29,20 @@ pub fn load_run_times(path: &Path) -> Result<HashMap<String, f64>, ReportError> 
         };
     }
     Ok(times)
+}
+
+/// The `results` array of a session `report.json` (ours or Python
+/// ducktape's), naming the file when it cannot be read, is not JSON or has
+/// no such array.
+pub(crate) fn read_results(path: &Path) -> Result<Vec<Value>, ReportError> {
+    let text = std::fs::read_to_string(path).ctx("read report", path)?;
+    let mut value: Value = serde_json::from_str(&text)
+        .map_err(|e| ReportError::invalid(path, format!("not a JSON report: {e}")))?;
+    match value.get_mut("results").map(Value::take) {
+        Some(Value::Array(results)) => Ok(results),
+        _ => Err(ReportError::invalid(
+            path,
+            "expected an object with a \"results\" array",
+        )),
+    }
 }

@@ -206,18 +206,11 @@ fn session_records(path: &Path) -> Result<Vec<TestRecord>, ReportError> {
 
 /// The `results` of a session `report.json` (ours or ducktape 0.17's).
 fn report_records(path: &Path) -> Result<Vec<TestRecord>, ReportError> {
-    let text = fsutil::read_string(path)?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| ReportError::invalid(path, format!("not a JSON report: {e}")))?;
-    let results = value
-        .get("results")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ReportError::invalid(path, "expected an object with a \"results\" array"))?;
-    results
-        .iter()
+    super::historical::read_results(path)?
+        .into_iter()
         .enumerate()
         .map(|(i, r)| {
-            serde_json::from_value(r.clone())
+            serde_json::from_value(r)
                 .map_err(|e| ReportError::invalid(path, format!("results[{i}]: {e}")))
         })
         .collect()

@@ -2,12 +2,12 @@
 //!
 //! Tests finish in threads of one process or in many processes (one per test
 //! under nextest) that share one session directory, so the session reports are
-//! built incrementally: [`SessionReports::append`] does O(1) work per test
+//! built incrementally: `SessionReports::append` does O(1) work per test
 //! under the session's file lock and never reads other tests' records.
 //!
 //! Files in a session directory:
 //! - `records.jsonl`: one [`TestRecord`] per line, appended; the source of
-//!   truth that [`rebuild`] replays.
+//!   truth that `--rebuild-reports` replays.
 //! - `session.json`: the [`SessionMeta`] of the process that created it.
 //! - `.report-state.json`: running totals and the byte offsets to rewrite.
 //! - `report.txt`, `report.json`, `report.xml` (JUnit), `report.html` +
@@ -20,17 +20,17 @@
 //! (or the next run of the results root) repairs: see `repair.rs`.
 
 mod error;
-mod fsutil;
-pub mod historical;
-pub mod history;
+pub(crate) mod fsutil;
+pub(crate) mod historical;
+pub(crate) mod history;
 mod html;
 mod json_report;
 mod jsonfmt;
 mod junit;
-pub mod merge;
+pub(crate) mod merge;
 pub mod record;
 mod repair;
-pub mod session_dir;
+pub(crate) mod session_dir;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -38,6 +38,7 @@ mod txt;
 
 pub use error::ReportError;
 pub use record::{Regression, SessionMeta, Status, TestRecord};
+#[doc(hidden)]
 pub use repair::{rebuild, Rebuilt};
 
 use error::IoContext;
@@ -60,7 +61,7 @@ const JS: &str = "report.js";
 
 /// Session totals, for the console's final line.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Tests reported so far.
     pub tests: u64,
     /// Tests that passed on the first run.
@@ -80,7 +81,7 @@ pub struct Summary {
 /// The reports of one session directory, shared by every thread and process
 /// that runs tests of the session.
 #[derive(Clone, Debug)]
-pub struct SessionReports {
+pub(crate) struct SessionReports {
     dir: PathBuf,
     meta: SessionMeta,
 }
@@ -113,6 +114,7 @@ impl SessionReports {
     }
 
     /// The session directory.
+    #[cfg(test)]
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -175,7 +177,7 @@ impl SessionReports {
 /// Writes a test directory's own `report.json` and `report.txt`, and
 /// `data.json` when the test returned data. Paths inside are relative to
 /// `test_dir`, which is created if needed.
-pub fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), ReportError> {
+pub(crate) fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), ReportError> {
     // The runner made the directory already: only a `mkdir` when it is gone.
     if !test_dir.is_dir() {
         fsutil::create_dirs(test_dir)?;
@@ -195,7 +197,7 @@ pub fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), Rep
     // By rename: a kill mid-write leaves the old file or the new, never half
     // (the kill loop checks it). A rename costs ~15 µs here, a tenth of
     // creating the file's inode, so this guarantee is kept.
-    let write = fsutil::write_atomic_unlocked;
+    let write = fsutil::write_atomic;
     write(&test_dir.join(JSON), text.as_bytes())?;
     write(&test_dir.join(TXT), txt::test_report(record).as_bytes())?;
     if !record.data.is_null() {
@@ -207,7 +209,7 @@ pub fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), Rep
 
 /// This machine's host name (empty if it cannot be read), recorded in the
 /// session metadata so a merged report names the machine of each shard.
-pub fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most
     // that many bytes and we stop at the first NUL (or the end).

@@ -38,6 +38,7 @@ impl Status {
 /// One test case's result, as written to its `report.json` and appended to
 /// the session's reports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TestRecord {
     /// Unique id: the trial name (`module::fn::a=1,b=x`).
     pub test_id: String,
@@ -125,6 +126,7 @@ pub enum ChangeKind {
 /// One metric of one test that moved beyond the threshold and beyond the
 /// spread of the earlier sessions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Regression {
     /// The test's id.
     pub test_id: String,
@@ -170,6 +172,7 @@ fn short(x: f64) -> String {
 /// A test's metrics across the earlier sessions: `sessions[i]` holds
 /// `metrics[name][i]` (null where the metric was absent).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Trend {
     /// Session ids (or names), oldest first.
     pub sessions: Vec<String>,
@@ -183,6 +186,7 @@ fn one() -> u32 {
 
 /// Session-wide facts the reports show in their header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SessionMeta {
     /// `YYYY-MM-DD--NNN`.
     pub session_id: String,
@@ -204,6 +208,7 @@ pub struct SessionMeta {
 /// How a merged session came to be: its shards, and the tests that ran
 /// more than once or not at all.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MergeInfo {
     /// One `{name, path, host, session_id, records}` object per shard.
     pub shards: Vec<Value>,

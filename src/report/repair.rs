@@ -81,7 +81,10 @@ fn check(dir: &Path) -> Result<Check, ReportError> {
             state.records_len
         )),
         Err(_) if stored == 0 && !state_path.exists() => Check::Fresh,
-        Err(e) => Check::Damaged(format!("no usable report state ({e})")),
+        Err(e) => Check::Damaged(format!(
+            "no usable report state ({})",
+            crate::text::chain(&e)
+        )),
     })
 }
 
@@ -140,7 +143,10 @@ pub(crate) fn repair_sessions(results_root: &Path, skip: &Path) {
         match repair_unless_busy(&dir) {
             Ok(Some(done)) => eprintln!("ducktape: {done} (a process was killed mid-write)"),
             Ok(None) => {}
-            Err(e) => eprintln!("ducktape: cannot repair the reports of a session: {e}"),
+            Err(e) => eprintln!(
+                "ducktape: cannot repair the reports of a session: {}",
+                crate::text::chain(&e)
+            ),
         }
     }
 }

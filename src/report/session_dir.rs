@@ -202,24 +202,6 @@ pub fn relative_test_dir(
     segments.join("/") + "/"
 }
 
-/// `session_dir` joined with [`relative_test_dir`].
-pub fn test_dir(
-    session_dir: &Path,
-    module: &str,
-    function: &str,
-    args: &[(String, Value)],
-    repeat_index: usize,
-    nested: bool,
-) -> PathBuf {
-    session_dir.join(relative_test_dir(
-        module,
-        function,
-        args,
-        repeat_index,
-        nested,
-    ))
-}
-
 fn render_arg(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -386,11 +368,7 @@ mod tests {
             "kafka/bounce/test_it/a=1/b=x/c=[1,2]/2/"
         );
         assert_eq!(relative_test_dir("", "f", &[], 1, false), "f/1/");
-        let root = Path::new("/r/s");
-        assert_eq!(
-            test_dir(root, "m", "f", &[], 3, true),
-            Path::new("/r/s/m/f/3/")
-        );
+        assert_eq!(relative_test_dir("m", "f", &[], 3, true), "m/f/3/");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One run of a test binary: parse, select, then list or run the trials.
 
 mod capability;
+mod error;
 mod interrupt;
 mod progress;
 pub mod select;
@@ -8,11 +9,13 @@ pub mod suite;
 mod trial;
 
 use crate::cli::{self, CliError, Options};
-use crate::cluster::{json, vagrant, Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError};
 use crate::mark::{ClusterUse, TestCase};
 use crate::registry::TESTS;
 use crate::report::record::{SessionMeta, Status, TestRecord};
 use crate::report::{session_dir, write_test_report, SessionReports};
+use crate::text::chain;
+pub use error::RunError;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::Value;
 use std::io::Write as _;
@@ -46,20 +49,20 @@ pub fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            let _ = writeln!(std::io::stderr(), "error: {}", chain(&e));
             ExitCode::from(BAD_INPUT)
         }
     }
 }
 
-fn run() -> Result<ExitCode, String> {
+fn run() -> Result<ExitCode, RunError> {
     let parsed = match cli::parse_env() {
         Ok(p) => p,
         Err(CliError::Display(text)) => {
             print!("{text}");
             return Ok(ExitCode::SUCCESS);
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let o = &parsed.options;
     if let Some(dir) = &o.rebuild_reports {
@@ -76,16 +79,14 @@ fn run() -> Result<ExitCode, String> {
 }
 
 /// Expands every test and applies the selection flags.
-fn selected_cases(parsed: &cli::Parsed) -> Result<Vec<TestCase>, String> {
+fn selected_cases(parsed: &cli::Parsed) -> Result<Vec<TestCase>, RunError> {
     let o = &parsed.options;
     refuse_two_splitters(parsed)?;
     let tests: &'static [crate::registry::TestDescriptor] = &TESTS;
-    if let Some(mut found) = select::exact_candidates(tests, o, parsed.parameters.is_some())
-        .map_err(|e| e.to_string())?
-    {
+    if let Some(mut found) = select::exact_candidates(tests, o, parsed.parameters.is_some())? {
         crate::mark::ignore_unsupported(&mut found, |c| capability::lacks(o, c))?;
         let count = || tests.iter().map(crate::mark::count).sum();
-        let selection = select::finish_exact(found, o, count).map_err(|e| e.to_string())?;
+        let selection = select::finish_exact(found, o, count)?;
         if let Some(warning) = &selection.warning {
             eprintln!("ducktape: warning: {warning}");
         }
@@ -100,10 +101,10 @@ fn selected_cases(parsed: &cli::Parsed) -> Result<Vec<TestCase>, String> {
         .as_deref()
         .map(|path| {
             check_history_path(path)?;
-            crate::report::historical::load_run_times(path).map_err(|e| e.to_string())
+            crate::report::historical::load_run_times(path).map_err(RunError::from)
         })
         .transpose()
-        .map_err(|e| parsed.blame("--historical-report", e))?;
+        .map_err(|e| RunError::at(parsed.origin("--historical-report"), e))?;
     let selection = select::select(all, o, parsed.parameters.as_ref(), run_times.as_ref())
         .map_err(|e| blame_selection(parsed, e))?;
     if let Some(seed) = selection.sample_seed {
@@ -121,7 +122,7 @@ fn selected_cases(parsed: &cli::Parsed) -> Result<Vec<TestCase>, String> {
 
 /// A selection error, naming the variable or config line behind the flag
 /// it is about (a suite file given as a filter is on the command line).
-fn blame_selection(parsed: &cli::Parsed, e: select::SelectError) -> String {
+fn blame_selection(parsed: &cli::Parsed, e: select::SelectError) -> RunError {
     use select::SelectError as E;
     let positional_suite = parsed
         .options
@@ -130,10 +131,10 @@ fn blame_selection(parsed: &cli::Parsed, e: select::SelectError) -> String {
         .any(|f| suite::is_suite_file(f));
     match e {
         E::Parameters { .. } | E::MissingParameters { .. } | E::NothingSelected => {
-            parsed.blame("--parameters", e.to_string())
+            RunError::at(parsed.origin("--parameters"), e)
         }
-        E::Suite(_) if !positional_suite => parsed.blame("--suite", e.to_string()),
-        _ => e.to_string(),
+        E::Suite(_) if !positional_suite => RunError::at(parsed.origin("--suite"), e),
+        _ => e.into(),
     }
 }
 
@@ -141,42 +142,37 @@ fn blame_selection(parsed: &cli::Parsed, e: select::SelectError) -> String {
 /// runs only if both splits keep it, so `--subsets` on top of a partition
 /// would select almost nothing, and the test binary cannot see nextest's
 /// partition to correct for it.
-fn refuse_two_splitters(parsed: &cli::Parsed) -> Result<(), String> {
+fn refuse_two_splitters(parsed: &cli::Parsed) -> Result<(), RunError> {
     if std::env::var_os("NEXTEST").is_none() || parsed.options.subsets <= 1 {
         return Ok(());
     }
-    Err(parsed.blame(
-        "--subsets",
-        "under cargo nextest run, split the suite with nextest's own `--partition hash:I/N` \
-         (1-based); --subsets/--subset (0-based) are for cargo test, and the two splits \
-         combined would select almost nothing"
-            .into(),
+    Err(RunError::at(
+        parsed.origin("--subsets"),
+        RunError::TwoSplitters,
     ))
 }
 
 /// Each nextest process reads the historical report itself, after the run's
 /// first process has repointed `latest` at the new session.
-fn check_history_path(path: &Path) -> Result<(), String> {
+fn check_history_path(path: &Path) -> Result<(), RunError> {
     if std::env::var_os("NEXTEST").is_some() && path.components().any(|c| c.as_os_str() == "latest")
     {
-        return Err(format!(
-            "--historical-report {}: under nextest, name the session directory \
-             (results/<session>/report.json), not `latest`, which this run repoints",
-            path.display()
-        ));
+        return Err(RunError::HistoryLatest {
+            path: path.to_path_buf(),
+        });
     }
     Ok(())
 }
 
 /// `--collect-only`, `--collect-num-nodes` and `--list`: print, run nothing.
-fn report_without_running(o: &Options, cases: &[TestCase]) -> Result<Option<ExitCode>, String> {
+fn report_without_running(o: &Options, cases: &[TestCase]) -> Result<Option<ExitCode>, RunError> {
     if o.collect_only {
         let mut out = std::io::stdout().lock();
         for c in cases {
             let _ = writeln!(out, "{}", c.name);
         }
     } else if o.collect_num_nodes {
-        let cluster = build_cluster(o).map_err(|e| e.to_string())?;
+        let cluster = crate::cluster::from_options(o)?;
         println!("{}", total_nodes(cases, o, cluster.size()));
     } else if o.list && o.logfile.is_none() {
         // libtest's list format, written directly: libtest-mimic's printer
@@ -203,16 +199,12 @@ fn report_without_running(o: &Options, cases: &[TestCase]) -> Result<Option<Exit
 
 /// `--rebuild-reports DIR`: one line saying what was rebuilt; a path that is
 /// not a session directory is bad input, blamed on the flag's source.
-fn rebuild_reports(parsed: &cli::Parsed, dir: &Path) -> Result<ExitCode, String> {
-    let done = crate::report::rebuild(dir).map_err(|e| {
-        let message = e.to_string();
-        let blamed = parsed.blame("--rebuild-reports", message.clone());
-        if blamed == message {
-            format!("--rebuild-reports: {message}")
-        } else {
-            blamed
-        }
-    })?;
+fn rebuild_reports(parsed: &cli::Parsed, dir: &Path) -> Result<ExitCode, RunError> {
+    let done =
+        crate::report::rebuild(dir).map_err(|e| match parsed.origin("--rebuild-reports") {
+            Some(at) => RunError::at(Some(at), e),
+            None => RunError::flag("--rebuild-reports", e),
+        })?;
     println!("ducktape: {done}");
     Ok(ExitCode::SUCCESS)
 }
@@ -220,26 +212,27 @@ fn rebuild_reports(parsed: &cli::Parsed, dir: &Path) -> Result<ExitCode, String>
 /// `--merge-results OUT SHARD...`: the tests this binary selects (all of
 /// them, without filters) are the suite the shards should cover. Exit 1 if
 /// a test ran in no shard or in several.
-fn merge_results(parsed: &cli::Parsed) -> Result<ExitCode, String> {
+fn merge_results(parsed: &cli::Parsed) -> Result<ExitCode, RunError> {
     let paths = &parsed.options.merge_results;
     let [out, shards @ ..] = paths.as_slice() else {
-        return Err("--merge-results needs OUT and at least one shard".into());
+        return Err(RunError::MergeArguments);
     };
     if shards.is_empty() {
-        return Err(parsed.blame(
-            "--merge-results",
-            format!(
-                "--merge-results {}: name at least one shard session directory after OUT",
-                out.display()
-            ),
+        return Err(RunError::at(
+            parsed.origin("--merge-results"),
+            RunError::MergeNoShards { out: out.clone() },
         ));
     }
     let expected: Vec<String> = selected_cases(parsed)?
         .into_iter()
         .map(|c| c.name)
         .collect();
-    let merged = crate::report::merge::merge(out, shards, Some(&expected))
-        .map_err(|e| parsed.blame("--merge-results", format!("--merge-results: {e}")))?;
+    let merged = crate::report::merge::merge(out, shards, Some(&expected)).map_err(|e| {
+        RunError::at(
+            parsed.origin("--merge-results"),
+            RunError::flag("--merge-results", e),
+        )
+    })?;
     println!("{merged}");
     Ok(if merged.complete() {
         ExitCode::SUCCESS
@@ -249,7 +242,7 @@ fn merge_results(parsed: &cli::Parsed) -> Result<ExitCode, String> {
 }
 
 /// Runs the cases as libtest-mimic trials sharing one runtime.
-fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode, String> {
+fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode, RunError> {
     let o = &parsed.options;
     if o.test_threads.unwrap_or(o.max_parallel) > 1 {
         // Large tests first: they get an empty cluster, small ones fill gaps.
@@ -310,7 +303,7 @@ fn run_trial(rt: &Runtime, case: &TestCase) -> Result<Completion, Failed> {
 
 /// Every case of every registered test, sorted by name; with `names_only`,
 /// without arguments or clusters (see [`crate::mark::expand_names`]).
-fn all_cases(names_only: bool) -> Result<Vec<TestCase>, String> {
+fn all_cases(names_only: bool) -> Result<Vec<TestCase>, RunError> {
     let expand = if names_only {
         crate::mark::expand_names
     } else {
@@ -318,7 +311,7 @@ fn all_cases(names_only: bool) -> Result<Vec<TestCase>, String> {
     };
     let mut cases = Vec::new();
     for t in TESTS.iter() {
-        cases.extend(expand(t).map_err(|e| e.to_string())?);
+        cases.extend(expand(t)?);
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(cases)
@@ -367,55 +360,14 @@ fn libtest_args(o: &Options, listing: bool) -> Arguments {
 
 /// A cluster error, naming the variable or config line behind the flag
 /// that caused it.
-fn blame_cluster(parsed: &cli::Parsed, e: &ClusterError) -> String {
+fn blame_cluster(parsed: &cli::Parsed, e: ClusterError) -> RunError {
     // Other cluster errors name their path and fix themselves.
-    match e {
-        ClusterError::File(_) => parsed.blame("--cluster-file", e.to_string()),
-        ClusterError::Unknown(_) => parsed.blame("--cluster", e.to_string()),
-        _ => e.to_string(),
-    }
-}
-
-/// Builds the cluster `--cluster` names.
-pub fn build_cluster(o: &Options) -> Result<Cluster, ClusterError> {
-    let state = o
-        .lease_root
-        .clone()
-        .unwrap_or_else(crate::cluster::lease::LeaseDir::default_root);
-    // An unknown --ssh-checker-function is bad input whatever the cluster.
-    let ssh = crate::remote::SshOptions::from_env()
-        .with_checkers(&o.ssh_checker_function)
-        .map_err(ClusterError::Config)?;
-    match o.cluster.as_str() {
-        "localhost" | "ducktape.cluster.localhost.LocalhostCluster" => {
-            Cluster::localhost(o.localhost_nodes, &state, o.no_teardown)
-        }
-        "json" | "ducktape.cluster.json.JsonCluster" => {
-            let file = o.cluster_file.as_deref().ok_or_else(|| {
-                ClusterError::Config("--cluster json needs --cluster-file PATH".into())
-            })?;
-            Cluster::from_nodes(
-                "json",
-                json::load_json_cluster(file)?,
-                &state,
-                o.no_teardown,
-            )
-            .map(|c| c.with_ssh_options(ssh))
-        }
-        "vagrant" | "ducktape.cluster.vagrant.VagrantCluster" => Cluster::from_nodes(
-            "vagrant",
-            vagrant::load_vagrant_cluster(o.cluster_file.as_deref())?,
-            &state,
-            o.no_teardown,
-        )
-        // `vagrant ssh-config` says `StrictHostKeyChecking no` and
-        // `UserKnownHostsFile /dev/null`: VMs get new host keys each boot.
-        .map(|c| c.with_ssh_options(ssh.with_host_keys(crate::remote::HostKeyPolicy::Off))),
-        other => match crate::cluster::custom::find(other) {
-            Some(t) => Cluster::from_source(t.name, (t.build)(o)?, &state),
-            None => Err(ClusterError::Unknown(other.to_string())),
-        },
-    }
+    let flag = match e {
+        ClusterError::File(_) => "--cluster-file",
+        ClusterError::Unknown(_) => "--cluster",
+        _ => return e.into(),
+    };
+    RunError::at(parsed.origin(flag), e)
 }
 
 /// What every trial of the process shares, built when the first one runs
@@ -437,25 +389,26 @@ pub(crate) struct Runtime {
 
 impl Runtime {
     /// Builds the runtime and starts listening for Ctrl-C / SIGTERM.
-    fn start(parsed: &cli::Parsed) -> Result<Arc<Self>, String> {
+    fn start(parsed: &cli::Parsed) -> Result<Arc<Self>, RunError> {
         let rt = Arc::new(Self::new(parsed)?);
-        interrupt::install(Arc::downgrade(&rt)).map_err(|e| format!("signal handlers: {e}"))?;
+        interrupt::install(Arc::downgrade(&rt)).map_err(RunError::Signals)?;
         Ok(rt)
     }
 
-    fn new(parsed: &cli::Parsed) -> Result<Self, String> {
+    fn new(parsed: &cli::Parsed) -> Result<Self, RunError> {
         let o = &parsed.options;
-        let cluster = build_cluster(o).map_err(|e| blame_cluster(parsed, &e))?;
+        let cluster = crate::cluster::from_options(o).map_err(|e| blame_cluster(parsed, e))?;
         // Once, before any test: a missing host key is one error, not every test's.
-        cluster.check_host_keys().map_err(|e| e.to_string())?;
+        cluster.check_host_keys()?;
         let session = match std::env::var("NEXTEST_RUN_ID") {
             Ok(run_id) => session_dir::join_session(&o.results_root, &run_id),
             Err(_) => session_dir::create_session(&o.results_root),
-        }
-        .map_err(|e| e.to_string())?;
+        }?;
         let console = crate::logging::console_level(o.debug, o.nocapture || o.show_output, o.quiet);
-        crate::logging::init(Some(&session.dir), console)
-            .map_err(|e| format!("session logs in {}: {e}", session.dir.display()))?;
+        crate::logging::init(Some(&session.dir), console).map_err(|source| RunError::Logs {
+            dir: session.dir.clone(),
+            source,
+        })?;
         let meta = SessionMeta {
             session_id: session.id.clone(),
             ducktape_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -465,7 +418,7 @@ impl Runtime {
             merge: None,
         };
         let history = load_history(parsed, &session.dir)?;
-        let reports = SessionReports::open(&session.dir, &meta).map_err(|e| e.to_string())?;
+        let reports = SessionReports::open(&session.dir, &meta)?;
         Ok(Runtime {
             options: o.clone(),
             globals: Arc::new(parsed.globals.clone()),
@@ -528,10 +481,10 @@ impl Runtime {
     /// Writes a test's own report and adds it to the session's.
     fn report(&self, dir: &Path, record: &TestRecord) {
         if let Err(e) = write_test_report(dir, record) {
-            tracing::error!("test report for {}: {e}", record.test_id);
+            tracing::error!("test report for {}: {}", record.test_id, chain(&e));
         }
         if let Err(e) = self.reports.append(record) {
-            tracing::error!("session report for {}: {e}", record.test_id);
+            tracing::error!("session report for {}: {}", record.test_id, chain(&e));
         }
         if record.test_status == Status::Fail {
             if let Err(e) = self.note_failed(&record.test_id) {
@@ -623,30 +576,32 @@ fn target_name() -> String {
 fn load_history(
     parsed: &cli::Parsed,
     session_dir: &Path,
-) -> Result<Option<crate::report::history::History>, String> {
+) -> Result<Option<crate::report::history::History>, RunError> {
     use crate::report::history::History;
     let o = &parsed.options;
     if !(o.regression_threshold.is_finite() && o.regression_threshold >= 0.0) {
-        return Err(parsed.blame(
-            "--regression-threshold",
-            format!(
-                "--regression-threshold takes a percentage of 0 or more, not {}",
-                o.regression_threshold
-            ),
+        return Err(RunError::at(
+            parsed.origin("--regression-threshold"),
+            RunError::RegressionThreshold(o.regression_threshold),
         ));
     }
     let threshold = o.regression_threshold / 100.0;
     if let Some(path) = &o.baseline {
         return History::from_baseline(path, threshold)
             .map(Some)
-            .map_err(|e| parsed.blame("--baseline", format!("--baseline: {e}")));
+            .map_err(|e| {
+                RunError::at(parsed.origin("--baseline"), RunError::flag("--baseline", e))
+            });
     }
     if o.history == 0 {
         return Ok(None);
     }
-    History::from_root(&o.results_root, session_dir, o.history, threshold)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    Ok(Some(History::from_root(
+        &o.results_root,
+        session_dir,
+        o.history,
+        threshold,
+    )?))
 }
 
 /// Under `cargo nextest run --retries`: this process's attempt and the

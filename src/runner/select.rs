@@ -438,7 +438,7 @@ mod tests {
                     params: &[],
                     marks: &[],
                     body,
-                    cases: None,
+                    cases: &crate::registry::CaseTable::PLAIN,
                 }));
                 TestCase {
                     test,
@@ -509,21 +509,26 @@ mod tests {
     #[test]
     fn the_exact_fast_path_selects_what_the_whole_suite_path_does() {
         // m::c is ignored by its mark, so `--ignored` has something to find.
-        let desc = |name: &'static str, marks: &'static [crate::mark::Mark]| TestDescriptor {
+        use crate::registry::CaseTable;
+        static IGNORED: CaseTable = CaseTable {
+            ignored: &[true],
+            ..CaseTable::PLAIN
+        };
+        let desc = |name: &'static str, cases: &'static CaseTable| TestDescriptor {
             name,
             module_path: "systest::m",
             file: file!(),
             line: line!(),
             doc: "",
             params: &[],
-            marks,
+            marks: &[],
             body,
-            cases: None,
+            cases,
         };
         let tests: &'static [TestDescriptor] = Box::leak(Box::new([
-            desc("a", &[]),
-            desc("b", &[]),
-            desc("c", &[crate::mark::Mark::Ignore(&[])]),
+            desc("a", &CaseTable::PLAIN),
+            desc("b", &CaseTable::PLAIN),
+            desc("c", &IGNORED),
         ]));
         let all = || {
             let mut v: Vec<TestCase> = tests

@@ -2,14 +2,16 @@
 //! reruns, teardown, and its result record.
 
 use super::interrupt::{Running, Ticket};
-use super::Runtime;
+use super::{RunError, Runtime};
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::TestCluster;
 use crate::context::{ContextParts, TestContext};
+use crate::deadline::Ended;
 use crate::logging::TEST_SPAN;
 use crate::mark::{ClusterUse, TestCase};
 use crate::report::record::{Status, TestRecord};
 use crate::report::session_dir::relative_test_dir;
+use crate::text::chain;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -167,7 +169,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
                 dir.join(format!("attempt-{attempt}"))
             };
             if let Err(e) = crate::report::write_test_report(&attempt_dir, &record) {
-                tracing::error!("test report for {}: {e}", record.test_id);
+                tracing::error!("test report for {}: {}", record.test_id, chain(&e));
             }
         }
         _ => rt.report(&dir, &record),
@@ -302,15 +304,13 @@ pub(crate) fn unix_now() -> f64 {
 
 /// The nodes a case asks for, after `--default-num-nodes`,
 /// `--fail-greedy-tests` and `--ignore-node-type`.
-fn requested_spec(rt: &Runtime, case: &TestCase) -> Result<ClusterSpec, String> {
+fn requested_spec(rt: &Runtime, case: &TestCase) -> Result<ClusterSpec, RunError> {
     let spec = match &case.cluster {
         ClusterUse::Declared(spec) => spec.clone(),
         ClusterUse::Undeclared if rt.options.fail_greedy_tests => {
-            return Err(format!(
-                "{} has no cluster mark and --fail-greedy-tests is set: declare its nodes \
-                 with cluster(num_nodes = N) (0 is allowed)",
-                case.test.path()
-            ))
+            return Err(RunError::Greedy {
+                test: case.test.path(),
+            })
         }
         ClusterUse::Undeclared => ClusterSpec::simple_linux(
             rt.options
@@ -330,20 +330,22 @@ fn requested_spec(rt: &Runtime, case: &TestCase) -> Result<ClusterSpec, String> 
 /// record is written.
 fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt, Option<Ticket>) {
     let start = unix_now();
-    let failed = |summary: String| Attempt::failed_early(summary, start);
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        return (
-            failed(format!("cannot create {}: {e}", dir.display())),
-            None,
-        );
+    // The error with its causes, each once: the summary reports show.
+    let failed = |e: &(dyn std::error::Error + 'static)| Attempt::failed_early(chain(e), start);
+    if let Err(source) = std::fs::create_dir_all(dir) {
+        let e = RunError::ResultsDir {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        return (failed(&e), None);
     }
     let spec = match requested_spec(rt, case) {
         Ok(spec) => spec,
-        Err(msg) => return (failed(msg), None),
+        Err(e) => return (failed(&e), None),
     };
     let allocation = match rt.cluster.alloc_for(&spec, &case.name) {
         Ok(a) => a,
-        Err(e) => return (failed(e.to_string()), None),
+        Err(e) => return (failed(&e), None),
     };
     // Leasing prepared the nodes (stale processes killed, stale faults
     // healed, side by side); whatever of that went through the fences is
@@ -367,7 +369,8 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt
         start,
         nodes_allocated: spec.size(),
     }) else {
-        return (failed("interrupted before it started".into()), None);
+        let summary = "interrupted before it started".to_string();
+        return (Attempt::failed_early(summary, start), None);
     };
     let end = run_body(rt, case, &ctx, &span);
     if !rt.interrupts.finish(&ticket) {
@@ -487,39 +490,20 @@ fn underused(rt: &Runtime, declared: usize, used: usize) -> Option<String> {
 /// Runs the body on its own thread so a hung test can be abandoned at the
 /// timeout: its services are torn down and the next test still runs.
 fn run_body(rt: &Runtime, case: &TestCase, ctx: &TestContext, span: &tracing::Span) -> BodyEnd {
-    let (tx, rx) = crossbeam_channel::bounded(1);
     let (body, ctx2, args, span2) = (case.test.body, ctx.clone(), case.args.clone(), span.clone());
-    let spawned = workers::run(Box::new(move || {
-        let r = span2.in_scope(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&ctx2, &args)))
-        });
-        let _ = tx.send(r);
-    }));
-    if let Err(e) = spawned {
-        return BodyEnd::Failed(format!("cannot start the test thread: {e}"));
-    }
     let timeout = Duration::from_millis(rt.options.test_runner_timeout);
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(Ok(data))) => BodyEnd::Returned(data),
-        Ok(Ok(Err(e))) => BodyEnd::Failed(format!("{e:#}")),
-        Ok(Err(panic)) => BodyEnd::Failed(format!("test panicked: {}", panic_message(&panic))),
-        Err(crossbeam_channel::RecvTimeoutError::Timeout) => BodyEnd::TimedOut(format!(
+    let job = move || span2.in_scope(|| body(&ctx2, &args));
+    match crate::deadline::run_with_deadline("the test body", timeout, job) {
+        Ok(Ended::Finished(Ok(data))) => BodyEnd::Returned(data),
+        Ok(Ended::Finished(Err(e))) => BodyEnd::Failed(format!("{e:#}")),
+        Ok(Ended::Panicked(msg)) => BodyEnd::Failed(format!("test panicked: {msg}")),
+        Ok(Ended::TimedOut) => BodyEnd::TimedOut(format!(
             "test timed out after {} ms (--test-runner-timeout) and was abandoned; its nodes \
              were revoked and its processes on them killed",
             rt.options.test_runner_timeout
         )),
-        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-            BodyEnd::Failed("the test thread died without a result".into())
-        }
+        Err(e) => BodyEnd::Failed(e.to_string()),
     }
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// Stops, collects, cleans and frees every service of the test, last
@@ -578,7 +562,7 @@ pub(crate) fn teardown(
 /// clean) may take before it is abandoned and teardown moves on.
 const TEARDOWN_STEP_LIMIT: Duration = Duration::from_secs(300);
 
-/// Runs one teardown step on its own thread, in the test's span: an error,
+/// Runs one teardown step on a pooled thread, in the test's span: an error,
 /// a panic (user code: a service's stop, logs or pids) or a hang past
 /// `limit` is logged and returned as one line, and the next step still runs.
 fn guarded<T: Send + 'static>(
@@ -586,22 +570,12 @@ fn guarded<T: Send + 'static>(
     limit: Duration,
     step: impl FnOnce() -> crate::Result<T> + Send + 'static,
 ) -> Result<T, String> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let span = tracing::Span::current();
-    let spawned = workers::run(Box::new(move || {
-        let r = span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)));
-        let _ = tx.send(r);
-    }));
-    if let Err(e) = spawned {
-        let problem = format!("{what}: cannot start a teardown thread: {e}");
-        tracing::error!("{problem}");
-        return Err(problem);
-    }
-    let problem = match rx.recv_timeout(limit) {
-        Ok(Ok(Ok(value))) => return Ok(value),
-        Ok(Ok(Err(e))) => format!("{what} failed: {e:#}"),
-        Ok(Err(panic)) => format!("{what} panicked: {}", panic_message(&panic)),
-        Err(_) => format!("{what} did not finish within {limit:?}; abandoned"),
+    let problem = match crate::deadline::run_with_deadline(what, limit, step) {
+        Ok(Ended::Finished(Ok(value))) => return Ok(value),
+        Ok(Ended::Finished(Err(e))) => format!("{what} failed: {e:#}"),
+        Ok(Ended::Panicked(msg)) => format!("{what} panicked: {msg}"),
+        Ok(Ended::TimedOut) => format!("{what} did not finish within {limit:?}; abandoned"),
+        Err(e) => e.to_string(),
     };
     let problem = crate::text::bounded(
         &crate::text::escape_controls(&problem),
@@ -610,43 +584,4 @@ fn guarded<T: Send + 'static>(
     );
     tracing::error!("{problem}");
     Err(problem)
-}
-
-/// Threads for test bodies and teardown steps, reused from one test to the
-/// next: a trivial test pays no thread spawn. A job that overruns its limit
-/// keeps its thread (a thread cannot be killed) and the pool starts another
-/// when none is idle, so an abandoned body never delays the next test.
-mod workers {
-    use parking_lot::Mutex;
-
-    type Job = Box<dyn FnOnce() + Send>;
-
-    /// Idle workers, each waiting on its own channel for one job.
-    static IDLE: Mutex<Vec<crossbeam_channel::Sender<Job>>> = Mutex::new(Vec::new());
-
-    /// Runs `job` on an idle worker, or on a new one. Jobs catch their own
-    /// panics (the callers wrap them in `catch_unwind`), so a worker that
-    /// finishes a job is always fit for the next.
-    pub(super) fn run(job: Job) -> std::io::Result<()> {
-        let mut job = job;
-        while let Some(worker) = IDLE.lock().pop() {
-            match worker.send(job) {
-                Ok(()) => return Ok(()),
-                Err(returned) => job = returned.0,
-            }
-        }
-        let (tx, rx) = crossbeam_channel::bounded::<Job>(1);
-        let me = tx.clone();
-        std::thread::Builder::new()
-            .name("ducktape-worker".into())
-            .spawn(move || {
-                for job in rx.iter() {
-                    job();
-                    IDLE.lock().push(me.clone());
-                }
-            })?;
-        // The new worker is not idle yet: it receives this job first.
-        tx.send(job)
-            .map_err(|_| std::io::Error::other("the worker thread ended"))
-    }
 }

@@ -152,7 +152,7 @@ pub(crate) fn log_tail(node: &Node, log: &Path, offset: u64) -> String {
             let shown = crate::text::tail(&shown, 4 << 10);
             crate::text::escape_controls(&format!("  {shown}"))
         }
-        Err(e) => format!("(its log could not be read: {e})"),
+        Err(e) => format!("(its log could not be read: {})", crate::text::chain(&e)),
     }
 }
 

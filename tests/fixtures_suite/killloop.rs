@@ -1,4 +1,4 @@
-//! 500 trivial cases for the kill loop (`tests/kill_loop/mod.rs`): a run
+//! 500 trivial cases for the kill loop (`tests/integration/kill_loop.rs`): a run
 //! that appends to the session reports as fast as the harness can, so that
 //! random SIGKILLs land mid-append.
 

@@ -1,5 +1,5 @@
 //! Tests that exist to be run by the framework's own integration tests
-//! (`tests/harness.rs`): ones that fail, flake, hang, panic or record when
+//! (`tests/integration/harness.rs`): ones that fail, flake, hang, panic or record when
 //! they held which nodes. Not examples: `tests/systest` is.
 
 mod basic;

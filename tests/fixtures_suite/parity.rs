@@ -110,11 +110,10 @@ impl ducktape::cluster::custom::NodeSource for TypedPair {
 }
 
 fn typed_pair(
-    o: &ducktape::cli::Options,
-) -> Result<Box<dyn ducktape::cluster::custom::NodeSource>, ducktape::cluster::ClusterError> {
-    let root = o.lease_root.clone().unwrap_or_else(std::env::temp_dir);
+    args: &ducktape::cluster::ClusterArgs,
+) -> Result<Box<dyn ducktape::cluster::NodeSource>, ducktape::cluster::ClusterError> {
     Ok(Box::new(TypedPair {
-        dir: root.join("typed-pair"),
+        dir: args.lease_root().join("typed-pair"),
     }))
 }
 

@@ -1,4 +1,4 @@
-//! Performance tests for the history and merge drivers (tests/html_report.rs):
+//! Performance tests for the history and merge drivers (tests/integration/html_report.rs):
 //! their numbers come from `--globals`, so a driver can stage a regression.
 
 use ducktape::prelude::*;

@@ -1,4 +1,4 @@
-//! Tests for the console's progress drivers (tests/harness.rs): one that
+//! Tests for the console's progress drivers (tests/integration/harness.rs): one that
 //! runs long enough to be reported SLOW, and quick ones around it.
 
 use ducktape::prelude::*;

@@ -124,7 +124,7 @@ fn pause_then_panic(ctx: &TestContext) -> ducktape::Result<()> {
 }
 
 /// Every kind of fault at once on a real cluster, then a panic: teardown
-/// must heal them all (run on the namespace cluster by tests/faults.rs).
+/// must heal them all (run on the namespace cluster by tests/integration/faults.rs).
 #[ducktape::test(cluster(num_nodes = 3))]
 fn faults_then_panic(ctx: &TestContext) -> ducktape::Result<()> {
     let svc = ctx.service(sleeper(3))?;

@@ -1,4 +1,4 @@
-//! Work left behind by a killed run (driven by tests/faults.rs on the
+//! Work left behind by a killed run (driven by tests/integration/faults.rs on the
 //! namespace cluster): a test that starts a service, a background job and a
 //! command that never ends, and is then SIGKILLed from outside.
 

@@ -1,4 +1,4 @@
-//! The service API's defaults, driven by tests/lifecycle.rs: fail-fast start
+//! The service API's defaults, driven by tests/integration/lifecycle.rs: fail-fast start
 //! with the log tail, readiness on every node at once, a whole-service stop
 //! in the service's own order, graceful stop and pids by the framework's tag.
 

@@ -29,7 +29,7 @@ const ETIMEOUT: i32 = -9;
 /// packets but AES (GCM and CTR) one 16-byte block per OpenSSL call, so on
 /// this path ChaCha20 needs 20-30% less client CPU and moves data faster
 /// despite AES-NI; AES-GCM is next (no separate MAC), the rest are fallbacks
-/// for old servers. `DUCKTAPE_SSH_CIPHERS=a,b,…` overrides the list.
+/// for old servers. `--ssh-ciphers` ([`SshOptions::ciphers`]) overrides the list.
 const CIPHERS: &[&str] = &[
     "chacha20-poly1305@openssh.com",
     "aes128-gcm@openssh.com",
@@ -129,6 +129,10 @@ pub(crate) struct Conn {
     tcp: TcpStream,
     /// A number for debug logs.
     pub id: u64,
+    /// The session's persistent shell, if one is open (see `super::shell`).
+    pub shell: Option<ssh2::Channel>,
+    /// The node has no usable shell for that: use exec channels only.
+    pub no_shell: bool,
 }
 
 impl fmt::Debug for Conn {
@@ -199,10 +203,13 @@ impl Conn {
     pub fn discard(self) {
         tracing::debug!(conn = self.id, "discarding SSH connection");
         let _ = self.tcp.shutdown(Shutdown::Both);
+        drop(self.shell);
     }
 
     /// Closes a healthy connection politely (used when an account is dropped).
-    pub fn close(self) {
+    pub fn close(mut self) {
+        // Closing the session ends the shell (its stdin closes).
+        drop(self.shell.take());
         let _ = self.sess.disconnect(None, "ducktape: account closed", None);
         let _ = self.tcp.shutdown(Shutdown::Both);
     }
@@ -254,6 +261,8 @@ pub(crate) fn connect(t: &Target, o: &SshOptions) -> Result<Conn, RemoteError> {
         sess,
         tcp: sock,
         id,
+        shell: None,
+        no_shell: false,
     })
 }
 
@@ -329,9 +338,10 @@ fn set_user_timeout(tcp: &TcpStream, after: Duration) {
 }
 
 fn set_preferences(sess: &Session, t: &Target, o: &SshOptions) {
-    let wanted: Vec<String> = match std::env::var("DUCKTAPE_SSH_CIPHERS") {
-        Ok(v) if !v.trim().is_empty() => v.split(',').map(|c| c.trim().to_string()).collect(),
-        _ => CIPHERS.iter().map(|c| c.to_string()).collect(),
+    let wanted: Vec<String> = if o.ciphers.is_empty() {
+        CIPHERS.iter().map(|c| c.to_string()).collect()
+    } else {
+        o.ciphers.clone()
     };
     for kind in [MethodType::CryptCs, MethodType::CryptSc] {
         if let Ok(have) = sess.supported_algs(kind) {
@@ -445,9 +455,13 @@ fn check_host_key(sess: &Session, t: &Target, o: &SshOptions) -> Result<(), Remo
         Ok(text) => {
             // Line by line: a line libssh2 cannot parse (a key type it does
             // not know, @cert-authority) must not hide the rest of the file.
+            // Lines that plainly name other hosts are skipped unparsed: 64
+            // nodes connecting at once each parsed every node's line here,
+            // under the lock.
+            let names = [t.host.clone(), host_pattern(&t.host, t.port)];
             for line in text.lines() {
                 let l = line.trim();
-                if l.is_empty() || l.starts_with('#') {
+                if l.is_empty() || l.starts_with('#') || names_other_host(l, &names) {
                     continue;
                 }
                 let _ = kh.read_str(l, KnownHostFileKind::OpenSSH);
@@ -489,6 +503,16 @@ fn check_host_key(sess: &Session, t: &Target, o: &SshOptions) -> Result<(), Remo
         ))),
         CheckResult::Failure => Err(hk_err("libssh2 could not check the key".into())),
     }
+}
+
+/// Whether a known_hosts line names plain hosts only (no hashed name, no
+/// pattern, no marker) and none of `names`.
+fn names_other_host(line: &str, names: &[String]) -> bool {
+    let hosts = line.split_whitespace().next().unwrap_or_default();
+    if hosts.starts_with('@') || hosts.contains(['|', '*', '?', '!']) {
+        return false;
+    }
+    !hosts.split(',').any(|h| names.iter().any(|n| n == h))
 }
 
 /// The key type named at the start of an SSH public key blob.
@@ -631,6 +655,17 @@ mod tests {
         assert_eq!(known_key_types(&f, "10.0.0.2", 2222), vec!["ssh-rsa"]);
         assert!(known_key_types(&f, "10.0.0.2", 22).is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn known_hosts_lines_of_other_hosts_are_skipped() {
+        let names = ["10.0.0.1".to_string(), "10.0.0.1".to_string()];
+        assert!(!names_other_host("10.0.0.1 ssh-ed25519 AAAA", &names));
+        assert!(!names_other_host("n1,10.0.0.1 ssh-ed25519 AAAA", &names));
+        assert!(names_other_host("10.0.0.2 ssh-ed25519 AAAA", &names));
+        assert!(!names_other_host("|1|x|y ssh-rsa C", &names));
+        assert!(!names_other_host("10.0.0.* ssh-rsa C", &names));
+        assert!(!names_other_host("@revoked 10.0.0.2 ssh-rsa C", &names));
     }
 
     #[test]

@@ -61,6 +61,110 @@ pub(crate) enum State {
     /// The command exited, but something it started still holds its
     /// output open; the driver stopped waiting after the grace period.
     HeldOpen,
+    /// A command on a persistent shell finished: both end markers arrived
+    /// and nothing it started still holds its output.
+    Ended,
+}
+
+/// The end of one command on a persistent shell (see `super::shell`):
+/// stdout ends with `\x01ducktape-end-<nonce>\n`, stderr with
+/// `\x01ducktape-end-<nonce>:<status>:<held>\n`. The nonce is random per
+/// command, so no output can fake an end.
+pub(crate) struct ShellEnd {
+    /// The stdout marker.
+    out_mark: Vec<u8>,
+    /// The start of the stderr marker.
+    err_mark: Vec<u8>,
+    /// Stdout not yet passed on: it may be the start of the marker.
+    held_back: Vec<u8>,
+    /// The stdout marker was seen.
+    out_done: bool,
+    /// Stdout arrived after the marker (something the command started
+    /// still writes): the shell must not be reused.
+    pub late_output: bool,
+    /// Status and whether something the command started still holds its
+    /// output, from the stderr marker.
+    pub result: Option<(i32, bool)>,
+}
+
+impl ShellEnd {
+    /// The markers of the command with this nonce.
+    pub fn new(nonce: &str) -> Self {
+        ShellEnd {
+            out_mark: format!("\x01ducktape-end-{nonce}\n").into_bytes(),
+            err_mark: format!("\x01ducktape-end-{nonce}:").into_bytes(),
+            held_back: Vec::new(),
+            out_done: false,
+            late_output: false,
+            result: None,
+        }
+    }
+
+    /// Passes stdout on up to the marker; holds back a tail that could be
+    /// the marker's start. Bulk output is passed on without copying: a
+    /// held-back tail is joined only with the start of the next read.
+    fn filter(&mut self, data: &[u8], out: &mut dyn Write) -> io::Result<()> {
+        if self.out_done {
+            self.late_output |= !data.is_empty();
+            return out.write_all(data);
+        }
+        if self.held_back.is_empty() {
+            return self.pass(data, out);
+        }
+        let (held, mark) = (self.held_back.len(), self.out_mark.len());
+        if data.len() < mark {
+            let mut buf = std::mem::take(&mut self.held_back);
+            buf.extend_from_slice(data);
+            return self.pass(&buf, out);
+        }
+        // A marker that starts in the held-back tail ends within the first
+        // `mark` bytes of `data`.
+        let mut joined = std::mem::take(&mut self.held_back);
+        joined.extend_from_slice(&data[..mark]);
+        match find_mark(&joined, &self.out_mark).filter(|&i| i < held) {
+            Some(i) => {
+                out.write_all(&joined[..i])?;
+                let rest = &data[i + mark - held..];
+                if !rest.is_empty() {
+                    self.late_output = true;
+                    out.write_all(rest)?;
+                }
+                self.out_done = true;
+                Ok(())
+            }
+            None => {
+                out.write_all(&joined[..held])?;
+                self.pass(data, out)
+            }
+        }
+    }
+
+    fn pass(&mut self, buf: &[u8], out: &mut dyn Write) -> io::Result<()> {
+        if let Some(i) = find_mark(buf, &self.out_mark) {
+            out.write_all(&buf[..i])?;
+            let rest = i + self.out_mark.len();
+            if rest < buf.len() {
+                self.late_output = true;
+                out.write_all(&buf[rest..])?;
+            }
+            self.out_done = true;
+            return Ok(());
+        }
+        // Only a tail starting with the marker's first byte can be its start.
+        let tail = buf.len().saturating_sub(self.out_mark.len() - 1);
+        let keep = buf[tail..]
+            .iter()
+            .position(|&b| b == self.out_mark[0])
+            .map_or(buf.len(), |p| tail + p);
+        out.write_all(&buf[..keep])?;
+        self.held_back.extend_from_slice(&buf[keep..]);
+        Ok(())
+    }
+
+    /// Both markers arrived.
+    fn done(&self) -> bool {
+        self.out_done && self.result.is_some()
+    }
 }
 
 /// Feeds a command's stdin and drains its stdout and stderr.
@@ -85,6 +189,8 @@ pub(crate) struct Driver<'a> {
     grace: Duration,
     /// Bytes of stdout read.
     pub out_bytes: u64,
+    /// Set for a command on a persistent shell.
+    pub shell: Option<ShellEnd>,
 }
 
 impl<'a> Driver<'a> {
@@ -110,7 +216,18 @@ impl<'a> Driver<'a> {
             exit_seen: None,
             grace,
             out_bytes: 0,
+            shell: None,
         }
+    }
+
+    /// A driver for a command on a persistent shell: no stdin (the shell's
+    /// stdin is its command stream and stays open), and the end is the
+    /// markers with `nonce`.
+    pub fn for_shell(nonce: &str, grace: Duration) -> Self {
+        let mut d = Driver::new(None, grace);
+        d.eof_sent = true;
+        d.shell = Some(ShellEnd::new(nonce));
+        d
     }
 
     /// Keeps only the last `cap` bytes of stderr (long-running captures).
@@ -138,6 +255,12 @@ impl<'a> Driver<'a> {
         progress |= self.drain_stderr(ch)?;
         if ch.eof() {
             return Ok(State::Eof);
+        }
+        if let Some(s) = &self.shell {
+            // Held open: wait out the grace below, as for an exec channel.
+            if s.done() && s.result.is_some_and(|(_, held)| !held) && !s.late_output {
+                return Ok(State::Ended);
+            }
         }
         let now = Instant::now();
         // The grace runs from the exit marker or the last output after it,
@@ -217,7 +340,11 @@ impl<'a> Driver<'a> {
             match ch.read(&mut self.rbuf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    out.write_all(&self.rbuf[..n]).map_err(Fail::Local)?;
+                    match self.shell.as_mut() {
+                        Some(s) => s.filter(&self.rbuf[..n], out),
+                        None => out.write_all(&self.rbuf[..n]),
+                    }
+                    .map_err(Fail::Local)?;
                     got += n;
                 }
                 Err(e) if io_again(&e) => break,
@@ -279,6 +406,24 @@ impl<'a> Driver<'a> {
                 number(PID_MARK).map(|n| self.pid = u32::try_from(n).ok())
             } else if line.starts_with(EXIT_MARK) {
                 number(EXIT_MARK).map(|n| self.exit = Some(n as i32))
+            } else if let Some(s) = self
+                .shell
+                .as_mut()
+                .filter(|s| line.starts_with(&s.err_mark))
+            {
+                // `<status>:<held>`
+                let rest = String::from_utf8_lossy(&line[s.err_mark.len()..]).into_owned();
+                let mut f = rest.trim().split(':');
+                let status = f.next().and_then(|v| v.parse::<i32>().ok());
+                let held = f.next().map(|v| v != "0");
+                match (status, held) {
+                    (Some(st), Some(h)) => {
+                        s.result = Some((st, h));
+                        self.exit = Some(st);
+                        Some(())
+                    }
+                    _ => None,
+                }
             } else {
                 None
             };
@@ -310,6 +455,7 @@ impl<'a> Driver<'a> {
                 let clean = conn.nb(close_by, || ch.close()).is_ok();
                 Ok((self.status(ch), clean))
             }
+            State::Ended => Ok((self.exit.unwrap_or(0), true)),
             State::HeldOpen => {
                 tracing::debug!(
                     pid = self.pid,
@@ -367,6 +513,29 @@ pub(crate) fn run_plain(conn: &Conn, cmd: &str, until: Instant) -> Result<i32, F
     }
 }
 
+/// [`find`] for a needle whose first byte is rare in the haystack: the
+/// first byte is looked for with `memchr` (vectorised; bulk output goes
+/// through here).
+fn find_mark(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = memchr(needle[0], &hay[from..]) {
+        let at = from + p;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The first `byte` in `hay`.
+fn memchr(byte: u8, hay: &[u8]) -> Option<usize> {
+    // SAFETY: memchr reads at most `hay.len()` bytes from `hay`, and a
+    // non-null result points into it.
+    let p = unsafe { libc::memchr(hay.as_ptr().cast(), libc::c_int::from(byte), hay.len()) };
+    (!p.is_null()).then(|| p as usize - hay.as_ptr() as usize)
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -417,6 +586,56 @@ mod tests {
         d.scan_markers();
         assert_eq!(d.exit, Some(1));
         assert_eq!(d.stderr, b"oops");
+    }
+
+    #[test]
+    fn shell_end_marker_is_found_across_reads_and_cut_from_stdout() {
+        let mut s = ShellEnd::new("abc");
+        let mut out = Vec::new();
+        let all = b"data\x01x\x01ducktape-end-abc\n";
+        for chunk in all.chunks(3) {
+            s.filter(chunk, &mut out).unwrap();
+        }
+        assert!(s.out_done && !s.late_output);
+        assert_eq!(out, b"data\x01x");
+        let mut s = ShellEnd::new("abc");
+        let mut out = Vec::new();
+        s.filter(b"a\x01ducktape-end-abd\n", &mut out).unwrap();
+        s.filter(b"\x01ducktape-end-abc\nlate", &mut out).unwrap();
+        assert!(s.out_done && s.late_output);
+        assert_eq!(out, b"a\x01ducktape-end-abd\nlate");
+    }
+
+    #[test]
+    fn shell_end_marker_is_found_wherever_reads_split_it() {
+        let mark = b"\x01ducktape-end-abc\n";
+        let mut all = Vec::new();
+        for i in 0..300u32 {
+            all.push(if i % 7 == 0 { 1 } else { (i % 251) as u8 });
+        }
+        let body = all.len();
+        all.extend_from_slice(mark);
+        for late in [&b""[..], b"late"] {
+            let mut stream = all.clone();
+            stream.extend_from_slice(late);
+            for cut in 0..stream.len() {
+                for second in [cut, (cut + 40).min(stream.len()), stream.len()] {
+                    let mut s = ShellEnd::new("abc");
+                    let mut out = Vec::new();
+                    for part in [&stream[..cut], &stream[cut..second], &stream[second..]] {
+                        s.filter(part, &mut out).unwrap();
+                    }
+                    assert!(s.out_done, "cut {cut}/{second}");
+                    assert_eq!(s.late_output, !late.is_empty(), "cut {cut}/{second}");
+                    let mut want = all[..body].to_vec();
+                    want.extend_from_slice(late);
+                    assert_eq!(out, want, "cut {cut}/{second}");
+                }
+            }
+        }
+        assert_eq!(memchr(b'x', b"abxcx"), Some(2));
+        assert_eq!(memchr(b'y', b"abxcx"), None);
+        assert_eq!(memchr(b'y', b""), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! of `copy_between`); the tests that cut or break connections use node2
 //! only, one at a time; the credential tests connect to node3.
 
-use ducktape::cluster::json::{load_json_cluster, NodeConfig};
+use ducktape::cluster::file::{load_json_cluster, NodeConfig};
 use ducktape::cluster::spec::ClusterSpec;
 use ducktape::cluster::Cluster;
 use ducktape::remote::{
@@ -539,11 +539,11 @@ fn local_env() -> Env {
 
 // ---------------------------------------------------------------- netns cluster
 
-const SKIP: &str = "skipped: needs root and openssh-server (scripts/install-deps.sh)";
+pub(crate) const SKIP: &str = "skipped: needs root and openssh-server (scripts/install-deps.sh)";
 
-struct Netns {
-    dir: PathBuf,
-    nodes: Vec<NodeConfig>,
+pub(crate) struct Netns {
+    pub(crate) dir: PathBuf,
+    pub(crate) nodes: Vec<NodeConfig>,
     accounts: Vec<Arc<SshAccount>>,
 }
 
@@ -576,11 +576,11 @@ extern "C" fn teardown() {
     }
 }
 
-fn options(dir: &Path) -> SshOptions {
+pub(crate) fn options(dir: &Path) -> SshOptions {
     SshOptions::default().with_known_hosts(dir.join("known_hosts"))
 }
 
-fn netns() -> Option<&'static Netns> {
+pub(crate) fn netns() -> Option<&'static Netns> {
     NETNS
         .get_or_init(|| {
             // SAFETY: geteuid cannot fail.
@@ -665,7 +665,83 @@ conformance!(
     concurrency,
 );
 
+/// Accounts on node1 and node3 that run every command on an exec channel
+/// of its own (`--ssh-persistent-shell off`).
+fn ssh_exec_env() -> Option<Env> {
+    static ACCOUNTS: OnceLock<(Acc, Acc)> = OnceLock::new();
+    let Some(n) = netns() else {
+        eprintln!("{SKIP}");
+        return None;
+    };
+    let (a, b) = ACCOUNTS.get_or_init(|| {
+        let account = |i: usize| -> Acc {
+            Arc::new(SshAccount::new(
+                &n.nodes[i],
+                options(&n.dir).with_persistent_shell(false),
+            ))
+        };
+        (account(0), account(2))
+    });
+    Some(Env {
+        a: a.clone(),
+        b: b.clone(),
+        local: tempfile::tempdir().unwrap(),
+    })
+}
+
+/// The command-running checks again with the persistent shell off: exit
+/// status, stdout and stderr, timeouts and kills, held-open output.
+mod ssh_exec_channels {
+    macro_rules! checks {
+        ($($check:ident),* $(,)?) => {
+            $(
+                #[test]
+                fn $check() {
+                    if let Some(env) = super::ssh_exec_env() {
+                        super::$check(&env);
+                    }
+                }
+            )*
+        };
+    }
+    checks!(
+        echo,
+        large_output,
+        nonzero_exit,
+        timeout,
+        background_holds_output,
+    );
+}
+
 // ---------------------------------------------------------------- SSH only
+
+/// What runs a command: a subshell of the session's persistent shell
+/// carries that shell's command line; with the shell off, a login shell
+/// runs the command's wrapper on an exec channel of its own.
+#[test]
+fn ssh_persistent_shell_can_be_switched_off() {
+    let Some(n) = netns() else {
+        return eprintln!("{SKIP}");
+    };
+    // (The pid is taken before the fork for `tr`, whose redirection would
+    // expand in the child; `; :` keeps bash from exec'ing `tr` in its place.)
+    let runner = "p=$BASHPID; tr '\\0' ' ' < /proc/$p/cmdline; :";
+    let on = SshAccount::new(&n.nodes[0], options(&n.dir));
+    assert!(on.options().persistent_shell);
+    let shown = on.ssh_output(runner).unwrap();
+    assert!(shown.contains("ducktape-shell"), "{shown:?}");
+
+    let off = SshAccount::new(&n.nodes[0], options(&n.dir).with_persistent_shell(false));
+    for _ in 0..3 {
+        let shown = off.ssh_output(runner).unwrap();
+        assert!(
+            shown.contains(" -c ") && !shown.contains("ducktape-shell"),
+            "{shown:?}"
+        );
+    }
+    // Still one session for them all.
+    assert_eq!(off.connections_opened(), 1);
+}
 
 fn node2_account(n: &Netns, tweak: impl FnOnce(&mut SshOptions)) -> SshAccount {
     let mut o = options(&n.dir);
@@ -881,9 +957,8 @@ fn ssh_cluster_nodes_get_reused_accounts() {
     // Its own node root, hence its own process tag: leasing node1 kills
     // what node1's earlier holders left (kill_stale), and must not kill
     // the conformance checks running on node1 at the same time.
-    let cluster = Cluster::from_nodes("json", vec![n.nodes[0].clone()], state.path(), false)
-        .unwrap()
-        .with_ssh_options(options(&n.dir).with_root("/tmp/ducktape-reuse"));
+    let ssh = options(&n.dir).with_root("/tmp/ducktape-reuse");
+    let cluster = Cluster::from_nodes("json", vec![n.nodes[0].clone()], state.path(), ssh).unwrap();
     let first = cluster.alloc(&ClusterSpec::simple_linux(1)).unwrap();
     let node = first.nodes()[0].clone();
     assert_eq!(node.name(), "node1");

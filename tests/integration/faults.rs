@@ -3,9 +3,7 @@
 //! pauses and then panics, no nftables table, no tc qdisc and no paused
 //! process is left on any node.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -267,7 +265,7 @@ impl Cluster {
 /// or a tag that merely starts with this node's, survives.
 #[test]
 fn leasing_an_ssh_node_kills_what_a_killed_run_left_there() {
-    use ducktape::cluster::json::load_json_cluster;
+    use ducktape::cluster::file::load_json_cluster;
     use ducktape::cluster::spec::ClusterSpec;
     use ducktape::remote::{RemoteAccount as _, SshAccount, SshOptions};
     let Some(cluster) = Cluster::up() else { return };
@@ -322,9 +320,7 @@ fn leasing_an_ssh_node_kills_what_a_killed_run_left_there() {
     assert_eq!(cluster.count(1, "sleep 4202"), 1);
     assert_eq!(cluster.count(1, "sleep 4203"), 3);
 
-    let again = ducktape::cluster::Cluster::from_nodes("json", nodes, state.path(), false)
-        .unwrap()
-        .with_ssh_options(opts);
+    let again = ducktape::cluster::Cluster::from_nodes("json", nodes, state.path(), opts).unwrap();
     let alloc = again.alloc(&ClusterSpec::simple_linux(1)).unwrap();
     assert_eq!(alloc.nodes()[0].name(), "node1");
     assert!(
@@ -521,17 +517,21 @@ fn unknown_host_keys_stop_the_run_before_the_first_test() {
     let empty = cluster.dir.join("empty_known_hosts");
     std::fs::write(&empty, "").unwrap();
     let empty = empty.display().to_string();
-    let run = run_systest(
-        &[
-            "--exact",
-            "quickstart::hello",
-            "--cluster",
-            "json",
-            "--cluster-file",
-            &file,
-        ],
-        &[("DUCKTAPE_KNOWN_HOSTS", &empty)],
-    );
+    // quickstart::hello on the cluster, trusting the host keys in `known_hosts`.
+    let hello = |known_hosts: &str| {
+        run_systest(
+            &[
+                "--exact",
+                "quickstart::hello",
+                "--cluster",
+                "json",
+                "--cluster-file",
+                &file,
+            ],
+            &[("DUCKTAPE_KNOWN_HOSTS", known_hosts)],
+        )
+    };
+    let run = hello(&empty);
     assert_eq!(run.status, 2, "{}\n{}", run.stdout, run.stderr);
     let errors: Vec<&str> = run
         .stderr
@@ -562,17 +562,7 @@ fn unknown_host_keys_stop_the_run_before_the_first_test() {
     lines[0] = &forged;
     std::fs::write(&wrong, lines.join("\n") + "\n").unwrap();
     let wrong = wrong.display().to_string();
-    let run = run_systest(
-        &[
-            "--exact",
-            "quickstart::hello",
-            "--cluster",
-            "json",
-            "--cluster-file",
-            &file,
-        ],
-        &[("DUCKTAPE_KNOWN_HOSTS", &wrong)],
-    );
+    let run = hello(&wrong);
     assert_eq!(run.status, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains("does not match") && run.stderr.contains("ssh-keygen -R"),
@@ -581,17 +571,7 @@ fn unknown_host_keys_stop_the_run_before_the_first_test() {
     );
     // With the cluster's own known_hosts the same run passes.
     let known = cluster.dir.join("known_hosts").display().to_string();
-    let run = run_systest(
-        &[
-            "--exact",
-            "quickstart::hello",
-            "--cluster",
-            "json",
-            "--cluster-file",
-            &file,
-        ],
-        &[("DUCKTAPE_KNOWN_HOSTS", &known)],
-    );
+    let run = hello(&known);
     run.assert_status(0);
 }
 

@@ -9,380 +9,15 @@
 //! strict where ducktape would fail much later, far from the file (no names, duplicate nodes,
 //! a missing key file): every error names the file, the node and the field, and says what to do.
 
-use super::spec::OperatingSystem;
+use super::checks::{check_unique, parse_port, validate_identity_files};
+use super::error::{ClusterFileError, FieldProblem, NodeRef, Origin};
+use super::{expand_home, inferred_os, NodeConfig, DEFAULT_SSH_PORT};
+use crate::cluster::spec::OperatingSystem;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
-use std::ffi::OsString;
-use std::fmt;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-
-/// The SSH port used when a node does not name one.
-pub const DEFAULT_SSH_PORT: u16 = 22;
-
-/// One node of a file-defined cluster (JSON or Vagrant), as ducktape describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeConfig {
-    /// `ssh_config.host`: the node's name in reports and logs.
-    pub name: String,
-    /// `ssh_config.hostname`: the address to connect to.
-    pub hostname: String,
-    /// `ssh_config.port`; [`DEFAULT_SSH_PORT`] when absent or `null`.
-    pub port: u16,
-    /// `ssh_config.user`; `None` lets ssh pick (the current user).
-    pub user: Option<String>,
-    /// `ssh_config.identityfile`, resolved: a relative path is taken relative to the cluster
-    /// file's directory and a leading `~/` is expanded to `$HOME`. `None` uses ssh-agent.
-    pub identity_file: Option<PathBuf>,
-    /// `ssh_config.password`, kept for compatibility with ducktape files.
-    pub password: Option<String>,
-    /// The address other nodes use to reach this one. For Vagrant nodes ducktape asks each
-    /// machine over ssh; this crate cannot here, so Vagrant nodes leave it `None`.
-    pub externally_routable_ip: Option<String>,
-    /// From `os` (alias `operating_system`). When neither is given, ducktape's own rule
-    /// applies: a host name containing `windows` is a Windows node, anything else Linux.
-    pub operating_system: OperatingSystem,
-    /// Optional free-form `node_type` label, matched against [`super::spec::NodeSpec`].
-    pub node_type: Option<String>,
-}
-
-impl NodeConfig {
-    /// A node with the given name and address and every other field at its default.
-    pub fn new(name: impl Into<String>, hostname: impl Into<String>) -> Self {
-        let name = name.into();
-        NodeConfig {
-            operating_system: inferred_os(&name),
-            name,
-            hostname: hostname.into(),
-            port: DEFAULT_SSH_PORT,
-            user: None,
-            identity_file: None,
-            password: None,
-            externally_routable_ip: None,
-            node_type: None,
-        }
-    }
-}
-
-/// ducktape's rule for nodes that do not state their OS: `"windows" in ssh_config.host`.
-pub(crate) fn inferred_os(host: &str) -> OperatingSystem {
-    if host.contains("windows") {
-        OperatingSystem::Windows
-    } else {
-        OperatingSystem::Linux
-    }
-}
-
-/// Where a cluster description came from, for error messages.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// A JSON cluster file (given with `--cluster-file`, or a Vagrant cache).
-    File(PathBuf),
-    /// The output of `vagrant ssh-config`.
-    VagrantSshConfig,
-}
-
-impl Origin {
-    /// How this origin spells the identity-file field.
-    fn identity_field(&self) -> &'static str {
-        match self {
-            Origin::File(_) => "ssh_config.identityfile",
-            Origin::VagrantSshConfig => "IdentityFile",
-        }
-    }
-
-    /// How this origin spells the node-name field.
-    fn host_field(&self) -> &'static str {
-        match self {
-            Origin::File(_) => "ssh_config.host",
-            Origin::VagrantSshConfig => "Host",
-        }
-    }
-
-    /// How this origin spells the address fields.
-    fn address_fields(&self) -> &'static str {
-        match self {
-            Origin::File(_) => "`ssh_config.hostname` and `ssh_config.port`",
-            Origin::VagrantSshConfig => "`HostName` and `Port`",
-        }
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::File(path) => write!(f, "cluster file {}", path.display()),
-            Origin::VagrantSshConfig => f.write_str("`vagrant ssh-config` output"),
-        }
-    }
-}
-
-/// A node in an error message: its position and, once known, its name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeRef {
-    /// Zero-based position in `nodes` (or among the `Host` blocks).
-    pub index: usize,
-    /// `ssh_config.host` (or `Host`), when it was readable.
-    pub host: Option<String>,
-}
-
-impl NodeRef {
-    fn named(index: usize, host: &str) -> Self {
-        NodeRef {
-            index,
-            host: Some(host.to_string()),
-        }
-    }
-}
-
-impl fmt::Display for NodeRef {
-    /// `nodes[1] (host "worker2")`, or `nodes[1]` before the name is known.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "nodes[{}]", self.index)?;
-        match &self.host {
-            Some(host) => write!(f, " (host {host:?})"),
-            None => Ok(()),
-        }
-    }
-}
-
-/// What is wrong with one field of one node.
-#[derive(Debug)]
-pub enum FieldProblem {
-    /// Required and absent (or `null`).
-    Missing,
-    /// Present but empty or only whitespace.
-    Blank,
-    /// A JSON value of the wrong kind.
-    WrongType {
-        /// What the field must be, e.g. `a string`.
-        expected: &'static str,
-        /// What it is, e.g. `a number`.
-        found: &'static str,
-    },
-    /// A port that is not a whole number.
-    PortNotANumber(String),
-    /// A port outside 1–65535.
-    PortOutOfRange(String),
-    /// An `os` other than `linux` or `windows`.
-    UnknownOs(String),
-    /// `os` and `operating_system` both given, with different values.
-    Conflicts {
-        /// The other field.
-        other: &'static str,
-    },
-    /// The identity file does not exist.
-    FileMissing(PathBuf),
-    /// The identity file exists but cannot be opened.
-    FileUnreadable(PathBuf, io::Error),
-    /// The identity file is a directory.
-    FileIsDirectory(PathBuf),
-}
-
-impl fmt::Display for FieldProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FieldProblem::Missing => f.write_str("is missing; add it"),
-            FieldProblem::Blank => f.write_str("is blank; give it a non-empty value"),
-            FieldProblem::WrongType { expected, found } => {
-                write!(f, "must be {expected}, not {found}; fix its value")
-            }
-            FieldProblem::PortNotANumber(v) => write!(
-                f,
-                "is {v:?}, not a whole number; use the node's SSH port, such as 22"
-            ),
-            FieldProblem::PortOutOfRange(v) => write!(
-                f,
-                "is {v}, outside 1-65535; use the node's SSH port, such as 22"
-            ),
-            FieldProblem::UnknownOs(v) => {
-                write!(f, "is {v:?}; use \"linux\" or \"windows\"")
-            }
-            FieldProblem::Conflicts { other } => {
-                write!(f, "disagrees with `{other}`; keep only one of them")
-            }
-            FieldProblem::FileMissing(p) => write!(
-                f,
-                "{} does not exist; fix the path (a relative path is relative to the \
-                 cluster file's directory) or remove the field to use ssh-agent",
-                p.display()
-            ),
-            FieldProblem::FileUnreadable(p, e) => write!(
-                f,
-                "{} cannot be read ({e}); make it readable by this user",
-                p.display()
-            ),
-            FieldProblem::FileIsDirectory(p) => write!(
-                f,
-                "{} is a directory; point it at the private key file itself",
-                p.display()
-            ),
-        }
-    }
-}
-
-/// Why a cluster file (or `vagrant ssh-config` output) could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClusterFileError {
-    /// The file could not be read.
-    #[error("cannot read {origin}: {error}; check the path given to --cluster-file")]
-    Read {
-        /// The file.
-        origin: Origin,
-        /// What the OS said.
-        error: io::Error,
-    },
-    /// The file is not JSON.
-    #[error(
-        "{origin} is not valid JSON: {message} at line {line}, column {column}; fix the syntax \
-         (a cluster file looks like {{\"nodes\": [{{\"ssh_config\": {{\"host\": \"worker1\", \
-         \"hostname\": \"10.0.0.1\"}}}}]}})"
-    )]
-    NotJson {
-        /// The file.
-        origin: Origin,
-        /// One-based line of the syntax error.
-        line: usize,
-        /// One-based column of the syntax error.
-        column: usize,
-        /// What the JSON parser said.
-        message: String,
-    },
-    /// No `nodes` array at the top level.
-    #[error(
-        "{origin}: `nodes` {found}; a cluster file is a JSON object like {{\"nodes\": \
-         [{{\"ssh_config\": {{\"host\": \"worker1\", \"hostname\": \"10.0.0.1\"}}}}]}}"
-    )]
-    Nodes {
-        /// The file.
-        origin: Origin,
-        /// What was found instead, e.g. `is missing`.
-        found: String,
-    },
-    /// `nodes` is an empty array.
-    #[error("{origin}: `nodes` is empty; list at least one node, or use --cluster localhost")]
-    Empty {
-        /// The file.
-        origin: Origin,
-    },
-    /// An entry of `nodes` is not a JSON object.
-    #[error(
-        "{origin}, nodes[{index}]: the node must be an object with `ssh_config`, not {found}; \
-         write {{\"ssh_config\": {{\"host\": \"worker1\", \"hostname\": \"10.0.0.1\"}}}}"
-    )]
-    NodeNotObject {
-        /// The file.
-        origin: Origin,
-        /// Position in `nodes`.
-        index: usize,
-        /// The kind of JSON value found.
-        found: &'static str,
-    },
-    /// One field of one node is wrong.
-    #[error("{origin}, {node}: `{field}` {problem}")]
-    Field {
-        /// The file.
-        origin: Origin,
-        /// The node.
-        node: NodeRef,
-        /// The field's path, e.g. `ssh_config.port`.
-        field: &'static str,
-        /// What is wrong.
-        problem: FieldProblem,
-    },
-    /// Two nodes share a name.
-    #[error(
-        "{origin}: nodes[{first}] and nodes[{second}] have the same `{}` {host:?}; \
-         node names identify nodes in reports, so rename one of them",
-        .origin.host_field()
-    )]
-    DuplicateHost {
-        /// The file.
-        origin: Origin,
-        /// The shared name.
-        host: String,
-        /// Position of the first node with it.
-        first: usize,
-        /// Position of the second node with it.
-        second: usize,
-    },
-    /// Two nodes share an address and port, so they are one machine.
-    #[error(
-        "{origin}: {first} and {second} have the same {} ({address}), so they are \
-         one machine; change the hostname or port of one of them, or remove it",
-        .origin.address_fields()
-    )]
-    DuplicateAddress {
-        /// The file.
-        origin: Origin,
-        /// `hostname:port`.
-        address: String,
-        /// The first node with it.
-        first: NodeRef,
-        /// The second node with it.
-        second: NodeRef,
-    },
-    /// The file could not be written.
-    #[error("cannot write {origin}: {error}; check that its directory exists and is writable")]
-    Write {
-        /// The file.
-        origin: Origin,
-        /// What the OS said.
-        error: io::Error,
-    },
-    /// `vagrant` could not be found.
-    #[error(
-        "vagrant cluster: `vagrant` is not installed or not on PATH; use --cluster localhost \
-         (the default) or --cluster-file with a JSON cluster"
-    )]
-    VagrantNotInstalled,
-    /// `vagrant ssh-config` could not be started for another reason.
-    #[error("vagrant cluster: cannot run `vagrant ssh-config`: {error}")]
-    VagrantRun {
-        /// What the OS said.
-        error: io::Error,
-    },
-    /// `vagrant ssh-config` exited with an error.
-    #[error(
-        "vagrant cluster: `vagrant ssh-config` failed ({status}){}; run `vagrant up` in the \
-         directory with the Vagrantfile (`vagrant status` shows which machines are down)",
-        colon_detail(.stderr)
-    )]
-    VagrantFailed {
-        /// The exit status.
-        status: String,
-        /// What vagrant printed on stderr.
-        stderr: String,
-    },
-    /// `vagrant ssh-config` printed no machines.
-    #[error(
-        "vagrant cluster: `vagrant ssh-config` printed no `Host` entries; start the machines \
-         with `vagrant up`"
-    )]
-    VagrantNoMachines,
-    /// A line of `vagrant ssh-config` output could not be understood.
-    #[error("`vagrant ssh-config` output, line {line} ({text:?}): {problem}")]
-    SshConfig {
-        /// One-based line number.
-        line: usize,
-        /// The line itself.
-        text: String,
-        /// What is wrong, and what to do.
-        problem: String,
-    },
-}
-
-/// `: detail` when there is any, so an empty stderr does not leave a dangling colon.
-fn colon_detail(detail: &str) -> String {
-    if detail.is_empty() {
-        String::new()
-    } else {
-        format!(": {detail}")
-    }
-}
 
 /// Reads, parses and checks a JSON cluster file, including that identity files are readable.
 pub fn load_json_cluster(path: &Path) -> Result<Vec<NodeConfig>, ClusterFileError> {
@@ -412,25 +47,6 @@ pub fn parse_json_cluster(text: &str, origin: &Path) -> Result<Vec<NodeConfig>, 
     Ok(nodes)
 }
 
-/// Checks that every identity file exists, is a file and can be opened; kept apart from
-/// parsing because a file may legitimately be parsed where its keys do not exist.
-pub fn validate_identity_files(
-    nodes: &[NodeConfig],
-    origin: &Origin,
-) -> Result<(), ClusterFileError> {
-    for (index, node) in nodes.iter().enumerate() {
-        if let Some(path) = &node.identity_file {
-            check_identity_file(path).map_err(|problem| ClusterFileError::Field {
-                origin: origin.clone(),
-                node: NodeRef::named(index, &node.name),
-                field: origin.identity_field(),
-                problem,
-            })?;
-        }
-    }
-    Ok(())
-}
-
 /// Writes `nodes` in ducktape's format (sorted keys, two-space indent, as ducktape's Vagrant
 /// cache), replacing the file atomically so a concurrent reader never sees half a file.
 pub fn write_json_cluster(path: &Path, nodes: &[NodeConfig]) -> Result<(), ClusterFileError> {
@@ -447,60 +63,9 @@ pub fn write_json_cluster(path: &Path, nodes: &[NodeConfig]) -> Result<(), Clust
     };
     let mut text = serde_json::to_string_pretty(&doc).map_err(|e| write_error(e.into()))?;
     text.push('\n');
-    write_atomically(path, text.as_bytes()).map_err(write_error)
-}
-
-/// Parses a port given as text (JSON string or `Port` line): 1–65535.
-pub(crate) fn parse_port(raw: &str) -> Result<u16, FieldProblem> {
-    let trimmed = raw.trim();
-    let number: i128 = trimmed
-        .parse()
-        .map_err(|_| FieldProblem::PortNotANumber(raw.to_string()))?;
-    u16::try_from(number)
-        .ok()
-        .filter(|port| *port != 0)
-        .ok_or_else(|| FieldProblem::PortOutOfRange(trimmed.to_string()))
-}
-
-/// Expands a leading `~` or `~/` to `$HOME`, as ssh does; other paths are returned as given.
-pub(crate) fn expand_home(raw: &str) -> PathBuf {
-    let rest = match raw.strip_prefix('~') {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.trim_start_matches('/'),
-        _ => return PathBuf::from(raw),
-    };
-    match std::env::var_os("HOME") {
-        Some(home) if rest.is_empty() => PathBuf::from(home),
-        Some(home) => PathBuf::from(home).join(rest),
-        None => PathBuf::from(raw),
-    }
-}
-
-/// Rejects duplicate names and duplicate addresses: either would make two entries that
-/// reports or leases could not tell apart.
-pub(crate) fn check_unique(nodes: &[NodeConfig], origin: &Origin) -> Result<(), ClusterFileError> {
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut addresses: HashMap<(String, u16), usize> = HashMap::new();
-    for (index, node) in nodes.iter().enumerate() {
-        if let Some(first) = names.insert(&node.name, index) {
-            return Err(ClusterFileError::DuplicateHost {
-                origin: origin.clone(),
-                host: node.name.clone(),
-                first,
-                second: index,
-            });
-        }
-        // Host names are case-insensitive, so `Worker1` and `worker1` are one machine.
-        let key = (node.hostname.to_ascii_lowercase(), node.port);
-        if let Some(first) = addresses.insert(key, index) {
-            return Err(ClusterFileError::DuplicateAddress {
-                origin: origin.clone(),
-                address: format!("{}:{}", node.hostname, node.port),
-                first: NodeRef::named(first, &nodes[first].name),
-                second: NodeRef::named(index, &node.name),
-            });
-        }
-    }
-    Ok(())
+    crate::report::fsutil::write_atomic_with(path, text.as_bytes(), |_, _, error| {
+        write_error(error)
+    })
 }
 
 /// serde_json puts the position at the end of its message; keep it in its own fields.
@@ -714,37 +279,6 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// Exists, is not a directory, and opens: what ssh needs of a key file.
-fn check_identity_file(path: &Path) -> Result<(), FieldProblem> {
-    match fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => return Err(FieldProblem::FileIsDirectory(path.into())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(FieldProblem::FileMissing(path.into()))
-        }
-        _ => {}
-    }
-    File::open(path)
-        .map(drop)
-        .map_err(|e| FieldProblem::FileUnreadable(path.into(), e))
-}
-
-/// Writes a sibling temporary file and renames it over `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
-    let mut temp_name = OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".tmp{}", std::process::id()));
-    let temp = path.with_file_name(temp_name);
-    let result = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, path));
-    if result.is_err() {
-        // Best effort: the write error is what the user needs to see.
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
 /// The file as ducktape writes it; fields in alphabetical order because ducktape sorts keys.
 #[derive(Serialize)]
 struct ClusterDoc<'a> {
@@ -821,7 +355,7 @@ pub(crate) mod tests {
         Path::new("/etc/ducktape/cluster.json")
     }
 
-    fn parse(text: &str) -> Result<Vec<NodeConfig>, ClusterFileError> {
+    pub(crate) fn parse(text: &str) -> Result<Vec<NodeConfig>, ClusterFileError> {
         parse_json_cluster(text, origin())
     }
 
@@ -845,11 +379,11 @@ pub(crate) mod tests {
         message
     }
 
-    fn node(host: &str, ssh: &str) -> String {
+    pub(crate) fn node(host: &str, ssh: &str) -> String {
         format!(r#"{{"ssh_config": {{"host": "{host}", {ssh}}}}}"#)
     }
 
-    fn cluster(nodes: &[String]) -> String {
+    pub(crate) fn cluster(nodes: &[String]) -> String {
         format!(r#"{{"nodes": [{}]}}"#, nodes.join(", "))
     }
 
@@ -1085,42 +619,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn duplicate_host_names_both_indices() {
-        let text = cluster(&[
-            node("w1", r#""hostname": "h1""#),
-            node("w2", r#""hostname": "h2""#),
-            node("w1", r#""hostname": "h3""#),
-        ]);
-        message_naming(
-            parse(&text),
-            &[
-                "cluster.json",
-                "nodes[0] and nodes[2]",
-                "`ssh_config.host` \"w1\"",
-                "rename",
-            ],
-        );
-    }
-
-    #[test]
-    fn duplicate_address_and_port() {
-        let text = cluster(&[
-            node("w1", r#""hostname": "127.0.0.1", "port": 2222"#),
-            node("w2", r#""hostname": "127.0.0.1", "port": 2200"#),
-            node("w3", r#""hostname": "127.0.0.1", "port": "2222""#),
-        ]);
-        message_naming(
-            parse(&text),
-            &[
-                "cluster.json",
-                "nodes[0] (host \"w1\") and nodes[2] (host \"w3\")",
-                "`ssh_config.hostname` and `ssh_config.port`",
-                "127.0.0.1:2222",
-            ],
-        );
-    }
-
-    #[test]
     fn unknown_or_conflicting_os() {
         let text =
             cluster(&[r#"{"os": "macos", "ssh_config": {"host": "m", "hostname": "h"}}"#.into()]);
@@ -1147,101 +645,6 @@ pub(crate) mod tests {
             r#"{"operating_system": 1, "ssh_config": {"host": "m", "hostname": "h"}}"#.into(),
         ]);
         message_naming(parse(&text), &["`operating_system` must be a string"]);
-    }
-
-    /// A cluster file in a temp dir whose only node uses `identityfile`.
-    fn file_with_key(dir: &Path, identityfile: &str) -> PathBuf {
-        let path = dir.join("cluster.json");
-        let text = cluster(&[node(
-            "w1",
-            &format!(r#""hostname": "h1", "identityfile": "{identityfile}""#),
-        )]);
-        fs::write(&path, text).unwrap();
-        path
-    }
-
-    #[test]
-    fn identity_file_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = file_with_key(dir.path(), "keys/id_missing");
-        let missing = dir.path().join("keys/id_missing");
-        message_naming(
-            load_json_cluster(&path),
-            &[
-                &path.display().to_string(),
-                "nodes[0] (host \"w1\")",
-                "`ssh_config.identityfile`",
-                &missing.display().to_string(),
-                "does not exist",
-            ],
-        );
-    }
-
-    #[test]
-    fn identity_file_is_a_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("keys")).unwrap();
-        let path = file_with_key(dir.path(), "keys");
-        message_naming(
-            load_json_cluster(&path),
-            &[
-                &path.display().to_string(),
-                "nodes[0] (host \"w1\")",
-                "`ssh_config.identityfile`",
-                "is a directory",
-            ],
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn identity_file_unreadable() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("id");
-        fs::write(&key, "key").unwrap();
-        fs::set_permissions(&key, fs::Permissions::from_mode(0o000)).unwrap();
-        if File::open(&key).is_ok() {
-            // Running as root: permissions do not stop us, so there is nothing to test.
-            return;
-        }
-        let path = file_with_key(dir.path(), "id");
-        message_naming(
-            load_json_cluster(&path),
-            &[
-                &path.display().to_string(),
-                "nodes[0] (host \"w1\")",
-                "`ssh_config.identityfile`",
-                "cannot be read",
-            ],
-        );
-    }
-
-    /// A socket has metadata but cannot be opened, even by root: the "unreadable" path.
-    #[cfg(unix)]
-    #[test]
-    fn identity_file_that_cannot_be_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("id")).unwrap();
-        let path = file_with_key(dir.path(), "id");
-        message_naming(
-            load_json_cluster(&path),
-            &[
-                &path.display().to_string(),
-                "nodes[0] (host \"w1\")",
-                "`ssh_config.identityfile`",
-                "cannot be read",
-            ],
-        );
-    }
-
-    #[test]
-    fn identity_file_present_loads() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("id"), "key").unwrap();
-        let path = file_with_key(dir.path(), "id");
-        let nodes = load_json_cluster(&path).unwrap();
-        assert_eq!(nodes[0].identity_file, Some(dir.path().join("id")));
     }
 
     #[test]

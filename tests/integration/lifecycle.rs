@@ -1,10 +1,7 @@
 //! Clusters, leases and the service lifecycle, checked from outside the
 //! test process: real processes, real signals, real lease files.
 
-mod common;
-mod kill_loop;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -158,16 +155,12 @@ fn sigint_mid_test_tears_down_collects_logs_and_reports_interrupted() {
 
 #[test]
 fn teardown_runs_after_a_panic_and_a_failed_start() {
-    let state = tempfile::tempdir().unwrap();
-    let lease_root = state.path().display().to_string();
-    let run = run_fixtures(
+    let (state, run) = run_fixtures_with_own_leases(
         &[
             "--exact",
             "services::panics_with_service",
             "services::start_fails",
             "services::passes_with_service",
-            "--lease-root",
-            &lease_root,
         ],
         &[],
     );
@@ -219,16 +212,8 @@ fn teardown_runs_after_a_panic_and_a_failed_start() {
 
 #[test]
 fn no_teardown_leaves_processes_running() {
-    let state = tempfile::tempdir().unwrap();
-    let lease_root = state.path().display().to_string();
-    let run = run_fixtures(
-        &[
-            "--exact",
-            "services::passes_with_service",
-            "--no-teardown",
-            "--lease-root",
-            &lease_root,
-        ],
+    let (state, run) = run_fixtures_with_own_leases(
+        &["--exact", "services::passes_with_service", "--no-teardown"],
         &[],
     );
     run.assert_status(0);
@@ -249,17 +234,7 @@ fn no_teardown_leaves_processes_running() {
 
 #[test]
 fn eight_nodes_start_in_parallel() {
-    let state = tempfile::tempdir().unwrap();
-    let lease_root = state.path().display().to_string();
-    let run = run_fixtures(
-        &[
-            "--exact",
-            "services::slow_start_8",
-            "--lease-root",
-            &lease_root,
-        ],
-        &[],
-    );
+    let (_leases, run) = run_fixtures_with_own_leases(&["--exact", "services::slow_start_8"], &[]);
     run.assert_status(0);
     let t = run.report()["results"][0]["run_time_seconds"]
         .as_f64()
@@ -286,17 +261,8 @@ fn network_faults_on_localhost_are_refused_naming_the_clusters_that_can() {
 
 #[test]
 fn faults_are_recorded_and_healed_after_a_panic() {
-    let state = tempfile::tempdir().unwrap();
-    let lease_root = state.path().display().to_string();
-    let run = run_fixtures(
-        &[
-            "--exact",
-            "services::pause_then_panic",
-            "--lease-root",
-            &lease_root,
-        ],
-        &[],
-    );
+    let (state, run) =
+        run_fixtures_with_own_leases(&["--exact", "services::pause_then_panic"], &[]);
     run.assert_status(101);
     let report = run.report();
     let summary = report["results"][0]["summary"].as_str().unwrap_or("");
@@ -320,16 +286,8 @@ fn faults_are_recorded_and_healed_after_a_panic() {
 
 #[test]
 fn compress_archives_logs_on_the_node_before_collecting_them() {
-    let state = tempfile::tempdir().unwrap();
-    let lease_root = state.path().display().to_string();
-    let run = run_fixtures(
-        &[
-            "--exact",
-            "services::passes_with_service",
-            "--compress",
-            "--lease-root",
-            &lease_root,
-        ],
+    let (state, run) = run_fixtures_with_own_leases(
+        &["--exact", "services::passes_with_service", "--compress"],
         &[],
     );
     run.assert_status(0);
@@ -464,9 +422,7 @@ fn record_of(run: &Run, id: &str) -> serde_json::Value {
 
 #[test]
 fn a_timed_out_test_can_no_longer_touch_the_node_the_next_test_gets() {
-    let state = tempfile::tempdir().unwrap();
-    let lease_root = state.path().display().to_string();
-    let run = run_fixtures(
+    let (state, run) = run_fixtures_with_own_leases(
         &[
             "--exact",
             "isolation::a_zombie_writer",
@@ -475,8 +431,6 @@ fn a_timed_out_test_can_no_longer_touch_the_node_the_next_test_gets() {
             "5000",
             "--localhost-nodes",
             "1",
-            "--lease-root",
-            &lease_root,
         ],
         &[],
     );

@@ -8,11 +8,10 @@
 //! SSH, which this module does not do, so Vagrant nodes have `externally_routable_ip: None`;
 //! a later step that holds a connection can fill it in.
 
-use super::json::{
-    check_unique, expand_home, inferred_os, load_json_cluster, parse_port, validate_identity_files,
-    write_json_cluster, ClusterFileError, FieldProblem, NodeConfig, NodeRef, Origin,
-    DEFAULT_SSH_PORT,
-};
+use super::checks::{check_unique, parse_port, validate_identity_files};
+use super::error::{ClusterFileError, FieldProblem, NodeRef, Origin};
+use super::json::{load_json_cluster, write_json_cluster};
+use super::{expand_home, inferred_os, NodeConfig, DEFAULT_SSH_PORT};
 use std::ffi::OsStr;
 use std::io;
 use std::path::Path;
@@ -219,8 +218,8 @@ fn unquote(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::json::tests::message_naming;
     use super::*;
-    use crate::cluster::json::tests::message_naming;
     use crate::cluster::spec::OperatingSystem;
     use std::fs;
     use std::path::PathBuf;

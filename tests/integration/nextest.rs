@@ -1,9 +1,7 @@
 //! The same binaries under `cargo nextest run`: one process per test, options
 //! through `DUCKTAPE_*` variables, one session per run.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 fn sessions(results: &Path) -> Vec<std::path::PathBuf> {

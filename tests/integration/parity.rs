@@ -2,9 +2,7 @@
 //! types, env marks, result directory names, services without nodes, JVM
 //! logs — under `cargo test` and, through `DUCKTAPE_*`, under nextest.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -221,16 +219,8 @@ fn enable_jvm_logs_collects_gc_logs_of_jvm_services() {
         return;
     }
     // A private lease root, so the service lands on worker1.
-    let state = tempfile::tempdir().unwrap();
-    let lease_root = state.path().display().to_string();
-    let run = run_fixtures(
-        &[
-            "--exact",
-            "parity::jvm_service",
-            "--enable-jvm-logs",
-            "--lease-root",
-            &lease_root,
-        ],
+    let (_leases, run) = run_fixtures_with_own_leases(
+        &["--exact", "parity::jvm_service", "--enable-jvm-logs"],
         &[],
     );
     run.assert_status(0);

@@ -297,3 +297,18 @@ pub fn nextest_fixtures(extra: &[&str], envs: &[(&str, String)]) -> Nextest {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Runs the fixtures on a lease root of their own (`--lease-root`, a new
+/// temporary directory returned with the run), so the test can look at the
+/// node directories and processes its run left without seeing others'.
+pub fn run_fixtures_with_own_leases(
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (tempfile::TempDir, Run) {
+    let state = tempfile::tempdir().unwrap();
+    let lease_root = state.path().display().to_string();
+    let mut all = args.to_vec();
+    all.extend(["--lease-root", &lease_root]);
+    let run = run_fixtures(&all, envs);
+    (state, run)
+}

@@ -2,9 +2,7 @@
 //! test binaries (`systest`, `fixtures`) as cargo, nextest and IDEs do and
 //! check what a user would see: exit codes, listings, reports.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -1066,4 +1064,35 @@ fn under_nextest_subsets_are_refused_for_partitions() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_bad_ssh_variable_is_one_line_naming_it() {
+    let cases = [
+        (
+            "DUCKTAPE_SSH_HOST_KEYS",
+            "maybe",
+            "error: DUCKTAPE_SSH_HOST_KEYS=maybe: invalid value 'maybe' for --ssh-host-keys: \
+             expected strict, accept-new or off",
+        ),
+        (
+            "DUCKTAPE_SSH_ROOT",
+            "relative/dir",
+            "error: DUCKTAPE_SSH_ROOT=relative/dir: invalid value 'relative/dir' for --ssh-root",
+        ),
+        (
+            "DUCKTAPE_SSH_CIPHERS",
+            "rot13",
+            "error: DUCKTAPE_SSH_CIPHERS=rot13: invalid value 'rot13' for --ssh-ciphers",
+        ),
+        (
+            "DUCKTAPE_SSH_ACCEPT_NEW",
+            "please",
+            "error: DUCKTAPE_SSH_ACCEPT_NEW=please: --ssh-accept-new is a switch",
+        ),
+    ];
+    for (var, value, start) in cases {
+        let line = one_error_line(&["--exact", "basic::passes"], &[(var, value)]);
+        assert!(line.starts_with(start), "{var}={value}: {line}");
+    }
 }

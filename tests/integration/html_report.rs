@@ -1,9 +1,7 @@
 //! report.html opened in a real browser (Debian's headless Chromium): the
 //! page must render every test from report.js, offline, from file://.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::process::{Command, Stdio};
 
 fn chromium(args: &[&str], url: &str) -> Option<std::process::Output> {

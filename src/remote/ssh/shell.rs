@@ -1,0 +1,312 @@
+//! A persistent shell per session: commands without stdin run in a subshell
+//! of one long-lived `bash` instead of a new exec channel each.
+//!
+//! An exec channel costs the node a fork of sshd's session process and a
+//! fresh login shell per command (~2-3 ms of node CPU, most of a warm
+//! `ssh("true")`); a subshell of a running `bash` is one fork (~0.2 ms). The
+//! shell reads commands on its stdin as `__dt_r NONCE 'SCRIPT'` (the script
+//! quoted, so no command text can reach the shell's parser: it runs through
+//! `eval` in the subshell), and after each prints end markers carrying the
+//! random nonce on stdout and stderr (see [`super::run::ShellEnd`]).
+//!
+//! What stays as with an exec channel:
+//!
+//! * the subshell leads its own process group (the shell runs with job
+//!   control, the subshell without), so a timed-out command is killed with
+//!   all its children by the same `kill -- -PID`;
+//! * stdin is `/dev/null`, the node variables are exported and the command
+//!   runs in the node root;
+//! * a command that leaves a process holding its stdout or stderr: the shell
+//!   looks for one (fds of processes newer than the subshell) and says so,
+//!   the driver waits out the grace for more output as before, and the
+//!   shell is closed instead of reused, so that output can never mix into a
+//!   later command's.
+//!
+//! Commands with stdin (so copies to a node), captures and commands that
+//! mention `$$` (in a subshell it would be the shell's pid) keep exec
+//! channels; copies from a node stream through the shell (its end-marker
+//! filter costs one `memchr` pass over the data).
+//! Any doubt about the shell (no bash on the node, the shell gone before the
+//! command started, output after the end marker) closes it; a command that
+//! had not started then runs on an exec channel.
+
+use super::conn::{io_again, Conn, Fail};
+use super::run::{self, Driver, State};
+use super::{kill, Inner, Ran, PACKET, WINDOW};
+use crate::remote::RemoteError;
+use ssh2::Channel;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// What the login shell runs on the shell channel. The trailing word makes
+/// the shell easy to tell apart in `ps` (see [`SHELL_ARGS`]).
+const START: &str = "exec bash --noprofile --norc -s ducktape-shell";
+
+/// The shell's command line as `ps -o args` shows it.
+pub(crate) const SHELL_ARGS: &str = "bash --noprofile --norc -s ducktape-shell";
+
+/// Sent once when the shell starts: job control on (every command's
+/// subshell leads its own process group), and the function that runs one
+/// command and prints its end markers.
+///
+/// `__dt_r NONCE SCRIPT`: the subshell (stdin `/dev/null`, job control off
+/// so what it starts stays in its group) prints its pid marker and evals the
+/// script; its stderr goes through fd 8 so the shell's own job messages
+/// ("Killed") go to /dev/null instead. Then: is any process newer than the
+/// subshell holding the shell's stdout or stderr (a background job)? Then
+/// the markers: `\x01ducktape-end-NONCE` on stdout, with `:STATUS:HELD` on
+/// stderr.
+const INIT: &str = r#"set -m
+__dt_r() {
+{ ( set +m; exec 8>&-; printf '\001ducktape-pid:%d\n' "$BASHPID" >&2; eval "$2" ) </dev/null 2>&8 &
+__dt_c=$!; wait "$__dt_c"; } 8>&2 2>/dev/null
+__dt_s=$? __dt_h=0
+for __dt_d in /proc/[0-9]*; do
+[ "${__dt_d#/proc/}" -gt "$__dt_c" ] 2>/dev/null || continue
+for __dt_f in "$__dt_d"/fd/*; do
+if [ "$__dt_f" -ef /proc/$$/fd/1 ] || [ "$__dt_f" -ef /proc/$$/fd/2 ]; then __dt_h=1; break 2; fi
+done
+done
+printf '\001ducktape-end-%s\n' "$1"
+printf '\001ducktape-end-%s:%d:%d\n' "$1" "$__dt_s" "$__dt_h" >&2
+}
+"#;
+
+/// Whether `cmd` may run on the persistent shell: it must not read the
+/// wrapper's `$$`, which a subshell cannot give it.
+pub(crate) fn eligible(cmd: &str) -> bool {
+    !cmd.contains("$$") && !cmd.contains("${$}")
+}
+
+/// The line that runs `cmd` (node variables, root directory, then the
+/// command) with end markers tagged `nonce`.
+fn line(inner: &Inner, cmd: &str, nonce: &str) -> String {
+    let r = crate::remote::quote(&inner.opts.root);
+    let h = crate::remote::quote_str(&inner.hostname);
+    let n = crate::remote::quote_str(&inner.tag);
+    let script = format!(
+        "export DUCKTAPE_NODE={n} DUCKTAPE_NODE_ROOT={r} DUCKTAPE_NODE_HOSTNAME={h}\n\
+         cd {r} 2>/dev/null || {{ mkdir -p {r} && cd {r}; }} || exit 1\n\
+         {cmd}\n"
+    );
+    format!("__dt_r {nonce} {}\n", crate::remote::quote_str(&script))
+}
+
+/// A random nonce: commands cannot guess their end marker.
+fn nonce() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+/// Writes all of `data` to the shell's stdin.
+fn send(conn: &Conn, ch: &mut Channel, data: &[u8], until: Instant) -> Result<(), Fail> {
+    let mut pos = 0;
+    while pos < data.len() {
+        match ch.write(&data[pos..]) {
+            Ok(n) => pos += n,
+            Err(e) if io_again(&e) => conn.wait(until)?,
+            Err(e) => return Err(Fail::Chan(e)),
+        }
+    }
+    Ok(())
+}
+
+/// How a try on the shell ended.
+pub(crate) enum Tried {
+    /// The command ran (or failed in a way that says it may have).
+    Done(Result<Ran, RemoteError>),
+    /// It did not start: run it on an exec channel.
+    Fallback,
+}
+
+impl Inner {
+    /// Runs `cmd` on a session's persistent shell, opening the shell if the
+    /// session has none.
+    pub(super) fn run_shell(&self, cmd: &str, out: &mut dyn Write, timeout: Duration) -> Tried {
+        let started = Instant::now();
+        let until = started + timeout;
+        let (mut conn, fresh) = match self.take() {
+            Ok(c) => c,
+            Err(e) => return Tried::Done(Err(e)),
+        };
+        if conn.no_shell {
+            self.put(conn);
+            return Tried::Fallback;
+        }
+        let nonce = nonce();
+        let mut text = String::new();
+        let mut ch = match conn.shell.take() {
+            Some(ch) => ch,
+            None => {
+                let open_until = until.min(started + self.opts.connect_timeout);
+                let opened = conn
+                    .nb(open_until, || {
+                        conn.sess.channel_open("session", WINDOW, PACKET, None)
+                    })
+                    .and_then(|mut ch| conn.nb(open_until, || ch.exec(START)).map(|()| ch));
+                match opened {
+                    Ok(ch) => {
+                        text.push_str(INIT);
+                        ch
+                    }
+                    Err(f) => {
+                        // A dead pooled session: the exec path reconnects.
+                        tracing::debug!(node = %self.target.node, error = %f, fresh, "no shell channel");
+                        conn.discard();
+                        return Tried::Fallback;
+                    }
+                }
+            }
+        };
+        text.push_str(&line(self, cmd, &nonce));
+        tracing::debug!(node = %self.target.node, cmd, "exec (shell)");
+        let opened_now = !text.starts_with("__dt_r ");
+        let mut d = Driver::for_shell(&nonce, self.opts.output_grace);
+        let mut sent = false;
+        let result = send(&conn, &mut ch, text.as_bytes(), until).and_then(|()| {
+            sent = true;
+            loop {
+                match d.step(&conn, &mut ch, until, out)? {
+                    State::Running => continue,
+                    s => break Ok(s),
+                }
+            }
+        });
+        let ran = |d: &mut Driver, status| Ran {
+            status,
+            stderr: std::mem::take(&mut d.stderr),
+            pid: d.pid,
+        };
+        match result {
+            Ok(State::Ended) => {
+                let status = d.exit.unwrap_or(0);
+                tracing::debug!(
+                    node = %self.target.node,
+                    cmd,
+                    status,
+                    stdout_bytes = d.out_bytes,
+                    us = started.elapsed().as_micros() as u64,
+                    "exit (shell)"
+                );
+                conn.shell = Some(ch);
+                self.put(conn);
+                Tried::Done(Ok(ran(&mut d, status)))
+            }
+            Ok(State::HeldOpen) => {
+                // Something the command started holds its output: this
+                // shell's streams are no longer its own.
+                let status = d.exit.unwrap_or(0);
+                tracing::debug!(node = %self.target.node, cmd, "output held open; closing the shell");
+                self.retire(conn, ch);
+                Tried::Done(Ok(ran(&mut d, status)))
+            }
+            Ok(_) if d.pid.is_none() && d.out_bytes == 0 => {
+                // The shell ended before the command started (no bash, or
+                // killed while idle): nothing ran.
+                tracing::debug!(
+                    node = %self.target.node,
+                    cmd,
+                    stderr = %String::from_utf8_lossy(&d.stderr),
+                    "shell gone; using an exec channel"
+                );
+                // A shell that ends as it starts will always: no bash.
+                conn.no_shell = opened_now;
+                self.retire(conn, ch);
+                Tried::Fallback
+            }
+            Ok(_) => {
+                self.retire(conn, ch);
+                Tried::Done(Err(RemoteError::Ssh {
+                    node: self.target.node.clone(),
+                    addr: self.target.addr(),
+                    op: format!("run `{cmd}`"),
+                    reason: "the shell running it ended before it finished (was it killed?)".into(),
+                }))
+            }
+            Err(Fail::Deadline) => {
+                let pid = d.pid;
+                drop(d);
+                // Kills the group, then closes the shell: its streams may
+                // still carry the killed command's output.
+                match kill(&conn, &mut ch, pid) {
+                    Ok(()) => {
+                        drop(ch);
+                        self.put(conn);
+                        Tried::Done(Err(RemoteError::Timeout {
+                            node: self.target.node.clone(),
+                            cmd: cmd.to_string(),
+                            timeout,
+                        }))
+                    }
+                    Err(f) => {
+                        drop(ch);
+                        conn.discard();
+                        Tried::Done(Err(self.ssh_err(
+                            format!(
+                                "`{cmd}` timed out after {timeout:?}, and killing it failed \
+                                 (it may still run)"
+                            ),
+                            &f,
+                        )))
+                    }
+                }
+            }
+            Err(f) => {
+                drop(ch);
+                conn.discard();
+                if d.pid.is_none() && d.out_bytes == 0 && !fresh {
+                    // The pooled session died while idle, as the exec path
+                    // finds at channel open: reconnect (there) once.
+                    self.reconnects
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::debug!(
+                        node = %self.target.node,
+                        error = %f,
+                        sent,
+                        "pooled SSH session is dead; reconnecting"
+                    );
+                    return Tried::Fallback;
+                }
+                Tried::Done(Err(self.ssh_err(
+                    format!(
+                        "lost the connection while running `{cmd}`; it may or may not have run"
+                    ),
+                    &f,
+                )))
+            }
+        }
+    }
+
+    /// Closes a session's shell and pools the session (or drops it if the
+    /// close does not go through).
+    fn retire(&self, conn: Conn, mut ch: Channel) {
+        match run::close_channel(&conn, &mut ch, Duration::from_secs(2)) {
+            Ok(()) => {
+                drop(ch);
+                self.put(conn);
+            }
+            Err(_) => {
+                drop(ch);
+                conn.discard();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_naming_the_shell_pid_keep_exec_channels() {
+        assert!(eligible("true"));
+        assert!(eligible("echo $PPID $BASHPID $!"));
+        assert!(!eligible("kill -TERM $$"));
+        assert!(!eligible("echo ${$} > pid"));
+    }
+
+    #[test]
+    fn nonces_differ() {
+        assert_ne!(nonce(), nonce());
+        assert_eq!(nonce().len(), 32);
+    }
+}
