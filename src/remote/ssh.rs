@@ -526,10 +526,13 @@ impl RemoteAccount for SshAccount {
         // The background job is nohup alone (no `cd d && …` list, which
         // would background a subshell that holds the channel); setsid puts
         // the service in its own session, out of reach of a timed-out
-        // command's group kill.
+        // command's group kill. The group's redirection is made before the
+        // fork, so the job never holds the command's stdout, not even
+        // until it reaches its own redirections (which would make a
+        // persistent shell see a background holder).
         let script = format!(
             "mkdir -p -- {dir} || exit 1\n\
-             nohup setsid bash -c {} </dev/null >>{} 2>&1 &\n\
+             {{ nohup setsid bash -c {} </dev/null & }} >>{} 2>&1 || exit 1\n\
              echo $!",
             quote_str(cmd),
             quote(&log)

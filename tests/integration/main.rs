@@ -15,3 +15,5 @@ mod nextest;
 mod parity;
 #[cfg(feature = "ssh")]
 mod remote;
+#[cfg(feature = "ssh")]
+mod ssh_shell;

@@ -16,12 +16,33 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Start of both marker lines on stderr.
+/// Start of every marker line on stderr.
 const MARK: &[u8] = b"\x01ducktape-";
-/// `\x01ducktape-pid:<pid>\n`.
-const PID_MARK: &[u8] = b"\x01ducktape-pid:";
-/// `\x01ducktape-exit:<status>\n`.
-const EXIT_MARK: &[u8] = b"\x01ducktape-exit:";
+
+/// The wrapper's marker lines, `\x01ducktape-pid-<token>:<pid>` and
+/// `\x01ducktape-exit-<token>:<status>`, with a token random per process:
+/// no command's output can produce one by accident (an exit marker starts
+/// the end-of-output grace, a pid marker says which group a timeout kills).
+struct Marks {
+    token: String,
+    pid: Vec<u8>,
+    exit: Vec<u8>,
+}
+
+static MARKS: once_cell::sync::Lazy<Marks> = once_cell::sync::Lazy::new(|| {
+    let token = format!("{:016x}", fastrand::u64(..));
+    Marks {
+        pid: format!("\x01ducktape-pid-{token}:").into_bytes(),
+        exit: format!("\x01ducktape-exit-{token}:").into_bytes(),
+        token,
+    }
+});
+
+/// The `printf` format of the pid marker line (`%d`: the pid), for the
+/// wrapper here and the persistent shell's subshells.
+pub(crate) fn pid_mark_format() -> String {
+    format!("\\001ducktape-pid-{}:%d\\n", MARKS.token)
+}
 /// Most a single step reads from one stream before attending the others.
 const STEP_BYTES: usize = 4 << 20;
 /// Read buffer size.
@@ -42,9 +63,10 @@ pub(crate) fn wrap(cmd: &str, root: &Path, hostname: &str, node: &str) -> String
     let r = crate::remote::quote(root);
     let h = crate::remote::quote_str(hostname);
     let n = crate::remote::quote_str(node);
+    let t = &MARKS.token;
     format!(
-        "exec 9>&2; printf '\\001ducktape-pid:%d\\n' \"$$\" >&9; \
-         trap 'printf \"\\001ducktape-exit:%d\\n\" \"$?\" >&9' EXIT\n\
+        "exec 9>&2; printf '\\001ducktape-pid-{t}:%d\\n' \"$$\" >&9; \
+         trap 'printf \"\\001ducktape-exit-{t}:%d\\n\" \"$?\" >&9' EXIT\n\
          export DUCKTAPE_NODE={n} DUCKTAPE_NODE_ROOT={r} DUCKTAPE_NODE_HOSTNAME={h}\n\
          cd {r} 2>/dev/null || {{ mkdir -p {r} && cd {r}; }} || exit 1\n\
          {cmd}\n"
@@ -402,10 +424,13 @@ impl<'a> Driver<'a> {
                     .ok()
                     .and_then(|s| s.trim().parse::<i64>().ok())
             };
-            let parsed = if line.starts_with(PID_MARK) {
-                number(PID_MARK).map(|n| self.pid = u32::try_from(n).ok())
-            } else if line.starts_with(EXIT_MARK) {
-                number(EXIT_MARK).map(|n| self.exit = Some(n as i32))
+            let marks = &*MARKS;
+            // The first pid marker is the wrapper's: it comes before the
+            // command runs, so a later one is the command's output.
+            let parsed = if line.starts_with(&marks.pid) && self.pid.is_none() {
+                number(&marks.pid).map(|n| self.pid = u32::try_from(n).ok())
+            } else if line.starts_with(&marks.exit) {
+                number(&marks.exit).map(|n| self.exit = Some(n as i32))
             } else if let Some(s) = self
                 .shell
                 .as_mut()
@@ -569,7 +594,8 @@ mod tests {
     #[test]
     fn markers_are_parsed_and_removed_even_when_split() {
         let mut d = Driver::new(None, Duration::ZERO);
-        let all = b"\x01ducktape-pid:123\nwarn: x\n\x01ducktape-exit:3\n".to_vec();
+        let (pid, exit) = (&MARKS.pid, &MARKS.exit);
+        let all = [pid, &b"123\nwarn: x\n"[..], exit, b"3\n"].concat();
         for chunk in all.chunks(5) {
             d.stderr.extend_from_slice(chunk);
             d.scan_markers();
@@ -582,10 +608,23 @@ mod tests {
     #[test]
     fn a_marker_glued_to_output_without_newline_is_still_found() {
         let mut d = Driver::new(None, Duration::ZERO);
-        d.stderr.extend_from_slice(b"oops\x01ducktape-exit:1\n");
+        d.stderr
+            .extend_from_slice(&[&b"oops"[..], &MARKS.exit, b"1\n"].concat());
         d.scan_markers();
         assert_eq!(d.exit, Some(1));
         assert_eq!(d.stderr, b"oops");
+    }
+
+    #[test]
+    fn markers_without_the_token_or_after_the_first_pid_are_output() {
+        let mut d = Driver::new(None, Duration::ZERO);
+        let forged = b"\x01ducktape-exit:0\n\x01ducktape-pid:1\n".to_vec();
+        let all = [&MARKS.pid, &b"7\n"[..], &forged, &MARKS.pid, b"8\n"].concat();
+        d.stderr.extend_from_slice(&all);
+        d.scan_markers();
+        assert_eq!((d.pid, d.exit), (Some(7), None));
+        let kept = [&forged[..], &MARKS.pid, b"8\n"].concat();
+        assert_eq!(d.stderr, kept);
     }
 
     #[test]

@@ -17,10 +17,23 @@
 //! * stdin is `/dev/null`, the node variables are exported and the command
 //!   runs in the node root;
 //! * a command that leaves a process holding its stdout or stderr: the shell
-//!   looks for one (fds of processes newer than the subshell) and says so,
+//!   looks for one (while the command's process group has members, every
+//!   process's fds; otherwise those of processes newer than the subshell)
+//!   and says so,
 //!   the driver waits out the grace for more output as before, and the
 //!   shell is closed instead of reused, so that output can never mix into a
 //!   later command's.
+//!
+//! * a stopped command (SIGSTOP) has not ended (`wait -f`, so bash 5.1 or
+//!   later; an older bash makes the session use exec channels);
+//! * the command sees no trace of the wrapper's nonce (`$1`, `$#` are
+//!   empty), and a connection lost once the command went out is an error
+//!   ("may or may not have run"), never a second run.
+//!
+//! What differs, as documented: the script runs through `eval` in a
+//! function's subshell, so `return` and `local` work at its top level,
+//! `$0`, `$-`, `FUNCNAME` and `BASH_SUBSHELL` differ, bash's error messages
+//! start `main: eval: line N:`, and a `set -u` failure exits 1 (not 127).
 //!
 //! Commands with stdin (so copies to a node), captures and commands that
 //! mention `$$` (in a subshell it would be the shell's pid) keep exec
@@ -45,32 +58,47 @@ const START: &str = "exec bash --noprofile --norc -s ducktape-shell";
 /// The shell's command line as `ps -o args` shows it.
 pub(crate) const SHELL_ARGS: &str = "bash --noprofile --norc -s ducktape-shell";
 
-/// Sent once when the shell starts: job control on (every command's
-/// subshell leads its own process group), and the function that runs one
-/// command and prints its end markers.
+/// Sent once when the shell starts: bash 5.1 or later (for `wait -f`; an
+/// older shell exits, and the session uses exec channels), job control on
+/// (every command's subshell leads its own process group), and the function
+/// that runs one command and prints its end markers.
 ///
 /// `__dt_r NONCE SCRIPT`: the subshell (stdin `/dev/null`, job control off
-/// so what it starts stays in its group) prints its pid marker and evals the
-/// script; its stderr goes through fd 8 so the shell's own job messages
-/// ("Killed") go to /dev/null instead. Then: is any process newer than the
-/// subshell holding the shell's stdout or stderr (a background job)? Then
-/// the markers: `\x01ducktape-end-NONCE` on stdout, with `:STATUS:HELD` on
-/// stderr.
-const INIT: &str = r#"set -m
-__dt_r() {
-{ ( set +m; exec 8>&-; printf '\001ducktape-pid:%d\n' "$BASHPID" >&2; eval "$2" ) </dev/null 2>&8 &
-__dt_c=$!; wait "$__dt_c"; } 8>&2 2>/dev/null
-__dt_s=$? __dt_h=0
+/// so what it starts stays in its group) prints its pid marker, forgets the
+/// function's arguments and variables (the nonce must not reach the
+/// command) and evals the script; its stderr goes through fd 8 so the
+/// shell's own job messages ("Killed") go to /dev/null instead. `wait -f`
+/// waits for the command to end, not merely to stop (SIGSTOP). Then: does
+/// any process the command started hold the shell's stdout or stderr (a
+/// background job)? While the command's process group has members, every
+/// process but the shell and its sshd is looked at; otherwise only
+/// processes newer than the subshell (one that left the group with
+/// `setsid`). Then the markers: `\x01ducktape-end-NONCE` on stdout, with
+/// `:STATUS:HELD` on stderr.
+fn init() -> String {
+    let pid_mark = super::run::pid_mark_format();
+    format!(
+        r#"set -m
+if [ "${{BASH_VERSINFO[0]}}" -lt 5 ] || {{ [ "${{BASH_VERSINFO[0]}}" -eq 5 ] && [ "${{BASH_VERSINFO[1]}}" -lt 1 ]; }}; then exit 3; fi
+__dt_r() {{
+{{ ( set +m; exec 8>&-; printf '{pid_mark}' "$BASHPID" >&2; __dt_x=$2; set --; unset -f __dt_r; unset __dt_c __dt_s __dt_h __dt_g __dt_d __dt_p __dt_f; eval "$__dt_x" ) </dev/null 2>&8 &
+__dt_c=$!; wait -f "$__dt_c"; }} 8>&2 2>/dev/null
+__dt_s=$? __dt_h=0 __dt_g=0
+kill -0 -- "-$__dt_c" 2>/dev/null && __dt_g=1
 for __dt_d in /proc/[0-9]*; do
-[ "${__dt_d#/proc/}" -gt "$__dt_c" ] 2>/dev/null || continue
+__dt_p=${{__dt_d#/proc/}}
+case $__dt_p in "$$"|"$PPID") continue;; esac
+[ "$__dt_g" = 1 ] || [ "$__dt_p" -gt "$__dt_c" ] 2>/dev/null || continue
 for __dt_f in "$__dt_d"/fd/*; do
 if [ "$__dt_f" -ef /proc/$$/fd/1 ] || [ "$__dt_f" -ef /proc/$$/fd/2 ]; then __dt_h=1; break 2; fi
 done
 done
 printf '\001ducktape-end-%s\n' "$1"
 printf '\001ducktape-end-%s:%d:%d\n' "$1" "$__dt_s" "$__dt_h" >&2
+}}
+"#
+    )
 }
-"#;
 
 /// Whether `cmd` may run on the persistent shell: it must not read the
 /// wrapper's `$$`, which a subshell cannot give it.
@@ -145,7 +173,7 @@ impl Inner {
                     .and_then(|mut ch| conn.nb(open_until, || ch.exec(START)).map(|()| ch));
                 match opened {
                     Ok(ch) => {
-                        text.push_str(INIT);
+                        text.push_str(&init());
                         ch
                     }
                     Err(f) => {
@@ -253,9 +281,11 @@ impl Inner {
             Err(f) => {
                 drop(ch);
                 conn.discard();
-                if d.pid.is_none() && d.out_bytes == 0 && !fresh {
+                if !sent && !fresh {
                     // The pooled session died while idle, as the exec path
-                    // finds at channel open: reconnect (there) once.
+                    // finds at channel open: reconnect (there) once. Once
+                    // the command went out it may have run (even without
+                    // its pid marker arriving): never run it twice.
                     self.reconnects
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::debug!(
