@@ -487,10 +487,16 @@ fn home_dir() -> Option<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn parse(args: &[&str], vars: &[(&str, &str)], project: &Path) -> Result<Parsed, CliError> {
+    /// Parses `args` after a program name, with `vars` as the environment
+    /// and `project` as the directory config files are looked for in.
+    pub(in crate::cli) fn parse(
+        args: &[&str],
+        vars: &[(&str, &str)],
+        project: &Path,
+    ) -> Result<Parsed, CliError> {
         let mut argv: Vec<OsString> = vec!["systest".into()];
         argv.extend(args.iter().map(OsString::from));
         let vars: Vec<(String, String)> = vars

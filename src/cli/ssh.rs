@@ -169,24 +169,13 @@ fn cipher(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_from, Parsed};
+    use super::super::Parsed;
     use super::*;
-    use std::ffi::OsString;
     use std::path::Path;
 
     fn parse(args: &[&str], vars: &[(&str, &str)]) -> Result<Parsed, CliError> {
-        let mut argv: Vec<OsString> = vec!["systest".into()];
-        argv.extend(args.iter().map(OsString::from));
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        parse_from(
-            &argv,
-            &vars,
-            Path::new("/nonexistent-ducktape-project"),
-            None,
-        )
+        let nowhere = Path::new("/nonexistent-ducktape-project");
+        super::super::tests::parse(args, vars, nowhere)
     }
 
     fn ssh(args: &[&str], vars: &[(&str, &str)]) -> SshOptions {

@@ -27,6 +27,8 @@ pub(crate) use ssh_checker::ssh_checkers;
 pub use ssh_checker::SshChecker;
 #[doc(hidden)]
 pub use ssh_checker::SSH_CHECKERS;
+#[cfg(feature = "ssh")]
+pub(crate) use ssh_options::DEFAULT_CIPHER_COUNT;
 pub(crate) use ssh_options::SSH_CIPHERS;
 pub use ssh_options::{HostKeyPolicy, SshOptions, DEFAULT_SSH_ROOT};
 

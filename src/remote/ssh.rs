@@ -314,6 +314,43 @@ impl Inner {
         self.io_err(op, io::Error::new(kind, msg))
     }
 
+    /// After a command's deadline: kills its process group (`pid`) and pools
+    /// the session again, or drops it if the kill did not go through. The
+    /// channel is closed either way (its streams may still carry the killed
+    /// command's output).
+    pub(super) fn timed_out(
+        &self,
+        conn: Conn,
+        mut ch: Channel,
+        pid: Option<u32>,
+        cmd: &str,
+        timeout: Duration,
+    ) -> RemoteError {
+        let killed = kill(&conn, &mut ch, pid);
+        drop(ch);
+        match killed {
+            Ok(()) => {
+                self.put(conn);
+                tracing::debug!(node = %self.target.node, cmd, ?timeout, "timed out; killed");
+                RemoteError::Timeout {
+                    node: self.target.node.clone(),
+                    cmd: cmd.to_string(),
+                    timeout,
+                }
+            }
+            Err(f) => {
+                conn.discard();
+                self.ssh_err(
+                    format!(
+                        "`{cmd}` timed out after {timeout:?}, and killing it failed \
+                         (it may still run)"
+                    ),
+                    &f,
+                )
+            }
+        }
+    }
+
     fn ssh_err(&self, op: impl Into<String>, f: &Fail) -> RemoteError {
         match f {
             Fail::Local(e) => self.io_err(op, io::Error::new(e.kind(), e.to_string())),
@@ -436,29 +473,7 @@ impl Inner {
             Err(Fail::Deadline) => {
                 let pid = d.pid;
                 drop(d);
-                match kill(&conn, &mut ch, pid) {
-                    Ok(()) => {
-                        drop(ch);
-                        self.put(conn);
-                        tracing::debug!(node = %self.target.node, cmd, ?timeout, "timed out; killed");
-                        Err(RemoteError::Timeout {
-                            node: self.target.node.clone(),
-                            cmd: cmd.to_string(),
-                            timeout,
-                        })
-                    }
-                    Err(f) => {
-                        conn.discard();
-                        drop(ch);
-                        Err(self.ssh_err(
-                            format!(
-                                "`{cmd}` timed out after {timeout:?}, and killing it failed \
-                                 (it may still run)"
-                            ),
-                            &f,
-                        ))
-                    }
-                }
+                Err(self.timed_out(conn, ch, pid, cmd, timeout))
             }
             Err(f) => {
                 conn.discard();

@@ -45,7 +45,7 @@
 
 use super::conn::{io_again, Conn, Fail};
 use super::run::{self, Driver, State};
-use super::{kill, Inner, Ran, PACKET, WINDOW};
+use super::{Inner, Ran, PACKET, WINDOW};
 use crate::remote::RemoteError;
 use ssh2::Channel;
 use std::io::Write;
@@ -253,30 +253,7 @@ impl Inner {
             Err(Fail::Deadline) => {
                 let pid = d.pid;
                 drop(d);
-                // Kills the group, then closes the shell: its streams may
-                // still carry the killed command's output.
-                match kill(&conn, &mut ch, pid) {
-                    Ok(()) => {
-                        drop(ch);
-                        self.put(conn);
-                        Tried::Done(Err(RemoteError::Timeout {
-                            node: self.target.node.clone(),
-                            cmd: cmd.to_string(),
-                            timeout,
-                        }))
-                    }
-                    Err(f) => {
-                        drop(ch);
-                        conn.discard();
-                        Tried::Done(Err(self.ssh_err(
-                            format!(
-                                "`{cmd}` timed out after {timeout:?}, and killing it failed \
-                                 (it may still run)"
-                            ),
-                            &f,
-                        )))
-                    }
-                }
+                Tried::Done(Err(self.timed_out(conn, ch, pid, cmd, timeout)))
             }
             Err(f) => {
                 drop(ch);
