@@ -100,24 +100,29 @@ pub fn parse_from(
     let program = argv.first().cloned().unwrap_or_else(|| "ducktape".into());
     let cli: Vec<OsString> = argv.iter().skip(1).cloned().collect();
     let mut args = vec![(program.clone(), Origin::Cli)];
+    // Built once: in the unoptimized profile test binaries are built in,
+    // building clap's command is a good part of a process's start, and a
+    // nextest run starts one process per test.
+    let mut cmd = command();
+    cmd.build();
     for (file, named_by) in config_files(project, home, &cli, vars) {
         let lines = read_config(&file).map_err(|e| named_by.blame(e))?;
-        let tokens = config_args(lines, vars);
-        check_config(&program, &file, &tokens)?;
+        let tokens = config_args(&cmd, lines, vars);
+        check_config(&cmd, &program, &file, &tokens)?;
         args.extend(tokens.into_iter().map(|(token, line)| {
             let path = file.clone();
             (token, Origin::Config { path, line })
         }));
     }
-    for (token, origin) in env_args(vars)? {
+    for (token, origin) in env_args(&cmd, vars)? {
         // Alone, so that a bad value is blamed on its variable.
-        try_parse(&program, [&token]).map_err(|e| origin.blame(e))?;
+        try_parse(&cmd, &program, [&token]).map_err(|e| origin.blame(e))?;
         args.push((token, origin));
     }
     args.extend(cli.into_iter().map(|a| (a, Origin::Cli)));
 
-    let matches = command()
-        .try_get_matches_from(args.iter().map(|(a, _)| a))
+    let matches = cmd
+        .try_get_matches_from_mut(args.iter().map(|(a, _)| a))
         .map_err(clap_error)?;
     let options = Options::from_arg_matches(&matches).map_err(clap_error)?;
     let origins = Origins::of(args.iter().map(|(a, o)| (a, o)));
@@ -153,13 +158,13 @@ fn command() -> clap::Command {
 }
 
 /// Parses `tokens` alone (`--help` and `--version` count as fine).
-fn try_parse<I, T>(program: &OsString, tokens: I) -> Result<(), CliError>
+fn try_parse<I, T>(cmd: &clap::Command, program: &OsString, tokens: I) -> Result<(), CliError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
     let argv = std::iter::once(program.clone()).chain(tokens.into_iter().map(Into::into));
-    match command().try_get_matches_from(argv).map_err(clap_error) {
+    match cmd.clone().try_get_matches_from(argv).map_err(clap_error) {
         Err(CliError::Display(_)) | Ok(_) => Ok(()),
         Err(e) => Err(e),
     }
@@ -168,6 +173,7 @@ where
 /// Parses a config file's arguments alone; on an error, names the first
 /// line at which the file's arguments give that same error.
 fn check_config(
+    cmd: &clap::Command,
     program: &OsString,
     file: &Path,
     tokens: &[(OsString, usize)],
@@ -178,14 +184,14 @@ fn check_config(
             .filter(move |(_, l)| *l <= last)
             .map(|(t, _)| t)
     };
-    let Err(error) = try_parse(program, words(usize::MAX)) else {
+    let Err(error) = try_parse(cmd, program, words(usize::MAX)) else {
         return Ok(());
     };
     let same = error.to_string();
     let line = tokens
         .iter()
         .map(|(_, l)| *l)
-        .find(|&l| try_parse(program, words(l)).is_err_and(|e| e.to_string() == same))
+        .find(|&l| try_parse(cmd, program, words(l)).is_err_and(|e| e.to_string() == same))
         .or_else(|| tokens.last().map(|(_, l)| *l))
         .unwrap_or(1);
     Err(Origin::Config {
@@ -309,11 +315,10 @@ fn read_config(path: &Path) -> Result<Vec<(OsString, usize)>, CliError> {
 /// `DUCKTAPE_<FLAG>=0` variable turns off is dropped (variables outrank
 /// config files). Each word keeps its line.
 fn config_args(
+    cmd: &clap::Command,
     tokens: Vec<(OsString, usize)>,
     vars: &[(String, String)],
 ) -> Vec<(OsString, usize)> {
-    let mut cmd = Options::command();
-    cmd.build();
     let multi: Vec<String> = cmd
         .get_arguments()
         .filter(|a| a.get_num_args().is_some_and(|n| n.max_values() > 1))
@@ -363,9 +368,15 @@ fn env_var(long: &str) -> String {
 /// Turns `DUCKTAPE_<FLAG>` variables into arguments, each with its
 /// variable. Flags take `1`/`true` (set) or `0`/`false`/empty (unset);
 /// multi-valued flags split like a shell.
-fn env_args(vars: &[(String, String)]) -> Result<Vec<(OsString, Origin)>, CliError> {
-    let cmd = Options::command();
+fn env_args(
+    cmd: &clap::Command,
+    vars: &[(String, String)],
+) -> Result<Vec<(OsString, Origin)>, CliError> {
     let mut out = Vec::new();
+    // Most processes have no DUCKTAPE_ variable at all.
+    if !vars.iter().any(|(k, _)| k.starts_with("DUCKTAPE_")) {
+        return Ok(out);
+    }
     for arg in cmd.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
         if long == "config-file" {

@@ -389,15 +389,37 @@ impl Inner {
             let (conn, fresh) = self.take()?;
             let t0 = Instant::now();
             let open_until = until.min(t0 + self.opts.connect_timeout);
+            // Only a failed channel open says the pooled session was dead
+            // before the command: once the exec request went out, sshd may
+            // have started the command (which may itself have cut the
+            // connection), so it is never sent again.
+            let mut requested = false;
             let opened = conn
                 .nb(open_until, || {
                     conn.sess.channel_open("session", WINDOW, PACKET, None)
                 })
-                .and_then(|mut ch| conn.nb(open_until, || ch.exec(script)).map(|()| ch));
+                .and_then(|mut ch| {
+                    requested = true;
+                    conn.nb(open_until, || ch.exec(script)).map(|()| ch)
+                });
             match opened {
                 Ok(ch) => return Ok((conn, ch)),
                 Err(f) => {
                     conn.discard();
+                    if requested {
+                        let what = match f {
+                            Fail::Deadline => format!(
+                                "start `{cmd}`: the node did not answer within {:?}; it may or \
+                                 may not have run",
+                                open_until.saturating_duration_since(t0)
+                            ),
+                            _ => format!(
+                                "lost the connection while starting `{cmd}`; it may or may \
+                                 not have run"
+                            ),
+                        };
+                        return Err(self.ssh_err(what, &f));
+                    }
                     if !fresh && !retried {
                         retried = true;
                         self.reconnects.fetch_add(1, Ordering::Relaxed);
