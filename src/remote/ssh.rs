@@ -315,9 +315,11 @@ impl Inner {
     }
 
     /// After a command's deadline: kills its process group (`pid`) and pools
-    /// the session again, or drops it if the kill did not go through. The
-    /// channel is closed either way (its streams may still carry the killed
-    /// command's output).
+    /// the session again, or drops it if the kill did not go through. An
+    /// exec channel is closed (its streams may still carry the killed
+    /// command's output); a persistent shell's (`on_shell`) is not waited
+    /// for — the shell outlives the command and may be slow to end under
+    /// load, so its whole session is dropped instead.
     pub(super) fn timed_out(
         &self,
         conn: Conn,
@@ -325,12 +327,21 @@ impl Inner {
         pid: Option<u32>,
         cmd: &str,
         timeout: Duration,
+        on_shell: bool,
     ) -> RemoteError {
-        let killed = kill(&conn, &mut ch, pid);
+        let killed = if on_shell {
+            kill_group(&conn, pid)
+        } else {
+            kill(&conn, &mut ch, pid)
+        };
         drop(ch);
         match killed {
             Ok(()) => {
-                self.put(conn);
+                if on_shell {
+                    conn.discard();
+                } else {
+                    self.put(conn);
+                }
                 tracing::debug!(node = %self.target.node, cmd, ?timeout, "timed out; killed");
                 RemoteError::Timeout {
                     node: self.target.node.clone(),
@@ -495,7 +506,7 @@ impl Inner {
             Err(Fail::Deadline) => {
                 let pid = d.pid;
                 drop(d);
-                Err(self.timed_out(conn, ch, pid, cmd, timeout))
+                Err(self.timed_out(conn, ch, pid, cmd, timeout, false))
             }
             Err(f) => {
                 conn.discard();
@@ -513,20 +524,25 @@ impl Inner {
 
 /// Kills a timed-out command's process group and closes its channel.
 fn kill(conn: &Conn, ch: &mut Channel, pid: Option<u32>) -> Result<(), Fail> {
-    let until = Instant::now() + KILL_BUDGET;
-    if let Some(pid) = pid {
-        run::run_plain(
-            conn,
-            &format!("kill -KILL -- -{pid} 2>/dev/null || kill -KILL {pid} 2>/dev/null; true"),
-            until,
-        )?;
-    }
+    let killed = kill_group(conn, pid);
     run::close_channel(conn, ch, KILL_BUDGET)?;
-    if pid.is_none() {
+    killed
+}
+
+/// Kills process group `pid` (the command's) with a plain command on the
+/// same session.
+fn kill_group(conn: &Conn, pid: Option<u32>) -> Result<(), Fail> {
+    let Some(pid) = pid else {
         return Err(Fail::Local(io::Error::other(
             "the command's pid is unknown (the login shell printed no pid marker)",
         )));
-    }
+    };
+    let until = Instant::now() + KILL_BUDGET;
+    run::run_plain(
+        conn,
+        &format!("kill -KILL -- -{pid} 2>/dev/null || kill -KILL {pid} 2>/dev/null; true"),
+        until,
+    )?;
     Ok(())
 }
 

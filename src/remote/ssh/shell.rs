@@ -253,7 +253,7 @@ impl Inner {
             Err(Fail::Deadline) => {
                 let pid = d.pid;
                 drop(d);
-                Tried::Done(Err(self.timed_out(conn, ch, pid, cmd, timeout)))
+                Tried::Done(Err(self.timed_out(conn, ch, pid, cmd, timeout, true)))
             }
             Err(f) => {
                 drop(ch);
