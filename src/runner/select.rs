@@ -424,22 +424,33 @@ mod tests {
         Ok(None)
     }
 
+    /// A test `m::<name>` without marks or parameters, with `cases` as its table.
+    fn descriptor(
+        name: &'static str,
+        cases: &'static crate::registry::CaseTable,
+    ) -> TestDescriptor {
+        TestDescriptor {
+            name,
+            module_path: "systest::m",
+            file: file!(),
+            line: line!(),
+            doc: "",
+            params: &[],
+            marks: &[],
+            body,
+            cases,
+        }
+    }
+
     /// Cases `m::a`, `m::b`, and `m::c` (ignored).
     fn cases() -> Vec<TestCase> {
         ["a", "b", "c"]
             .into_iter()
             .map(|name| {
-                let test: &'static TestDescriptor = Box::leak(Box::new(TestDescriptor {
+                let test: &'static TestDescriptor = Box::leak(Box::new(descriptor(
                     name,
-                    module_path: "systest::m",
-                    file: file!(),
-                    line: line!(),
-                    doc: "",
-                    params: &[],
-                    marks: &[],
-                    body,
-                    cases: &crate::registry::CaseTable::PLAIN,
-                }));
+                    &crate::registry::CaseTable::PLAIN,
+                )));
                 TestCase {
                     test,
                     name: test.path(),
@@ -514,17 +525,7 @@ mod tests {
             ignored: &[true],
             ..CaseTable::PLAIN
         };
-        let desc = |name: &'static str, cases: &'static CaseTable| TestDescriptor {
-            name,
-            module_path: "systest::m",
-            file: file!(),
-            line: line!(),
-            doc: "",
-            params: &[],
-            marks: &[],
-            body,
-            cases,
-        };
+        let desc = descriptor;
         let tests: &'static [TestDescriptor] = Box::leak(Box::new([
             desc("a", &CaseTable::PLAIN),
             desc("b", &CaseTable::PLAIN),
