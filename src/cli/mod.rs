@@ -114,16 +114,21 @@ pub fn parse_from(
             (token, Origin::Config { path, line })
         }));
     }
-    for (token, origin) in env_args(&cmd, vars)? {
-        // Alone, so that a bad value is blamed on its variable.
-        try_parse(&cmd, &program, [&token]).map_err(|e| origin.blame(e))?;
-        args.push((token, origin));
-    }
+    let env = env_args(&cmd, vars)?;
+    args.extend(env.iter().cloned());
     args.extend(cli.into_iter().map(|a| (a, Origin::Cli)));
 
-    let matches = cmd
-        .try_get_matches_from_mut(args.iter().map(|(a, _)| a))
-        .map_err(clap_error)?;
+    let matches = match cmd.try_get_matches_from_mut(args.iter().map(|(a, _)| a)) {
+        Ok(matches) => matches,
+        Err(e) => {
+            // A variable's bad value is blamed on the variable: each parsed
+            // alone finds it (only now, as each parse clones the grammar).
+            for (token, origin) in &env {
+                try_parse(&cmd, &program, [token]).map_err(|e| origin.blame(e))?;
+            }
+            return Err(clap_error(e));
+        }
+    };
     let options = Options::from_arg_matches(&matches).map_err(clap_error)?;
     let origins = Origins::of(args.iter().map(|(a, o)| (a, o)));
     validate(&options).map_err(|(flags, e)| origins.blame(flags, e))?;

@@ -5,6 +5,7 @@
 use super::jsonfmt::pretty_indented;
 use super::record::{SessionMeta, TestRecord};
 use super::state::State;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -33,8 +34,8 @@ pub(crate) fn prefix(meta: &SessionMeta) -> String {
 }
 
 /// One result, as it follows the previous one (or the opening bracket).
-pub(crate) fn entry(r: &TestRecord, first: bool) -> String {
-    let value = record_json(r, "./", &r.relative_results_dir);
+pub(crate) fn entry(r: &TestRecord, object: &RecordObject, first: bool) -> String {
+    let value = object.with_dirs("./", &r.relative_results_dir);
     let sep = if first { "" } else { "," };
     format!("{sep}\n    {}", pretty_indented(&value, 4))
 }
@@ -49,17 +50,66 @@ pub(crate) fn tail(meta: &SessionMeta, s: &State) -> String {
     format!("\n  ],\n{fields}\n}}\n")
 }
 
-/// ducktape's per-test object: the record plus `base_results_dir` and
-/// `results_dir`, which are relative to the directory of the report holding
-/// them (ducktape writes absolute paths, which break when results move).
-pub(crate) fn record_json(r: &TestRecord, base_results_dir: &str, results_dir: &str) -> Value {
-    let mut map = match serde_json::to_value(r) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    map.insert("base_results_dir".into(), base_results_dir.into());
-    map.insert("results_dir".into(), results_dir.into());
-    sorted(Value::Object(map))
+/// A record as a JSON object with its keys sorted (as ducktape's
+/// `sort_keys=True`): made once per test for its own `report.json` and the
+/// session's.
+#[derive(Clone, Debug)]
+pub(crate) struct RecordObject(Map<String, Value>);
+
+/// The two keys ducktape adds to a record's object.
+const DIR_KEYS: [&str; 2] = ["base_results_dir", "results_dir"];
+
+impl RecordObject {
+    pub(crate) fn new(r: &TestRecord) -> Self {
+        match serde_json::to_value(r) {
+            Ok(value @ Value::Object(_)) => match sorted(value) {
+                Value::Object(map) => RecordObject(map),
+                _ => RecordObject(Map::new()),
+            },
+            _ => RecordObject(Map::new()),
+        }
+    }
+
+    /// ducktape's per-test object: the record plus `base_results_dir` and
+    /// `results_dir`, which are relative to the directory of the report
+    /// holding them (ducktape writes absolute paths, which break when results
+    /// move). Serialized in sorted key order without copying the record.
+    pub(crate) fn with_dirs<'a>(
+        &'a self,
+        base_results_dir: &'a str,
+        results_dir: &'a str,
+    ) -> impl Serialize + 'a {
+        WithDirs {
+            object: &self.0,
+            dirs: [base_results_dir, results_dir],
+        }
+    }
+}
+
+struct WithDirs<'a> {
+    object: &'a Map<String, Value>,
+    dirs: [&'a str; 2],
+}
+
+impl Serialize for WithDirs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        // Both lists are sorted: merge them.
+        let mut extra = DIR_KEYS.iter().zip(self.dirs).peekable();
+        for (key, value) in self.object {
+            if DIR_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            while let Some((k, v)) = extra.next_if(|(k, _)| **k < key.as_str()) {
+                map.serialize_entry(k, v)?;
+            }
+            map.serialize_entry(key, value)?;
+        }
+        for (k, v) in extra {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// Top-level keys in sorted order (as ducktape's `sort_keys=True`), whatever

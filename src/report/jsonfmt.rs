@@ -38,17 +38,17 @@ impl Formatter for AsciiFormatter {
     }
 
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
-        for c in s.chars() {
-            if c.is_ascii() {
-                w.write_all(&[c as u8])?;
-            } else {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    write!(w, "\\u{unit:04x}")?;
-                }
+        // ASCII runs in one write each (most text is all ASCII).
+        let mut run = 0;
+        for (i, c) in s.char_indices().filter(|(_, c)| !c.is_ascii()) {
+            w.write_all(&s.as_bytes()[run..i])?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(w, "\\u{unit:04x}")?;
             }
+            run = i + c.len_utf8();
         }
-        Ok(())
+        w.write_all(&s.as_bytes()[run..])
     }
 }
 

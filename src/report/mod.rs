@@ -42,11 +42,14 @@ pub use record::{Regression, SessionMeta, Status, TestRecord};
 pub use repair::{rebuild, Rebuilt};
 
 use error::IoContext;
+use parking_lot::Mutex;
 use repair::load_or_repair;
 use state::State;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const LOCK: &str = ".lock";
 const STATE: &str = ".report-state.json";
@@ -78,12 +81,111 @@ pub(crate) struct Summary {
     pub regressions: Vec<Regression>,
 }
 
+/// A finished test's record as the reports render it, made once per test:
+/// its `records.jsonl` line, the record read back from that line (so the
+/// reports written now and a rebuild from the line agree to the byte, even
+/// where a float's text round trip is inexact), and its JSON object.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    record: TestRecord,
+    object: json_report::RecordObject,
+    line: String,
+}
+
+impl Finished {
+    /// Refuses a record that would not read back from its line.
+    pub(crate) fn new(record: &TestRecord) -> Result<Self, ReportError> {
+        let cannot = |e: serde_json::Error| {
+            ReportError::invalid(
+                Path::new(RECORDS),
+                format!("cannot store {}: {e}", record.test_id),
+            )
+        };
+        let line = serde_json::to_string(record).map_err(cannot)? + "\n";
+        let record: TestRecord = serde_json::from_str(&line).map_err(cannot)?;
+        Ok(Self::read(record, line))
+    }
+
+    /// A record read from `line` of `records.jsonl`.
+    fn read(record: TestRecord, line: String) -> Self {
+        Finished {
+            object: json_report::RecordObject::new(&record),
+            record,
+            line,
+        }
+    }
+}
+
 /// The reports of one session directory, shared by every thread and process
-/// that runs tests of the session.
+/// that runs tests of the session. Clones share one batch.
 #[derive(Clone, Debug)]
 pub(crate) struct SessionReports {
     dir: PathBuf,
     meta: SessionMeta,
+    batch: Arc<Mutex<Batch>>,
+}
+
+/// Most records a batched process keeps out of the report files, and the
+/// longest it keeps one out: reports stay live for real suites (a test that
+/// takes longer than this brings them up to date itself) while a suite of
+/// trivial tests updates them once per batch.
+const BATCH_RECORDS: usize = 64;
+const BATCH_AGE: Duration = Duration::from_millis(250);
+
+/// What this process knows of the reports between appends.
+#[derive(Debug, Default)]
+struct Batch {
+    /// Whether appends may leave records out of the report files for a
+    /// while (a process running many tests); else every append applies.
+    enabled: bool,
+    /// The state after this process's last write and the files it is
+    /// about; `None`: read it from disk at the next write.
+    known: Option<Known>,
+    /// Records this process appended to `records.jsonl` since `known`'s
+    /// state, not yet in the report files.
+    pending: Vec<Finished>,
+    /// When the report files were last brought up to date.
+    applied_at: Option<Instant>,
+    /// How long a record may stay out of them ([`BATCH_AGE`]).
+    max_age: Duration,
+}
+
+/// The report state as this process left it.
+#[derive(Debug)]
+struct Known {
+    state: State,
+    /// `records.jsonl` as `state` and the pending records cover it.
+    records: FileId,
+    /// The state file as this process saved or read it.
+    state_file: Option<FileId>,
+}
+
+/// A file's identity and length: any other writer (an append by
+/// another process, a repair that rewrote or cut it) changes one of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+    len: u64,
+}
+
+impl FileId {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+        }
+    }
+}
+
+fn file_id(path: &Path) -> Result<Option<FileId>, ReportError> {
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(Some(FileId::of(&m))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).ctx("stat", path),
+    }
 }
 
 impl SessionReports {
@@ -91,7 +193,7 @@ impl SessionReports {
     /// report files if they are absent. Idempotent and safe to call from many
     /// processes: the first caller's `meta` is kept in `session.json` and used
     /// by everyone (a later caller's `meta` is ignored). Reports a killed
-    /// process left behind `records.jsonl` are rebuilt first.
+    /// process left behind `records.jsonl` are brought up to date first.
     pub fn open(session_dir: &Path, meta: &SessionMeta) -> Result<Self, ReportError> {
         fsutil::create_dirs(session_dir)?;
         let _lock = fsutil::lock(&session_dir.join(LOCK))?;
@@ -110,7 +212,20 @@ impl SessionReports {
         Ok(SessionReports {
             dir: session_dir.to_path_buf(),
             meta,
+            batch: Arc::default(),
         })
+    }
+
+    /// Lets appends keep up to [`BATCH_RECORDS`] records, for at most
+    /// [`BATCH_AGE`], out of the report files (never out of
+    /// `records.jsonl`): for a process that runs many tests. Call
+    /// [`flush`](Self::flush) when the run ends. A process killed meanwhile
+    /// loses nothing: the next one to open the session (or the next run of
+    /// the results root) brings the reports up to date from `records.jsonl`.
+    pub fn set_batched(&self, enabled: bool) {
+        let mut batch = self.batch.lock();
+        batch.enabled = enabled;
+        batch.max_age = BATCH_AGE;
     }
 
     /// The session directory.
@@ -119,45 +234,115 @@ impl SessionReports {
         &self.dir
     }
 
-    /// Adds one finished test to every session report: O(1) work, under the
-    /// session lock. If the last append was cut short (a crash), the reports
-    /// are first rebuilt from `records.jsonl`.
+    /// Adds one finished test (see [`add`](Self::add)).
+    #[cfg(test)]
     pub fn append(&self, record: &TestRecord) -> Result<(), ReportError> {
-        let records_path = self.dir.join(RECORDS);
-        let line = serde_json::to_string(record).map_err(|e| {
-            ReportError::invalid(
-                &records_path,
-                format!("cannot store {}: {e}", record.test_id),
-            )
-        })? + "\n";
-        // Render from the record as a rebuild will read it back, so both give
-        // the same bytes even where a float's text round trip is inexact.
-        let record: TestRecord = serde_json::from_str(&line).map_err(|e| {
-            ReportError::invalid(
-                &records_path,
-                format!("cannot store {}: {e}", record.test_id),
-            )
-        })?;
+        self.add(Finished::new(record)?)
+    }
 
+    /// Adds one finished test: its line goes to `records.jsonl` at once,
+    /// under the session lock; the report files get it now, or with the
+    /// batch when batching (O(1) work per record either way).
+    pub fn add(&self, finished: Finished) -> Result<(), ReportError> {
+        let records_path = self.dir.join(RECORDS);
+        let line = &finished.line;
+        let mut batch = self.batch.lock();
         let _lock = fsutil::lock(&self.dir.join(LOCK))?;
-        let state_path = self.dir.join(STATE);
-        let mut state = load_or_repair(&self.dir, &self.meta)?;
-        let mut records = OpenOptions::new()
-            .append(true)
-            .open(&records_path)
-            .ctx("open", &records_path)?;
+        let open = || {
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&records_path)
+                .ctx("open", &records_path)?;
+            let id = FileId::of(&file.metadata().ctx("stat", &records_path)?);
+            Ok::<_, ReportError>((file, id))
+        };
+        let (mut records, mut id) = open()?;
+        if batch.known.as_ref().is_none_or(|k| k.records != id) {
+            // Another process wrote since (or this is the first append): make
+            // the reports whole first, which also cuts off a line a killed
+            // writer left half written so this one does not join it.
+            batch.pending.clear();
+            let state = load_or_repair(&self.dir, &self.meta)?;
+            (records, id) = open()?;
+            batch.known = Some(Known {
+                state,
+                records: id,
+                state_file: self.state_id()?,
+            });
+        }
         records
             .write_all(line.as_bytes())
             .ctx("append to", &records_path)?;
-        let files = ReportFiles::open(&self.dir)?;
-        files.apply(&self.meta, &mut state, &record)?;
-        state.records_len += line.len() as u64;
-        state.save(&state_path)
+        if let Some(known) = &mut batch.known {
+            known.records.len = id.len + line.len() as u64;
+        }
+        batch.pending.push(finished);
+        let due = !batch.enabled
+            || batch.pending.len() >= BATCH_RECORDS
+            || batch
+                .applied_at
+                .is_none_or(|t| t.elapsed() >= batch.max_age);
+        if due {
+            self.apply_locked(&mut batch)?;
+        }
+        Ok(())
     }
 
-    /// The totals so far. Reads only the state file, under the lock (it is
-    /// rewritten in place).
+    /// Brings the report files up to date with every record appended so far.
+    pub fn flush(&self) -> Result<(), ReportError> {
+        let mut batch = self.batch.lock();
+        let _lock = fsutil::lock(&self.dir.join(LOCK))?;
+        self.apply_locked(&mut batch)
+    }
+
+    /// Applies the pending records (or whatever `records.jsonl` holds past
+    /// the state on disk, if this process's view is stale); the caller holds
+    /// the session lock.
+    fn apply_locked(&self, batch: &mut Batch) -> Result<(), ReportError> {
+        let pending = std::mem::take(&mut batch.pending);
+        let state = match batch.known.take() {
+            Some(mut k) if self.still_known(&k)? => {
+                if !pending.is_empty() {
+                    ReportFiles::open(&self.dir)?.apply(&self.meta, &mut k.state, &pending)?;
+                    k.state.records_len = k.records.len;
+                    k.state.save(&self.dir.join(STATE))?;
+                }
+                k.state
+            }
+            _ => load_or_repair(&self.dir, &self.meta)?,
+        };
+        batch.known = match self.records_id()? {
+            Some(records) => Some(Known {
+                state,
+                records,
+                state_file: self.state_id()?,
+            }),
+            None => None,
+        };
+        batch.applied_at = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Whether nobody but this process wrote the records or the state since
+    /// `known` was taken (another process's append, repair or rebuild,
+    /// finished or killed halfway, changes one of them).
+    fn still_known(&self, known: &Known) -> Result<bool, ReportError> {
+        Ok(self.records_id()? == Some(known.records) && self.state_id()? == known.state_file)
+    }
+
+    /// `records.jsonl`'s identity now (`None` before the first record).
+    fn records_id(&self) -> Result<Option<FileId>, ReportError> {
+        file_id(&self.dir.join(RECORDS))
+    }
+
+    /// The state file's identity now.
+    fn state_id(&self) -> Result<Option<FileId>, ReportError> {
+        file_id(&self.dir.join(STATE))
+    }
+
+    /// The totals so far, after bringing the reports up to date.
     pub fn summary(&self) -> Result<Summary, ReportError> {
+        self.flush()?;
         let s = {
             let _lock = fsutil::lock(&self.dir.join(LOCK))?;
             State::load(&self.dir.join(STATE))?
@@ -178,6 +363,20 @@ impl SessionReports {
 /// `data.json` when the test returned data. Paths inside are relative to
 /// `test_dir`, which is created if needed.
 pub(crate) fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), ReportError> {
+    let object = json_report::RecordObject::new(record);
+    write_test_report_of(test_dir, record, &object)
+}
+
+/// [`write_test_report`] of a record made ready for the session reports.
+pub(crate) fn write_finished_report(test_dir: &Path, f: &Finished) -> Result<(), ReportError> {
+    write_test_report_of(test_dir, &f.record, &f.object)
+}
+
+fn write_test_report_of(
+    test_dir: &Path,
+    record: &TestRecord,
+    object: &json_report::RecordObject,
+) -> Result<(), ReportError> {
     // The runner made the directory already: only a `mkdir` when it is gone.
     if !test_dir.is_dir() {
         fsutil::create_dirs(test_dir)?;
@@ -192,8 +391,7 @@ pub(crate) fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<
     } else {
         "../".repeat(depth)
     };
-    let json = json_report::record_json(record, &base, "./");
-    let text = jsonfmt::pretty_indented(&json, 0) + "\n";
+    let text = jsonfmt::pretty_indented(&object.with_dirs(&base, "./"), 0) + "\n";
     // By rename: a kill mid-write leaves the old file or the new, never half
     // (the kill loop checks it). A rename costs ~15 µs here, a tenth of
     // creating the file's inode, so this guarantee is kept.
@@ -232,6 +430,7 @@ fn write_empty_reports(dir: &Path, meta: &SessionMeta) -> Result<State, ReportEr
     let mut state = State::default();
     let txt = txt::header(meta, &state);
     state.txt_header_len = txt.len() as u64;
+    state.txt_end = state.txt_header_len;
     fsutil::write_file(&dir.join(TXT), txt.as_bytes())?;
 
     let prefix = json_report::prefix(meta);
@@ -244,7 +443,9 @@ fn write_empty_reports(dir: &Path, meta: &SessionMeta) -> Result<State, ReportEr
     state.xml_cases_end = state.xml_header_len;
     fsutil::write_file(&dir.join(XML), (xml + junit::TAIL).as_bytes())?;
 
-    fsutil::write_file(&dir.join(JS), html::script_head(meta).as_bytes())?;
+    let js = html::script_head(meta);
+    state.js_end = js.len() as u64;
+    fsutil::write_file(&dir.join(JS), js.as_bytes())?;
     fsutil::write_file(&dir.join(HTML), html::HTML.as_bytes())?;
     fsutil::write_file(&dir.join(CSS), html::CSS.as_bytes())?;
     Ok(state)
@@ -277,37 +478,59 @@ impl ReportFiles {
         })
     }
 
-    /// Adds `r` to the totals and to each report. Each write touches only the
-    /// new record, the fixed-size headers and the fixed-size JSON tail.
+    /// Whether each file still holds everything up to the state's offset for
+    /// it (what a catch-up keeps and writes after): a file cut below it was
+    /// damaged by something other than a write cut short, and is rebuilt.
+    fn reach(&self, state: &State) -> Result<bool, ReportError> {
+        let len = |(file, path): &(File, PathBuf)| -> Result<u64, ReportError> {
+            Ok(file.metadata().ctx("stat", path)?.len())
+        };
+        Ok(len(&self.txt)? >= state.txt_end
+            && len(&self.json)? >= state.json_results_end
+            && len(&self.xml)? >= state.xml_cases_end
+            && len(&self.js)? >= state.js_end)
+    }
+
+    /// Adds `records` to the totals and to each report, each file in one
+    /// write at the offset the state keeps for it, then cut after it. So
+    /// the result depends only on the state and the records: whatever a
+    /// write cut short left past those offsets is overwritten, and applying
+    /// the same records again from the same state gives the same bytes.
     fn apply(
         &self,
         meta: &SessionMeta,
         state: &mut State,
-        r: &TestRecord,
+        records: &[Finished],
     ) -> Result<(), ReportError> {
-        let first = state.tests == 0;
-        state.add(r);
+        let (mut txt, mut json, mut xml, mut js) =
+            (String::new(), String::new(), String::new(), String::new());
+        for Finished {
+            record: r, object, ..
+        } in records
+        {
+            json += &json_report::entry(r, object, state.tests == 0);
+            state.add(r);
+            txt += &txt::session_block(r);
+            xml += &junit::testcase(r);
+            js += &html::script_line(r);
+        }
 
         let (file, path) = &self.txt;
-        append(file, path, txt::session_block(r).as_bytes())?;
+        replace_from(file, path, state.txt_end, &txt)?;
+        state.txt_end += txt.len() as u64;
         rewrite_header(file, path, &txt::header(meta, state), state.txt_header_len)?;
 
         let (file, path) = &self.json;
-        let entry = json_report::entry(r, first);
-        write_at(file, path, state.json_results_end, entry.as_bytes())?;
-        state.json_results_end += entry.len() as u64;
-        replace_from(
-            file,
-            path,
-            state.json_results_end,
-            &json_report::tail(meta, state),
-        )?;
+        let entries_len = json.len() as u64;
+        json += &json_report::tail(meta, state);
+        replace_from(file, path, state.json_results_end, &json)?;
+        state.json_results_end += entries_len;
 
         let (file, path) = &self.xml;
-        let case = junit::testcase(r);
-        write_at(file, path, state.xml_cases_end, case.as_bytes())?;
-        state.xml_cases_end += case.len() as u64;
-        replace_from(file, path, state.xml_cases_end, junit::TAIL)?;
+        let cases_len = xml.len() as u64;
+        xml += junit::TAIL;
+        replace_from(file, path, state.xml_cases_end, &xml)?;
+        state.xml_cases_end += cases_len;
         rewrite_header(
             file,
             path,
@@ -316,17 +539,14 @@ impl ReportFiles {
         )?;
 
         let (file, path) = &self.js;
-        append(file, path, html::script_line(r).as_bytes())
+        replace_from(file, path, state.js_end, &js)?;
+        state.js_end += js.len() as u64;
+        Ok(())
     }
 }
 
 fn write_at(mut file: &File, path: &Path, offset: u64, bytes: &[u8]) -> Result<(), ReportError> {
     file.seek(SeekFrom::Start(offset)).ctx("seek in", path)?;
-    file.write_all(bytes).ctx("write", path)
-}
-
-fn append(mut file: &File, path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    file.seek(SeekFrom::End(0)).ctx("seek in", path)?;
     file.write_all(bytes).ctx("write", path)
 }
 

@@ -1,18 +1,25 @@
 //! Crash consistency of the session reports.
 //!
-//! An append writes `records.jsonl` first, then the report files, then the
-//! state file (atomically, by rename), whose `records_len` is the commit
-//! mark: the reports hold exactly the records iff the state loads and its
-//! `records_len` equals the length of `records.jsonl`. A process killed
-//! anywhere in between leaves them unequal (or no state, for a rebuild cut
-//! short), which the next process to open or append to the session finds in
-//! O(1) and repairs by a rebuild. The next run of the same results root also
-//! repairs sessions no process will open again (a killed `cargo test`).
+//! An append writes `records.jsonl` first; the report files and then the
+//! state file follow, at once or with a batch (see `SessionReports`). The
+//! state's `records_len` is the commit mark: the reports hold exactly the
+//! first `records_len` bytes of records, and the state's offsets say where
+//! each report file's next bytes go. So a state that loads and is behind
+//! `records.jsonl` (a batch not applied yet, a process killed mid-apply) is
+//! brought up to date in O(new records) by applying the lines past it at
+//! those offsets, overwriting whatever a cut-short write left there. A state
+//! that does not load (a write cut short, or none: a rebuild cut short), is
+//! ahead of the records, or meets a line that is not a record, means a
+//! rebuild. The next process to open or append to the session does this;
+//! the next run of the same results root does it for sessions no process
+//! will open again (a killed `cargo test`).
 
 use super::error::{IoContext, ReportError};
 use super::record::{SessionMeta, TestRecord};
 use super::state::State;
-use super::{fsutil, load_meta, write_empty_reports, ReportFiles, LOCK, META, RECORDS, STATE};
+use super::{
+    fsutil, load_meta, write_empty_reports, Finished, ReportFiles, LOCK, META, RECORDS, STATE,
+};
 use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, ErrorKind, Seek, SeekFrom, Write};
@@ -57,6 +64,8 @@ impl fmt::Display for Rebuilt {
 enum Check {
     /// They do; the state to continue from.
     Consistent(Box<State>),
+    /// They hold a prefix of them: the state to catch up from.
+    Behind(Box<State>),
     /// A session with no records and no state yet: nothing to repair.
     Fresh,
     /// They do not (a process was killed mid-append or mid-rebuild).
@@ -75,7 +84,11 @@ fn check(dir: &Path) -> Result<Check, ReportError> {
     };
     let state_path = dir.join(STATE);
     Ok(match State::load(&state_path) {
+        Ok(state) if !state.has_offsets() => {
+            Check::Damaged("the report state is an older version's".into())
+        }
         Ok(state) if state.records_len == stored => Check::Consistent(Box::new(state)),
+        Ok(state) if state.records_len < stored => Check::Behind(Box::new(state)),
         Ok(state) => Check::Damaged(format!(
             "the reports hold {} of the {stored} bytes of {RECORDS}",
             state.records_len
@@ -88,11 +101,19 @@ fn check(dir: &Path) -> Result<Check, ReportError> {
     })
 }
 
-/// The state of a session whose lock the caller holds, rebuilding the
-/// reports first if a crash left them behind their records.
+/// The state of a session whose lock the caller holds, after bringing the
+/// reports up to date with its records (rebuilding them if they are damaged).
 pub(super) fn load_or_repair(dir: &Path, meta: &SessionMeta) -> Result<State, ReportError> {
     match check(dir)? {
         Check::Consistent(state) => Ok(*state),
+        Check::Behind(state) => match catch_up(dir, meta, *state)? {
+            Some(state) => Ok(state),
+            None => {
+                let (state, done) = rebuild_locked(dir, meta)?;
+                tracing::warn!("a line past the reports is not a record: {done}");
+                Ok(state)
+            }
+        },
         Check::Fresh => Ok(rebuild_locked(dir, meta)?.0),
         Check::Damaged(why) => {
             let (state, done) = rebuild_locked(dir, meta)?;
@@ -100,6 +121,55 @@ pub(super) fn load_or_repair(dir: &Path, meta: &SessionMeta) -> Result<State, Re
             Ok(state)
         }
     }
+}
+
+/// Records applied per write of the report files when catching up or
+/// rebuilding: bounds the memory a long session's replay needs.
+const APPLY_CHUNK: usize = 512;
+
+/// Applies the records of `records.jsonl` past `state` to the reports and
+/// saves the state; `None` (nothing saved) if a line there is not a whole
+/// record or a report file is shorter than the state says, which needs a
+/// rebuild. The caller holds the session lock.
+fn catch_up(
+    dir: &Path,
+    meta: &SessionMeta,
+    mut state: State,
+) -> Result<Option<State>, ReportError> {
+    let path = dir.join(RECORDS);
+    let mut reader = BufReader::new(File::open(&path).ctx("open", &path)?);
+    reader
+        .seek(SeekFrom::Start(state.records_len))
+        .ctx("seek in", &path)?;
+    let files = ReportFiles::open(dir)?;
+    if !files.reach(&state)? {
+        return Ok(None);
+    }
+    let mut chunk = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).ctx("read", &path)?;
+        if n > 0 {
+            if !line.ends_with(b"\n") {
+                return Ok(None);
+            }
+            match serde_json::from_slice::<TestRecord>(&line) {
+                Ok(record) => chunk.push(Finished::read(record, String::new())),
+                Err(_) => return Ok(None),
+            }
+            state.records_len += n as u64;
+        }
+        if chunk.len() >= APPLY_CHUNK || (n == 0 && !chunk.is_empty()) {
+            files.apply(meta, &mut state, &chunk)?;
+            chunk.clear();
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    state.save(&dir.join(STATE))?;
+    Ok(Some(state))
 }
 
 /// Regenerates every session report of `session_dir` from its
@@ -140,6 +210,7 @@ pub(crate) fn repair_sessions(results_root: &Path, skip: &Path) {
         if matches!(check(&dir), Ok(Check::Consistent(_) | Check::Fresh)) {
             continue;
         }
+        // Behind (a batch a killed process never applied) or damaged.
         match repair_unless_busy(&dir) {
             Ok(Some(done)) => eprintln!("ducktape: {done} (a process was killed mid-write)"),
             Ok(None) => {}
@@ -151,8 +222,10 @@ pub(crate) fn repair_sessions(results_root: &Path, skip: &Path) {
     }
 }
 
-/// Rebuilds `dir` if it is still damaged once its lock is taken; `None`
-/// if it is consistent or another process holds the lock.
+/// Brings `dir`'s reports up to date once its lock is taken: `Some` if that
+/// took a rebuild; `None` if they were consistent, only behind (caught up
+/// silently: applying a batch is no repair), or another process holds the
+/// lock.
 fn repair_unless_busy(dir: &Path) -> Result<Option<Rebuilt>, ReportError> {
     let lock_path = dir.join(LOCK);
     let lock = OpenOptions::new()
@@ -166,11 +239,15 @@ fn repair_unless_busy(dir: &Path) -> Result<Option<Rebuilt>, ReportError> {
         Err(TryLockError::WouldBlock) => return Ok(None),
         Err(TryLockError::Error(e)) => return Err(e).ctx("lock", &lock_path),
     }
-    if !matches!(check(dir)?, Check::Damaged(_)) {
-        return Ok(None);
-    }
     let meta = load_meta(&dir.join(META))?;
-    Ok(Some(rebuild_locked(dir, &meta)?.1))
+    match check(dir)? {
+        Check::Consistent(_) | Check::Fresh => Ok(None),
+        Check::Behind(state) => match catch_up(dir, &meta, *state)? {
+            Some(_) => Ok(None),
+            None => Ok(Some(rebuild_locked(dir, &meta)?.1)),
+        },
+        Check::Damaged(_) => Ok(Some(rebuild_locked(dir, &meta)?.1)),
+    }
 }
 
 /// Writes fresh report files and replays `records.jsonl` into them; the
@@ -200,9 +277,16 @@ pub(super) fn rebuild_locked(
         .open(&records_path)
         .ctx("open", &records_path)?;
     let files = ReportFiles::open(dir)?;
+    let mut chunk = Vec::new();
     let scan = replay(&records, &records_path, |record| {
-        files.apply(meta, &mut state, record)
+        chunk.push(Finished::read(record, String::new()));
+        if chunk.len() >= APPLY_CHUNK {
+            files.apply(meta, &mut state, &chunk)?;
+            chunk.clear();
+        }
+        Ok(())
     })?;
+    files.apply(meta, &mut state, &chunk)?;
     state.records_len = scan.kept_len;
     scan.fix_records(&records, &records_path, dir)?;
     state.save(&dir.join(STATE))?;
@@ -231,7 +315,7 @@ struct Scan {
 fn replay(
     records: &File,
     path: &Path,
-    mut apply: impl FnMut(&TestRecord) -> Result<(), ReportError>,
+    mut apply: impl FnMut(TestRecord) -> Result<(), ReportError>,
 ) -> Result<Scan, ReportError> {
     let mut scan = Scan {
         kept_len: 0,
@@ -250,7 +334,7 @@ fn replay(
         scan.lines = number;
         match serde_json::from_slice::<TestRecord>(&line) {
             Ok(record) => {
-                apply(&record)?;
+                apply(record)?;
                 scan.kept_len += n as u64;
                 if !line.ends_with(b"\n") {
                     scan.kept_len += 1;

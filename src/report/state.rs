@@ -65,12 +65,19 @@ pub(crate) struct State {
     pub node_seconds: f64,
     /// Length of the fixed-size header of `report.txt`.
     pub txt_header_len: u64,
+    /// Length of `report.txt` (where the next result goes). 0 in a file of
+    /// an older version, which had no such offset: such a state is rebuilt.
+    #[serde(default)]
+    pub txt_end: u64,
     /// Offset just past the last result in `report.json`.
     pub json_results_end: u64,
     /// Length of the fixed-size header of `report.xml`.
     pub xml_header_len: u64,
     /// Offset just past the last `<testcase>` in `report.xml`.
     pub xml_cases_end: u64,
+    /// Length of `report.js` (0 in an older version's file, as `txt_end`).
+    #[serde(default)]
+    pub js_end: u64,
     /// Every regression and improvement so far (few: only flagged changes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regressions: Vec<Regression>,
@@ -106,6 +113,13 @@ impl State {
         self.nodes_used.add(r.nodes_used as f64);
         self.node_seconds += r.nodes_used as f64 * r.run_time_seconds;
         self.regressions.extend(r.regressions.iter().cloned());
+    }
+
+    /// Whether every write offset is known, so the reports can be brought
+    /// up to date from this state by writing at those offsets (a state of an
+    /// older version lacks some and needs a rebuild).
+    pub fn has_offsets(&self) -> bool {
+        self.txt_end > 0 && self.js_end > 0
     }
 
     /// Session wall time: first start to last stop (0 before any test).

@@ -407,6 +407,119 @@ fn rebuild_refuses_what_is_not_a_session_and_creates_nothing_there() {
     );
 }
 
+/// A session whose appends batch for as long as the test needs.
+fn batched_session() -> (tempfile::TempDir, SessionReports) {
+    let tmp = tempfile::tempdir().unwrap();
+    let reports = SessionReports::open(&tmp.path().join("s"), &meta()).unwrap();
+    reports.set_batched(true);
+    reports.batch.lock().max_age = std::time::Duration::from_secs(3600);
+    (tmp, reports)
+}
+
+fn results_in_json(dir: &Path) -> usize {
+    let json: Value = serde_json::from_str(&read(dir, JSON)).unwrap();
+    json["results"].as_array().unwrap().len()
+}
+
+#[test]
+fn a_batch_is_in_records_at_once_and_in_the_reports_after_flush() {
+    let records = suite();
+    let (_tmp, reports) = batched_session();
+    let dir = reports.dir();
+    for r in &records {
+        reports.append(r).unwrap();
+    }
+    // Every record is stored; the reports got the first (nothing was
+    // applied yet) and wait for the batch.
+    assert_eq!(read(dir, RECORDS).lines().count(), records.len());
+    assert_eq!(results_in_json(dir), 1);
+    reports.flush().unwrap();
+    let (_clean_tmp, clean) = session_with(&records);
+    assert_eq!(report_bytes(dir), report_bytes(clean.dir()));
+    assert_eq!(read(dir, RECORDS), read(clean.dir(), RECORDS));
+}
+
+#[test]
+fn a_full_batch_applies_itself() {
+    let (_tmp, reports) = batched_session();
+    for i in 0..=BATCH_RECORDS {
+        let mut r = suite()[i % 5].clone();
+        r.test_id = format!("{}#{i}", r.test_id);
+        reports.append(&r).unwrap();
+    }
+    // The first append applied at once; the next BATCH_RECORDS filled a batch.
+    assert_eq!(results_in_json(reports.dir()), BATCH_RECORDS + 1);
+}
+
+/// A process killed with records it had not applied yet loses none: the next
+/// process to open the session, or the next run of the results root, brings
+/// the reports up to date from `records.jsonl` (without a rebuild).
+#[test]
+fn records_a_killed_batch_left_out_reach_the_reports() {
+    let records = suite();
+    let (_clean_tmp, clean) = session_with(&records);
+    for next in ["open", "new run"] {
+        let root = tempfile::tempdir().unwrap();
+        let killed = session_dir::create_session(root.path()).unwrap();
+        let reports = SessionReports::open(&killed.dir, &meta()).unwrap();
+        reports.set_batched(true);
+        reports.batch.lock().max_age = std::time::Duration::from_secs(3600);
+        for r in &records {
+            reports.append(r).unwrap();
+        }
+        drop(reports); // SIGKILL: no flush.
+        assert_eq!(results_in_json(&killed.dir), 1);
+        match next {
+            "open" => drop(SessionReports::open(&killed.dir, &meta()).unwrap()),
+            _ => drop(session_dir::create_session(root.path()).unwrap()),
+        }
+        assert_eq!(
+            report_bytes(&killed.dir),
+            report_bytes(clean.dir()),
+            "{next}"
+        );
+        assert!(!killed.dir.join(repair::DAMAGED).exists());
+    }
+}
+
+/// Another process's append between two of a batching process's: both
+/// processes' records reach the reports, in `records.jsonl`'s order.
+#[test]
+fn a_batch_and_another_process_interleave() {
+    let records = suite();
+    let (_tmp, batched) = batched_session();
+    let other = SessionReports::open(batched.dir(), &meta()).unwrap();
+    batched.append(&records[0]).unwrap();
+    batched.append(&records[1]).unwrap();
+    other.append(&records[2]).unwrap();
+    batched.append(&records[3]).unwrap();
+    other.append(&records[4]).unwrap();
+    batched.flush().unwrap();
+    let (_clean_tmp, clean) = session_with(&records);
+    assert_eq!(report_bytes(batched.dir()), report_bytes(clean.dir()));
+}
+
+/// What a rebuild killed halfway leaves (no state, empty reports) under a
+/// process that batches: its next write notices and rebuilds instead of
+/// writing at offsets past the ends of emptied files.
+#[test]
+fn a_batch_notices_a_rebuild_cut_short_under_it() {
+    let records = suite();
+    let (_tmp, reports) = batched_session();
+    for r in &records[..3] {
+        reports.append(r).unwrap();
+    }
+    reports.flush().unwrap();
+    fs::remove_file(reports.dir().join(STATE)).unwrap();
+    write_empty_reports(reports.dir(), &meta()).unwrap();
+    for r in &records[3..] {
+        reports.append(r).unwrap();
+    }
+    reports.flush().unwrap();
+    let (_clean_tmp, clean) = session_with(&records);
+    assert_eq!(report_bytes(reports.dir()), report_bytes(clean.dir()));
+}
+
 #[test]
 fn concurrent_appends_from_many_threads() {
     const THREADS: usize = 8;
@@ -418,14 +531,17 @@ fn concurrent_appends_from_many_threads() {
         .map(|t| {
             let (dir, barrier) = (dir.clone(), barrier.clone());
             std::thread::spawn(move || {
-                // Each thread opens the session itself, as a nextest process would.
+                // Each thread opens the session itself, as a nextest process
+                // would; every other one batches, as `cargo test` does.
                 let reports = SessionReports::open(&dir, &meta()).unwrap();
+                reports.set_batched(t % 2 == 0);
                 barrier.wait();
                 for i in 0..PER_THREAD {
                     let mut r = suite()[(t + i) % 5].clone();
                     r.test_id = format!("{}#{t}.{i}", r.test_id);
                     reports.append(&r).unwrap();
                 }
+                reports.flush().unwrap();
             })
         })
         .collect();

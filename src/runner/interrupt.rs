@@ -193,6 +193,8 @@ fn interrupt_all(rt: &Arc<Runtime>, signal: &str) {
             break;
         }
     }
+    drop(table);
+    rt.flush_reports();
 }
 
 fn interrupt_one(rt: &Runtime, r: &Running, signal: &str) {

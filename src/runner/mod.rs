@@ -13,7 +13,9 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::mark::{ClusterUse, TestCase};
 use crate::registry::TESTS;
 use crate::report::record::{SessionMeta, Status, TestRecord};
-use crate::report::{session_dir, write_test_report, SessionReports};
+use crate::report::{
+    session_dir, write_finished_report, write_test_report, Finished, SessionReports,
+};
 use crate::text::chain;
 pub use error::RunError;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -256,6 +258,8 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
     // Built before any test runs, so a bad cluster file or results root is
     // bad input (exit 2), not a failure of every test.
     let rt = Runtime::start(parsed)?;
+    // One process, many tests: update the report files in batches.
+    rt.reports.set_batched(cases.len() > 1);
     args.test_threads = args.test_threads.map(|n| rt.progress.libtest_threads(n));
     let shown = rt.progress.show(cases.len());
     let trials = cases
@@ -279,6 +283,7 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
             std::thread::park();
         }
     }
+    rt.flush_reports();
     rt.print_summary();
     Ok(conclusion.exit_code())
 }
@@ -480,16 +485,37 @@ impl Runtime {
 
     /// Writes a test's own report and adds it to the session's.
     fn report(&self, dir: &Path, record: &TestRecord) {
-        if let Err(e) = write_test_report(dir, record) {
-            tracing::error!("test report for {}: {}", record.test_id, chain(&e));
-        }
-        if let Err(e) = self.reports.append(record) {
-            tracing::error!("session report for {}: {}", record.test_id, chain(&e));
+        let id = &record.test_id;
+        // Rendered once for the test's own report and the session's.
+        let written = match Finished::new(record) {
+            Ok(finished) => {
+                if let Err(e) = write_finished_report(dir, &finished) {
+                    tracing::error!("test report for {id}: {}", chain(&e));
+                }
+                self.reports.add(finished)
+            }
+            Err(e) => {
+                if let Err(e) = write_test_report(dir, record) {
+                    tracing::error!("test report for {id}: {}", chain(&e));
+                }
+                Err(e)
+            }
+        };
+        if let Err(e) = written {
+            tracing::error!("session report for {id}: {}", chain(&e));
         }
         if record.test_status == Status::Fail {
             if let Err(e) = self.note_failed(&record.test_id) {
                 tracing::error!("rerun-failed.yml: {e}");
             }
+        }
+    }
+
+    /// Brings the session reports up to date with every record this process
+    /// wrote (they are batched while tests run).
+    pub(crate) fn flush_reports(&self) {
+        if let Err(e) = self.reports.flush() {
+            tracing::error!("session reports: {}", chain(&e));
         }
     }
 
