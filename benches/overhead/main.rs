@@ -236,6 +236,54 @@ fn cargo_test_per_test(exe: &Path, cases: usize, results: &Path) -> f64 {
     ms(all.saturating_sub(empty)) / cases as f64
 }
 
+/// The disk's own cost of what a test leaves in its results: the files
+/// ducktape 0.17 writes per test (its directory and repetition directory,
+/// `test_log.info` and `test_log.debug`, `report.json` and `report.txt`
+/// replaced by rename) and a `records.jsonl` line, written by a plain loop
+/// into `results`, per test. No harness can write its results for less.
+fn results_files_floor(results: &Path, cases: usize) -> f64 {
+    use std::io::Write as _;
+    let write = |path: &Path, bytes: &[u8], append: bool| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(append)
+            .write(true)
+            .truncate(!append)
+            .open(path)?;
+        f.write_all(bytes)
+    };
+    let run = |root: &Path| -> std::io::Result<Duration> {
+        let start = Instant::now();
+        for i in 0..cases {
+            let dir = root.join(format!("floor/a={i}.b=0/1"));
+            std::fs::create_dir_all(&dir)?;
+            for log in ["test_log.debug", "test_log.info"] {
+                write(&dir.join(log), &[b'l'; 180], true)?;
+            }
+            for report in ["report.json", "report.txt"] {
+                let tmp = dir.join(format!("{report}.tmp"));
+                write(&tmp, &[b'r'; 700], false)?;
+                std::fs::rename(&tmp, dir.join(report))?;
+            }
+            write(&root.join("records.jsonl"), &[b'j'; 700], true)?;
+        }
+        Ok(start.elapsed())
+    };
+    let best = (0..3)
+        .filter_map(|_| {
+            let root = tempfile::tempdir_in(results).ok()?;
+            run(root.path()).ok()
+        })
+        .min();
+    best.map_or(f64::NAN, |d| ms(d) / cases as f64)
+}
+
+/// A results root in memory (`/dev/shm`), where there is one: the harness's
+/// own cost per test, apart from the disk's.
+fn ram_results() -> Option<tempfile::TempDir> {
+    tempfile::tempdir_in("/dev/shm").ok()
+}
+
 /// Per-test cost under `cargo nextest run -j 2` (one process per test):
 /// the run's wall time less that of a run selecting no test (cargo's and
 /// nextest's start-up and the binary's listing), per test.
@@ -267,6 +315,10 @@ fn nextest_per_test(root: &Path, profile: Profile, bin: &str, cases: usize, resu
 /// Everything measured in one profile.
 struct Figures {
     cargo_test: [(f64, f64); 2],
+    /// `cargo test` of 200 cases with the results in memory, if measured.
+    cargo_test_ram: Option<f64>,
+    /// The disk's cost of each test's result files alone.
+    files_floor: f64,
     nextest: [(f64, f64); 2],
     exact: (f64, f64),
     list: f64,
@@ -294,6 +346,8 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
         );
     }
     let (s200, s10k) = (exe("s200")?, exe("s10000")?);
+    let cargo_test_ram = ram_results().map(|ram| cargo_test_per_test(&s200, 200, ram.path()));
+    let files_floor = results_files_floor(results, 200);
     let exact = (
         ms(best_of(7, || {
             run(&s200, &["--exact", "trivial::a=3,b=7"], results, 1)
@@ -307,6 +361,8 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
     }));
     Ok(Figures {
         cargo_test,
+        cargo_test_ram,
+        files_floor,
         nextest,
         exact,
         list,
@@ -327,6 +383,14 @@ fn print(profile: Profile, f: &Figures) {
             f5k / f200
         );
     }
+    println!(
+        "{p}: cargo test, per test, 200 cases: results on this disk {:.2} ms, of which the \
+         disk's cost of the result files alone {:.2} ms; results in memory (/dev/shm) {}",
+        f.cargo_test[0].0,
+        f.files_floor,
+        f.cargo_test_ram
+            .map_or("not measured".to_string(), |ms| format!("{ms:.2} ms"))
+    );
     println!(
         "{p}: one --exact case: 200-case binary {:.1} ms, 10,000-case binary {:.1} ms ({:.2}x)",
         f.exact.0,

@@ -4,7 +4,7 @@
 //! append-only script ever changes.
 
 use super::jsonfmt::ascii_json;
-use super::record::{SessionMeta, TestRecord};
+use super::record::SessionMeta;
 
 /// The page; it loads `report.css` and `report.js` from its own directory.
 pub(crate) const HTML: &str = include_str!("../../templates/report.html");
@@ -16,8 +16,31 @@ pub(crate) fn script_head(meta: &SessionMeta) -> String {
     format!("ducktape.session({});\n", ascii_json(meta, false))
 }
 
-/// One test's line of `report.js`. The JSON is ASCII-only, so no character in
+/// One test's line of `report.js`, from its `records.jsonl` line (the same
+/// compact JSON) with every non-ASCII character escaped, so no character in
 /// the data can end the string or the statement (U+2028/2029 included).
-pub(crate) fn script_line(r: &TestRecord) -> String {
-    format!("ducktape.add({});\n", ascii_json(r, false))
+pub(crate) fn script_line(record_line: &str) -> String {
+    let json = escape_non_ascii(record_line.trim_end_matches('\n'));
+    format!("ducktape.add({json});\n")
+}
+
+/// `text` with each non-ASCII character as `\uXXXX` (UTF-16 units, as JSON
+/// and JavaScript read them). Outside strings JSON is ASCII, so this is the
+/// same JSON.
+fn escape_non_ascii(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out.into()
 }

@@ -33,11 +33,52 @@ pub(crate) fn prefix(meta: &SessionMeta) -> String {
     format!("{open},\n  \"results\": [")
 }
 
-/// One result, as it follows the previous one (or the opening bracket).
-pub(crate) fn entry(r: &TestRecord, object: &RecordObject, first: bool) -> String {
-    let value = object.with_dirs("./", &r.relative_results_dir);
+/// One result, as it follows the previous one (or the opening bracket):
+/// the test's own object (`test_json`, see [`test_json`]) with the two
+/// paths relative to the session directory instead. Made from that text
+/// rather than serialized again (a record's serialization is most of what a
+/// trivial test costs in the unoptimized profile tests are built in); the
+/// two lines are found exactly: only a top-level key's line starts with a
+/// newline and two spaces and a quote (a JSON string holds no raw newline).
+pub(crate) fn entry(r: &TestRecord, test_json: &str, first: bool) -> String {
+    let line = |key: &str, value: &str| format!("\n  \"{key}\": {}", Value::from(value));
+    let text = test_json
+        .replacen(
+            &line(DIR_KEYS[0], &test_base_dir(r)),
+            &line(DIR_KEYS[0], "./"),
+            1,
+        )
+        .replacen(
+            &line(DIR_KEYS[1], "./"),
+            &line(DIR_KEYS[1], &r.relative_results_dir),
+            1,
+        );
     let sep = if first { "" } else { "," };
-    format!("{sep}\n    {}", pretty_indented(&value, 4))
+    format!("{sep}\n    {}", text.replace('\n', "\n    "))
+}
+
+/// A test's own `report.json` text, without its final newline: its record
+/// with `base_results_dir` (the session directory, relative to the test's)
+/// and `results_dir` (`./`).
+pub(crate) fn test_json(r: &TestRecord) -> String {
+    let object = RecordObject::new(r);
+    let base = test_base_dir(r);
+    let with_dirs = object.with_dirs(&base, "./");
+    pretty_indented(&with_dirs, 0)
+}
+
+/// The session directory relative to a test's directory.
+fn test_base_dir(r: &TestRecord) -> String {
+    let depth = r
+        .relative_results_dir
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .count();
+    if depth == 0 {
+        "./".to_owned()
+    } else {
+        "../".repeat(depth)
+    }
 }
 
 /// Closes the results array and the object, with the summary fields.
@@ -54,13 +95,13 @@ pub(crate) fn tail(meta: &SessionMeta, s: &State) -> String {
 /// `sort_keys=True`): made once per test for its own `report.json` and the
 /// session's.
 #[derive(Clone, Debug)]
-pub(crate) struct RecordObject(Map<String, Value>);
+struct RecordObject(Map<String, Value>);
 
 /// The two keys ducktape adds to a record's object.
 const DIR_KEYS: [&str; 2] = ["base_results_dir", "results_dir"];
 
 impl RecordObject {
-    pub(crate) fn new(r: &TestRecord) -> Self {
+    fn new(r: &TestRecord) -> Self {
         match serde_json::to_value(r) {
             Ok(value @ Value::Object(_)) => match sorted(value) {
                 Value::Object(map) => RecordObject(map),
@@ -74,7 +115,7 @@ impl RecordObject {
     /// `results_dir`, which are relative to the directory of the report
     /// holding them (ducktape writes absolute paths, which break when results
     /// move). Serialized in sorted key order without copying the record.
-    pub(crate) fn with_dirs<'a>(
+    fn with_dirs<'a>(
         &'a self,
         base_results_dir: &'a str,
         results_dir: &'a str,
@@ -121,5 +162,39 @@ fn sorted(value: Value) -> Value {
             Value::Object(map.into_iter().collect())
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::record::Status;
+    use serde_json::json;
+
+    /// The entry made from the test's own text is the one a serialization
+    /// with the session's paths gives, whatever the strings hold.
+    #[test]
+    fn an_entry_from_the_tests_own_text_is_the_serialized_one() {
+        let mut r: TestRecord = serde_json::from_value(json!({
+            "test_id": "m::t::s=\"\\n  \\\"results_dir\\\": \\\"./\\\"\"",
+            "module_name": "m", "cls_name": "m", "function_name": "t",
+            "injected_args": {"results_dir": "./", "base_results_dir": "x"},
+            "test_status": "PASS", "summary": "\n  \"results_dir\": \"./\"",
+            "run_time_seconds": 0.1, "start_time": 1.0, "stop_time": 1.1,
+            "data": {"nested": {"results_dir": "./"}},
+            "nodes_allocated": 0, "nodes_used": 0,
+            "relative_results_dir": "m/t/s=é\"/1/",
+        }))
+        .unwrap();
+        for rel in ["m/t/s=é\"/1/", "", "a/"] {
+            r.relative_results_dir = rel.into();
+            assert_eq!(r.test_status, Status::Pass);
+            let serialized = RecordObject::new(&r);
+            let want = format!(
+                ",\n    {}",
+                pretty_indented(&serialized.with_dirs("./", rel), 4)
+            );
+            assert_eq!(entry(&r, &test_json(&r), false), want, "{rel}");
+        }
     }
 }

@@ -84,12 +84,13 @@ pub(crate) struct Summary {
 /// A finished test's record as the reports render it, made once per test:
 /// its `records.jsonl` line, the record read back from that line (so the
 /// reports written now and a rebuild from the line agree to the byte, even
-/// where a float's text round trip is inexact), and its JSON object.
+/// where a float's text round trip is inexact), and its own `report.json`
+/// text, from which its session entry is made.
 #[derive(Debug)]
 pub(crate) struct Finished {
     record: TestRecord,
-    object: json_report::RecordObject,
     line: String,
+    test_json: String,
 }
 
 impl Finished {
@@ -109,7 +110,7 @@ impl Finished {
     /// A record read from `line` of `records.jsonl`.
     fn read(record: TestRecord, line: String) -> Self {
         Finished {
-            object: json_report::RecordObject::new(&record),
+            test_json: json_report::test_json(&record),
             record,
             line,
         }
@@ -363,35 +364,24 @@ impl SessionReports {
 /// `data.json` when the test returned data. Paths inside are relative to
 /// `test_dir`, which is created if needed.
 pub(crate) fn write_test_report(test_dir: &Path, record: &TestRecord) -> Result<(), ReportError> {
-    let object = json_report::RecordObject::new(record);
-    write_test_report_of(test_dir, record, &object)
+    write_test_report_of(test_dir, record, &json_report::test_json(record))
 }
 
 /// [`write_test_report`] of a record made ready for the session reports.
 pub(crate) fn write_finished_report(test_dir: &Path, f: &Finished) -> Result<(), ReportError> {
-    write_test_report_of(test_dir, &f.record, &f.object)
+    write_test_report_of(test_dir, &f.record, &f.test_json)
 }
 
 fn write_test_report_of(
     test_dir: &Path,
     record: &TestRecord,
-    object: &json_report::RecordObject,
+    test_json: &str,
 ) -> Result<(), ReportError> {
     // The runner made the directory already: only a `mkdir` when it is gone.
     if !test_dir.is_dir() {
         fsutil::create_dirs(test_dir)?;
     }
-    let depth = record
-        .relative_results_dir
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .count();
-    let base = if depth == 0 {
-        "./".to_owned()
-    } else {
-        "../".repeat(depth)
-    };
-    let text = jsonfmt::pretty_indented(&object.with_dirs(&base, "./"), 0) + "\n";
+    let text = format!("{test_json}\n");
     // By rename: a kill mid-write leaves the old file or the new, never half
     // (the kill loop checks it). A rename costs ~15 µs here, a tenth of
     // creating the file's inode, so this guarantee is kept.
@@ -505,14 +495,16 @@ impl ReportFiles {
         let (mut txt, mut json, mut xml, mut js) =
             (String::new(), String::new(), String::new(), String::new());
         for Finished {
-            record: r, object, ..
+            record: r,
+            line,
+            test_json,
         } in records
         {
-            json += &json_report::entry(r, object, state.tests == 0);
+            json += &json_report::entry(r, test_json, state.tests == 0);
             state.add(r);
             txt += &txt::session_block(r);
             xml += &junit::testcase(r);
-            js += &html::script_line(r);
+            js += &html::script_line(line);
         }
 
         let (file, path) = &self.txt;

@@ -154,9 +154,10 @@ fn catch_up(
             if !line.ends_with(b"\n") {
                 return Ok(None);
             }
-            match serde_json::from_slice::<TestRecord>(&line) {
-                Ok(record) => chunk.push(Finished::read(record, String::new())),
-                Err(_) => return Ok(None),
+            let read = serde_json::from_slice::<TestRecord>(&line).ok();
+            match (read, String::from_utf8(line.clone())) {
+                (Some(record), Ok(text)) => chunk.push(Finished::read(record, text)),
+                _ => return Ok(None),
             }
             state.records_len += n as u64;
         }
@@ -278,8 +279,8 @@ pub(super) fn rebuild_locked(
         .ctx("open", &records_path)?;
     let files = ReportFiles::open(dir)?;
     let mut chunk = Vec::new();
-    let scan = replay(&records, &records_path, |record| {
-        chunk.push(Finished::read(record, String::new()));
+    let scan = replay(&records, &records_path, |record, line| {
+        chunk.push(Finished::read(record, line));
         if chunk.len() >= APPLY_CHUNK {
             files.apply(meta, &mut state, &chunk)?;
             chunk.clear();
@@ -315,7 +316,7 @@ struct Scan {
 fn replay(
     records: &File,
     path: &Path,
-    mut apply: impl FnMut(TestRecord) -> Result<(), ReportError>,
+    mut apply: impl FnMut(TestRecord, String) -> Result<(), ReportError>,
 ) -> Result<Scan, ReportError> {
     let mut scan = Scan {
         kept_len: 0,
@@ -334,7 +335,8 @@ fn replay(
         scan.lines = number;
         match serde_json::from_slice::<TestRecord>(&line) {
             Ok(record) => {
-                apply(record)?;
+                // A line that parses is UTF-8 (JSON outside strings is ASCII).
+                apply(record, String::from_utf8_lossy(&line).into_owned())?;
                 scan.kept_len += n as u64;
                 if !line.ends_with(b"\n") {
                     scan.kept_len += 1;
