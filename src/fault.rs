@@ -144,20 +144,62 @@ const QDISC_HANDLE: &str = "d7:";
 /// Most nodes healed at once.
 const HEAL_WORKERS: usize = 16;
 
-/// Removes ducktape's nftables table and qdiscs from a node.
+/// Removes ducktape's nftables table and qdiscs from a node, then the
+/// node's fault mark (see [`mark`]) unless a qdisc could not be removed.
 /// `tc qdisc show` lists every device's qdiscs at once (`qdisc KIND
 /// HANDLE dev DEV root …`): one process, whatever the number of devices.
-const HEAL: &str = "nft delete table inet ducktape 2>/dev/null; \
-    tc qdisc show 2>/dev/null | while read -r _ _ h _ d r _; do \
-    if [ \"$h\" = d7: ] && [ \"$r\" = root ]; then tc qdisc del dev \"$d\" root; fi; \
-    done; true";
+/// The table is listed before it is deleted: deleting a table that is not
+/// there makes the kernel abort the transaction, which waits for an RCU
+/// grace period (~16 ms), while listing it does not.
+fn heal_script(node: &Node) -> String {
+    format!(
+        "__dt_ok=1; \
+         if nft list table inet ducktape >/dev/null 2>&1; then \
+         nft delete table inet ducktape || __dt_ok=0; fi; \
+         for __dt_q in $(tc qdisc show 2>/dev/null | while read -r _ _ h _ d r _; do \
+         if [ \"$h\" = {QDISC_HANDLE} ] && [ \"$r\" = root ]; then echo \"$d\"; fi; done); do \
+         tc qdisc del dev \"$__dt_q\" root || __dt_ok=0; done; \
+         if [ \"$__dt_ok\" = 1 ]; then rm -f {}; fi; true",
+        mark(node)
+    )
+}
+
+/// The file, in the node's root directory, that says ducktape may have left
+/// network faults on the node: made by the same command as each fault,
+/// before the fault, and removed only by a heal that removed everything.
+/// So a node leased without it has no fault of ducktape's to heal, and
+/// preparing it skips `nft` and `tc` (two programs per node, most of the
+/// node's share of a warm lease). Named by the node's address, for roots on
+/// a file system that several nodes share.
+fn mark(node: &Node) -> String {
+    let host: String = node
+        .hostname()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(".ducktape-faults-{host}")
+}
+
+/// `cmd`, a fault on `node`, after the node's fault mark is made (see
+/// [`mark`]).
+fn marked(node: &Node, cmd: &str) -> String {
+    format!(": >{} && {cmd}", mark(node))
+}
 
 /// The script that clears a leased node's stale network faults, if it has
 /// a network of its own: run when the node is leased (with the stale
 /// process kill, in one command), since a test process killed before its
 /// teardown could not heal.
-pub(crate) fn stale_heal_script(node: &Node) -> Option<&'static str> {
-    node.has_own_network().then_some(HEAL)
+/// Only a node with the fault mark is healed (see [`mark`]).
+pub(crate) fn stale_heal_script(node: &Node) -> Option<String> {
+    node.has_own_network()
+        .then(|| format!("if [ -e {} ]; then {}; fi", mark(node), heal_script(node)))
 }
 
 /// A test's faults: what was done, and how to undo it (`ctx.faults()`).
@@ -288,7 +330,7 @@ impl Faults {
             addrs.join(", ")
         );
         self.remember(node);
-        Self::run(node, "drop packets", &cmd).map(drop)
+        Self::run(node, "drop packets", &marked(node, &cmd)).map(drop)
     }
 
     /// A complete partition: no node of one group hears any node of
@@ -372,13 +414,13 @@ impl Faults {
                 "tc qdisc replace dev {q} root handle {QDISC_HANDLE} netem {}",
                 netem.args()
             );
-            Self::run(node, "tc netem", &cmd).map_err(no_netem)?;
+            Self::run(node, "tc netem", &marked(node, &cmd)).map_err(no_netem)?;
         } else {
             if let Some(rate) = netem.rate_kbit {
                 let cmd = format!(
                     "tc qdisc replace dev {q} root handle {QDISC_HANDLE} tbf rate {rate}kbit burst 32kbit latency 400ms"
                 );
-                Self::run(node, "tc tbf", &cmd)?;
+                Self::run(node, "tc tbf", &marked(node, &cmd))?;
             }
             if let Some(loss) = netem.loss_percent {
                 let per_mille = (loss.clamp(0.0, 100.0) * 10.0).round() as u32;
@@ -388,7 +430,7 @@ impl Faults {
                      nft add rule inet ducktape output numgen random mod 1000 '<' {per_mille} drop"
                 );
                 self.remember(node);
-                Self::run(node, "nft random drop", &cmd)?;
+                Self::run(node, "nft random drop", &marked(node, &cmd))?;
             }
         }
         self.remember(node);
@@ -466,6 +508,11 @@ impl Faults {
         Ok(())
     }
 
+    /// Whether a network fault or a paused process is left to undo.
+    pub(crate) fn anything_to_heal(&self) -> bool {
+        !self.net_nodes.lock().is_empty() || !self.paused.lock().is_empty()
+    }
+
     /// Undoes every network fault and resumes every paused process. Runs at
     /// teardown whatever happened; a test may also call it to heal early.
     /// Every node is tried; the first error is returned.
@@ -479,7 +526,7 @@ impl Faults {
         // about the time of one.
         let healed = crate::remote::fan_out(&nodes, HEAL_WORKERS, |node| {
             node.account()
-                .ssh(HEAL, false)
+                .ssh(&heal_script(node), false)
                 .map(drop)
                 .map_err(anyhow::Error::from)
         });

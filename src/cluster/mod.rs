@@ -331,12 +331,13 @@ fn prepare(nodes: &[Arc<Node>]) {
 }
 
 /// Kills what an earlier holder of `node` left running and heals the
-/// network faults it left, in one remote command (the node starts one
-/// shell instead of two). Not fatal: a node that cannot be reached now
+/// network faults it left (where a fault's mark says there may be some:
+/// see `fault::stale_heal_script`), in one remote command (the node starts
+/// one shell instead of two). Not fatal: a node that cannot be reached now
 /// fails the test on its first command, with that command in the message.
 fn kill_stale(node: &Node) {
     let cleared = match crate::fault::stale_heal_script(node) {
-        Some(heal) => node.account().kill_stale_then(heal),
+        Some(heal) => node.account().kill_stale_then(&heal),
         None => node.account().kill_stale(),
     };
     match cleared {

@@ -517,9 +517,12 @@ pub(crate) fn teardown(
     let limit = Duration::from_millis(rt.options.test_runner_timeout).min(TEARDOWN_STEP_LIMIT);
     let mut problems = Vec::new();
     let mut step = |r: Result<(), String>| problems.extend(r.err());
-    // Heal first, so services stop on a healthy network.
-    let c = ctx.clone();
-    step(guarded("healing faults", limit, move || c.faults().heal()));
+    // Heal first, so services stop on a healthy network. (Only when there
+    // is something to heal: a step costs a pooled thread's round trip.)
+    if ctx.faults().anything_to_heal() {
+        let c = ctx.clone();
+        step(guarded("healing faults", limit, move || c.faults().heal()));
+    }
     let services = ctx.services();
     let no_teardown = rt.options.no_teardown;
     if no_teardown && !services.is_empty() {

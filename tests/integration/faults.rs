@@ -335,6 +335,61 @@ fn leasing_an_ssh_node_kills_what_a_killed_run_left_there() {
     assert_eq!(alloc.nodes()[0].account().kill_stale().unwrap(), 0);
 }
 
+/// A run killed before its teardown leaves its network faults (and, here,
+/// more tagged processes than the lease's kill reads with bash alone, so
+/// `grep` finds them): leasing the nodes again heals the faults, which left
+/// their mark in the node's root, kills the processes and removes the marks.
+#[test]
+fn leasing_ssh_nodes_heals_the_faults_a_killed_run_left_there() {
+    use ducktape::cluster::file::load_json_cluster;
+    use ducktape::cluster::spec::ClusterSpec;
+    use ducktape::fault::{Faults, Netem};
+    use ducktape::remote::SshOptions;
+    let Some(cluster) = Cluster::up_nodes(2) else {
+        return;
+    };
+    let opts = SshOptions::default().with_known_hosts(cluster.dir.join("known_hosts"));
+    let nodes = load_json_cluster(&cluster.dir.join("cluster.json")).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let lease = |nodes| {
+        ducktape::cluster::Cluster::from_nodes("json", nodes, state.path(), opts.clone())
+            .unwrap()
+            .alloc(&ClusterSpec::simple_linux(2))
+            .unwrap()
+    };
+    let first = lease(nodes.clone());
+    let (a, b) = (&first.nodes()[0], &first.nodes()[1]);
+    let faults = Faults::default();
+    faults.drop_one_way(a, b).unwrap();
+    faults.netem(a, &Netem::rate_kbit(8000)).unwrap();
+    a.account()
+        .ssh(
+            "for i in $(seq 40); do setsid nohup sleep 4301 >/dev/null 2>&1 & done",
+            false,
+        )
+        .unwrap();
+    // The run dies here: no teardown heals or stops anything.
+    drop(faults);
+    drop(first);
+    assert!(cluster.exec(2, "nft list tables").contains("ducktape"));
+    assert!(cluster.exec(1, "tc qdisc show").contains("tbf"));
+    assert!(eventually(10, || cluster.count(1, "sleep 4301") == 40));
+
+    let again = lease(nodes);
+    assert!(!cluster.exec(2, "nft list tables").contains("ducktape"));
+    assert!(!cluster.exec(1, "tc qdisc show").contains("tbf"));
+    assert!(
+        eventually(10, || cluster.count(1, "sleep 4301") == 0),
+        "node1 still runs: {}",
+        cluster.exec(1, "ps -eo pid,args")
+    );
+    for node in 1..=2 {
+        let root = cluster.exec(node, "ls -A /tmp/ducktape");
+        assert!(!root.contains("ducktape-faults"), "node{node}: {root}");
+    }
+    drop(again);
+}
+
 /// Issue 12: another user pre-created the lease root with
 /// `localhost/worker1` pointing elsewhere. The run refuses with one line
 /// naming the path and what to do, and writes nothing there.

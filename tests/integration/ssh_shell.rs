@@ -505,6 +505,8 @@ fn hostile_commands_match_exec_channels() {
         "for i in $(seq 200); do echo o$i; echo e$i >&2; done",
         "sleep 0.1 & wait; echo waited $?",
         "jobs; echo jobs-done",
+        // Not ASCII: goes to the shell quoted on its line, not counted.
+        "echo 'grüße ✓'; printf 'b\\303' | od -An -c",
     ];
     let norm = |s: &str| {
         // Where bash says an error is differs (`main: eval: line 6:` in a

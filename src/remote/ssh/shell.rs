@@ -4,9 +4,12 @@
 //! An exec channel costs the node a fork of sshd's session process and a
 //! fresh login shell per command (~2-3 ms of node CPU, most of a warm
 //! `ssh("true")`); a subshell of a running `bash` is one fork (~0.2 ms). The
-//! shell reads commands on its stdin as `__dt_r NONCE 'SCRIPT'` (the script
-//! quoted, so no command text can reach the shell's parser: it runs through
-//! `eval` in the subshell), and after each prints end markers carrying the
+//! shell reads commands on its stdin as `__dt_n NONCE LEN` followed by the
+//! script's LEN bytes (read whole by `read -N`: bash reads a line from a
+//! pipe one byte per system call), or, for a script that is not plain
+//! ASCII, as `__dt_r NONCE 'SCRIPT'` (the script quoted). Either way no
+//! command text can reach the shell's parser: it runs through `eval` in the
+//! subshell. After each command the shell prints end markers carrying the
 //! random nonce on stdout and stderr (see [`super::run::ShellEnd`]).
 //!
 //! What stays as with an exec channel:
@@ -75,13 +78,17 @@ pub(crate) const SHELL_ARGS: &str = "bash --noprofile --norc -s ducktape-shell";
 /// processes newer than the subshell (one that left the group with
 /// `setsid`). Then the markers: `\x01ducktape-end-NONCE` on stdout, with
 /// `:STATUS:HELD` on stderr.
+///
+/// `__dt_n NONCE LEN` reads the script as the LEN bytes that follow its
+/// line, then runs it as `__dt_r` does (see [`line`]); a shell that cannot
+/// read them all exits instead of running part of a script.
 fn init() -> String {
     let pid_mark = super::run::pid_mark_format();
     format!(
         r#"set -m
 if [ "${{BASH_VERSINFO[0]}}" -lt 5 ] || {{ [ "${{BASH_VERSINFO[0]}}" -eq 5 ] && [ "${{BASH_VERSINFO[1]}}" -lt 1 ]; }}; then exit 3; fi
 __dt_r() {{
-{{ ( set +m; exec 8>&-; printf '{pid_mark}' "$BASHPID" >&2; __dt_x=$2; set --; unset -f __dt_r; unset __dt_c __dt_s __dt_h __dt_g __dt_d __dt_p __dt_f; eval "$__dt_x" ) </dev/null 2>&8 &
+{{ ( set +m; exec 8>&-; printf '{pid_mark}' "$BASHPID" >&2; __dt_x=$2; set --; unset -f __dt_r __dt_n; unset __dt_c __dt_s __dt_h __dt_g __dt_d __dt_p __dt_f __dt_y; eval "$__dt_x" ) </dev/null 2>&8 &
 __dt_c=$!; wait -f "$__dt_c"; }} 8>&2 2>/dev/null
 __dt_s=$? __dt_h=0 __dt_g=0
 kill -0 -- "-$__dt_c" 2>/dev/null && __dt_g=1
@@ -96,6 +103,10 @@ done
 printf '\001ducktape-end-%s\n' "$1"
 printf '\001ducktape-end-%s:%d:%d\n' "$1" "$__dt_s" "$__dt_h" >&2
 }}
+__dt_n() {{
+IFS= read -r -N "$2" __dt_y && [ "${{#__dt_y}}" -eq "$2" ] || exit 4
+__dt_r "$1" "$__dt_y"
+}}
 "#
     )
 }
@@ -106,8 +117,10 @@ pub(crate) fn eligible(cmd: &str) -> bool {
     !cmd.contains("$$") && !cmd.contains("${$}")
 }
 
-/// The line that runs `cmd` (node variables, root directory, then the
-/// command) with end markers tagged `nonce`.
+/// The text that runs `cmd` (node variables, root directory, then the
+/// command) with end markers tagged `nonce`: `__dt_n NONCE LEN` and the
+/// script's LEN bytes, or (a script that cannot be counted, see
+/// [`counted`]) `__dt_r NONCE 'SCRIPT'` on one line.
 fn line(inner: &Inner, cmd: &str, nonce: &str) -> String {
     let r = crate::remote::quote(&inner.opts.root);
     let h = crate::remote::quote_str(&inner.hostname);
@@ -117,7 +130,37 @@ fn line(inner: &Inner, cmd: &str, nonce: &str) -> String {
          cd {r} 2>/dev/null || {{ mkdir -p {r} && cd {r}; }} || exit 1\n\
          {cmd}\n"
     );
-    format!("__dt_r {nonce} {}\n", crate::remote::quote_str(&script))
+    if counted(&script) {
+        format!("__dt_n {nonce} {}\n{script}", script.len())
+    } else {
+        format!("__dt_r {nonce} {}\n", crate::remote::quote_str(&script))
+    }
+}
+
+/// What the shell reads first on a new shell channel: the init (see
+/// [`init`]), as a counted block where it can be one (see [`line`]).
+fn opening() -> String {
+    let init = init();
+    if counted(&init) {
+        format!(
+            "IFS= read -r -N {} __dt_i && eval \"$__dt_i\"; unset __dt_i\n{init}",
+            init.len()
+        )
+    } else {
+        init
+    }
+}
+
+/// Whether `text` can go to the shell as a counted block read with
+/// `read -N`: bash reads lines from a pipe one byte per system call (so
+/// as not to consume input past the line), which for a command of a few
+/// hundred bytes costs the node more CPU than running it, while `read -N`
+/// takes the whole block in one call. `-N` counts characters, so only
+/// ASCII text (whose bytes are characters in every locale bash runs in)
+/// without NUL (which `read` drops) is sent this way; the rest goes as a
+/// quoted argument on the command's line.
+fn counted(text: &str) -> bool {
+    text.bytes().all(|b| b != 0 && b.is_ascii())
 }
 
 /// A random nonce: commands cannot guess their end marker.
@@ -173,7 +216,7 @@ impl Inner {
                     .and_then(|mut ch| conn.nb(open_until, || ch.exec(START)).map(|()| ch));
                 match opened {
                     Ok(ch) => {
-                        text.push_str(&init());
+                        text.push_str(&opening());
                         ch
                     }
                     Err(f) => {
@@ -185,9 +228,10 @@ impl Inner {
                 }
             }
         };
+        // The shell was opened just now: its init goes first.
+        let opened_now = !text.is_empty();
         text.push_str(&line(self, cmd, &nonce));
         tracing::debug!(node = %self.target.node, cmd, "exec (shell)");
-        let opened_now = !text.starts_with("__dt_r ");
         let mut d = Driver::for_shell(&nonce, self.opts.output_grace);
         let mut sent = false;
         let result = send(&conn, &mut ch, text.as_bytes(), until).and_then(|()| {
@@ -309,6 +353,15 @@ mod tests {
         assert!(eligible("echo $PPID $BASHPID $!"));
         assert!(!eligible("kill -TERM $$"));
         assert!(!eligible("echo ${$} > pid"));
+    }
+
+    #[test]
+    fn only_ascii_without_nul_is_sent_counted() {
+        assert!(counted("echo ok\n\u{1}\t'\"$x"));
+        assert!(!counted("echo 'grüße'"));
+        assert!(!counted("printf 'a\0b'"));
+        assert!(opening().starts_with("IFS= read -r -N "));
+        assert!(opening().ends_with(&init()));
     }
 
     #[test]
