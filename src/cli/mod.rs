@@ -11,7 +11,7 @@ mod origin;
 mod ssh;
 
 pub use options::{Color, Format, Options};
-pub use ssh::SshArgs;
+pub use ssh::{CopyClient, SshArgs};
 
 use clap::{CommandFactory, FromArgMatches};
 use origin::{Origin, Origins};

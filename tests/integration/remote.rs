@@ -989,3 +989,135 @@ fn ssh_sessions_are_per_thread_not_per_command() {
     fan_out(&accounts, 4, |a| a.ssh_output("true").unwrap());
     assert!(a.connections_opened() <= 4, "{}", a.connections_opened());
 }
+
+/// A 40 MiB file of random bytes (large copies start at 32 MiB).
+fn big_file(dir: &Path) -> PathBuf {
+    let src = dir.join("big.bin");
+    let mut rng = fastrand::Rng::with_seed(11);
+    let data: Vec<u8> = (0..40 << 20).map(|_| rng.u8(..)).collect();
+    std::fs::write(&src, &data).unwrap();
+    src
+}
+
+/// An OpenSSH client for `--ssh-copy-client` that notes each use in
+/// `<dir>/uses` and then runs `body` (a shell script's lines).
+fn copy_client(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("client");
+    let uses = dir.join("uses");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\necho used >> '{}'\n{body}\n", uses.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn uses(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("uses"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// Large copies both ways go through OpenSSH's client, byte for byte.
+#[test]
+fn large_copies_go_through_openssh() {
+    let Some(n) = netns() else {
+        return eprintln!("{SKIP}");
+    };
+    let local = tempfile::tempdir().unwrap();
+    let client = copy_client(local.path(), "exec ssh \"$@\"");
+    let o = options(&n.dir).with_copy_client(Some(client));
+    let a: Acc = Arc::new(SshAccount::new(&n.nodes[0], o));
+    let src = big_file(local.path());
+    a.remove(Path::new("t-openssh"), true).unwrap();
+    a.copy_to(&src, Path::new("t-openssh/big.bin")).unwrap();
+    assert_eq!(uses(local.path()), 1, "copy_to did not use the client");
+    assert_eq!(sha256_remote(&a, "t-openssh/big.bin"), sha256_local(&src));
+    let back = local.path().join("back.bin");
+    a.copy_from(Path::new("t-openssh/big.bin"), &back).unwrap();
+    assert_eq!(uses(local.path()), 2, "copy_from did not use the client");
+    assert_eq!(sha256_local(&back), sha256_local(&src));
+    // A small file stays on the pooled session.
+    a.create_file(Path::new("t-openssh/small"), b"x").unwrap();
+    a.copy_from(Path::new("t-openssh/small"), &local.path().join("small"))
+        .unwrap();
+    assert_eq!(uses(local.path()), 2);
+    a.remove(Path::new("t-openssh"), false).unwrap();
+}
+
+/// A client that cannot log in (or is not there) leaves the copies to
+/// libssh2, which makes them whole; the client is not tried again.
+#[test]
+fn copies_the_client_cannot_make_go_through_libssh2() {
+    let Some(n) = netns() else {
+        return eprintln!("{SKIP}");
+    };
+    let local = tempfile::tempdir().unwrap();
+    let refused = "echo 'Permission denied (publickey).' >&2\nexit 255";
+    let src = big_file(local.path());
+    let want = sha256_local(&src);
+    for client in [
+        copy_client(local.path(), refused),
+        local.path().join("no-such-client"),
+    ] {
+        let o = options(&n.dir).with_copy_client(Some(client));
+        let a: Acc = Arc::new(SshAccount::new(&n.nodes[2], o));
+        a.remove(Path::new("t-refused"), true).unwrap();
+        a.copy_to(&src, Path::new("t-refused/big.bin")).unwrap();
+        assert_eq!(sha256_remote(&a, "t-refused/big.bin"), want);
+        let back = local.path().join("back.bin");
+        a.copy_from(Path::new("t-refused/big.bin"), &back).unwrap();
+        assert_eq!(sha256_local(&back), want);
+        a.remove(Path::new("t-refused"), false).unwrap();
+    }
+    assert_eq!(uses(local.path()), 1, "a refused client was tried again");
+}
+
+/// The command failing on the node through the client is the copy's error
+/// (naming the node and the cause), not a reason to copy again.
+#[test]
+fn a_copy_that_fails_on_the_node_through_openssh_is_an_error() {
+    let Some(n) = netns() else {
+        return eprintln!("{SKIP}");
+    };
+    let local = tempfile::tempdir().unwrap();
+    let client = copy_client(local.path(), "exec ssh \"$@\"");
+    let o = options(&n.dir).with_copy_client(Some(client));
+    let a: Acc = Arc::new(SshAccount::new(&n.nodes[0], o));
+    let src = big_file(local.path());
+    a.remove(Path::new("t-openssh-fail"), true).unwrap();
+    a.create_file(Path::new("t-openssh-fail/file"), b"x")
+        .unwrap();
+    let err = a
+        .copy_to(&src, Path::new("t-openssh-fail/file/inner/big.bin"))
+        .unwrap_err();
+    let cause = std::error::Error::source(&err).map(|c| c.to_string());
+    let err = format!("{err}: {}", cause.unwrap_or_default());
+    assert!(
+        err.contains("node1") && err.contains("Not a directory"),
+        "{err}"
+    );
+    assert_eq!(uses(local.path()), 1);
+    a.remove(Path::new("t-openssh-fail"), false).unwrap();
+}
+
+/// Large copies through libssh2 alone (`--ssh-copy-client off`), in parts.
+mod ssh_libssh2_copies {
+    #[test]
+    fn large_file() {
+        let Some(n) = super::netns() else {
+            return eprintln!("{}", super::SKIP);
+        };
+        let o = super::options(&n.dir).with_copy_client(None);
+        let account = |i: usize| -> super::Acc {
+            std::sync::Arc::new(ducktape::remote::SshAccount::new(&n.nodes[i], o.clone()))
+        };
+        // node3: the conformance suite's large_file uses node1's `t-big`.
+        super::large_file(&super::Env {
+            a: account(2),
+            b: account(0),
+            local: tempfile::tempdir().unwrap(),
+        });
+    }
+}
