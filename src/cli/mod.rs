@@ -11,7 +11,7 @@ mod origin;
 mod ssh;
 
 pub use options::{Color, Format, Options};
-pub use ssh::{CopyClient, SshArgs};
+pub use ssh::SshArgs;
 
 use clap::{CommandFactory, FromArgMatches};
 use origin::{Origin, Origins};

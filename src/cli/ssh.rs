@@ -59,25 +59,6 @@ pub struct SshArgs {
         help_heading = "SSH nodes"
     )]
     pub ssh_persistent_shell: Option<bool>,
-    /// OpenSSH client that copies of large files (32 MiB and more) go
-    /// through, for OpenSSH's speed, when the node logs in by key or agent
-    /// (default: `ssh` on the PATH); `off`: every copy through libssh2.
-    #[arg(
-        long,
-        value_name = "PATH|off",
-        value_parser = copy_client,
-        help_heading = "SSH nodes"
-    )]
-    pub ssh_copy_client: Option<CopyClient>,
-}
-
-/// `--ssh-copy-client`'s value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CopyClient {
-    /// Every copy through libssh2.
-    Off,
-    /// This program.
-    Program(PathBuf),
 }
 
 impl SshArgs {
@@ -95,7 +76,7 @@ impl SshArgs {
 impl Options {
     /// How SSH accounts connect: `--known-hosts`, `--ssh-host-keys`,
     /// `--ssh-accept-new`, `--ssh-root`, `--ssh-ciphers`,
-    /// `--ssh-persistent-shell`, `--ssh-copy-client` and the
+    /// `--ssh-persistent-shell` and the
     /// `--ssh-checker-function`s. `Err` names a checker no function is
     /// registered as (the parse already refused it; this is for options
     /// made another way).
@@ -112,11 +93,6 @@ impl Options {
         }
         if let Some(on) = s.ssh_persistent_shell {
             o = o.with_persistent_shell(on);
-        }
-        match &s.ssh_copy_client {
-            Some(CopyClient::Off) => o = o.with_copy_client(None),
-            Some(CopyClient::Program(p)) => o = o.with_copy_client(Some(p.clone())),
-            None => {}
         }
         o.with_checkers(&self.ssh_checker_function)
     }
@@ -178,16 +154,6 @@ fn on_off(value: &str) -> Result<bool, String> {
     }
 }
 
-/// `--ssh-copy-client`: `off`, or a program (a name is looked up on the
-/// PATH when a copy runs).
-fn copy_client(value: &str) -> Result<CopyClient, String> {
-    match value.trim() {
-        "" => Err("expected a program (like ssh or /usr/bin/ssh) or off".into()),
-        "off" | "0" | "false" | "no" => Ok(CopyClient::Off),
-        program => Ok(CopyClient::Program(PathBuf::from(program))),
-    }
-}
-
 /// One `--ssh-ciphers` name: one libssh2 can negotiate.
 fn cipher(value: &str) -> Result<String, String> {
     let name = value.trim();
@@ -223,7 +189,6 @@ mod tests {
         assert_eq!(o.root, PathBuf::from(crate::remote::DEFAULT_SSH_ROOT));
         assert!(o.known_hosts.is_none() && o.ciphers.is_empty());
         assert!(o.persistent_shell);
-        assert_eq!(o.copy_client, Some(PathBuf::from("ssh")));
 
         let vars = [
             ("DUCKTAPE_KNOWN_HOSTS", "/k/known_hosts"),
@@ -231,7 +196,6 @@ mod tests {
             ("DUCKTAPE_SSH_ROOT", "/srv/dt"),
             ("DUCKTAPE_SSH_CIPHERS", "aes128-ctr, aes256-ctr"),
             ("DUCKTAPE_SSH_PERSISTENT_SHELL", "off"),
-            ("DUCKTAPE_SSH_COPY_CLIENT", "off"),
         ];
         let o = ssh(&[], &vars);
         assert_eq!(o.known_hosts, Some(PathBuf::from("/k/known_hosts")));
@@ -239,7 +203,6 @@ mod tests {
         assert_eq!(o.root, PathBuf::from("/srv/dt"));
         assert_eq!(o.ciphers, ["aes128-ctr", "aes256-ctr"]);
         assert!(!o.persistent_shell);
-        assert_eq!(o.copy_client, None);
 
         let o = ssh(
             &[
@@ -249,11 +212,9 @@ mod tests {
                 "--ssh-ciphers",
                 "chacha20-poly1305@openssh.com",
                 "--ssh-persistent-shell=on",
-                "--ssh-copy-client=/opt/openssh/bin/ssh",
             ],
             &vars,
         );
-        assert_eq!(o.copy_client, Some(PathBuf::from("/opt/openssh/bin/ssh")));
         assert_eq!(o.host_keys, HostKeyPolicy::AcceptNew);
         assert_eq!(o.root, PathBuf::from("/mnt/x"));
         assert_eq!(o.ciphers, ["chacha20-poly1305@openssh.com"]);

@@ -74,13 +74,6 @@ pub struct SshOptions {
     /// session instead of an exec channel each (`--ssh-persistent-shell`;
     /// default on): ~1 ms instead of a login shell's ~3 ms a command.
     pub persistent_shell: bool,
-    /// OpenSSH's client, which large file copies go through when the node
-    /// logs in by key or agent (`--ssh-copy-client`; default `ssh` on the
-    /// `PATH`); `None`: every copy through libssh2. libssh2 encrypts 16
-    /// bytes per OpenSSL call, so its copies reach ~0.75x of OpenSSH's on
-    /// the same CPU. A copy the client cannot make (not installed, login
-    /// refused) goes through libssh2.
-    pub copy_client: Option<PathBuf>,
 }
 
 impl Default for SshOptions {
@@ -96,7 +89,6 @@ impl Default for SshOptions {
             output_grace: Duration::from_millis(200),
             checkers: Vec::new(),
             persistent_shell: true,
-            copy_client: Some(PathBuf::from("ssh")),
         }
     }
 }
@@ -131,13 +123,6 @@ impl SshOptions {
     /// (`--ssh-persistent-shell`).
     pub fn with_persistent_shell(mut self, on: bool) -> Self {
         self.persistent_shell = on;
-        self
-    }
-
-    /// Makes large copies through this OpenSSH client, or none
-    /// (`--ssh-copy-client`).
-    pub fn with_copy_client(mut self, client: Option<PathBuf>) -> Self {
-        self.copy_client = client;
         self
     }
 

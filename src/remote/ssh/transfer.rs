@@ -1,13 +1,12 @@
 //! Copying files and directories between this machine and a node.
 //!
-//! A file is streamed through `cat` on an exec channel (a large one through
-//! OpenSSH's client where it can log in, see `openssh.rs`, else in two
+//! A file is streamed through `cat` on an exec channel (a large one in two
 //! parts side by side, through `dd` on sessions of their own), a directory
 //! through `tar` on both ends; permissions and modification times are kept. Like
 //! `cp -a` (what the local account does): when the destination is an
 //! existing directory the copy goes inside it, under the source's name.
 
-use super::{openssh, quote, SshAccount};
+use super::{quote, SshAccount};
 use crate::remote::RemoteError;
 use std::fs;
 use std::io::{self, Read, Write};
@@ -46,7 +45,10 @@ pub(super) fn copy_to(a: &SshAccount, src: &Path, dest: &Path) -> Result<(), Rem
         let local_status = tar.finish();
         ran?;
         local_status.map_err(local)?;
+    } else if meta.len() >= SPLIT_MIN {
+        copy_to_split(a, &op, src, &pick, &meta)?;
     } else {
+        let mut f = fs::File::open(src).map_err(local)?;
         let mode = meta.permissions().mode() & 0o7777;
         let mtime = touch_time(meta.modified().ok());
         let cmd = format!(
@@ -55,15 +57,7 @@ pub(super) fn copy_to(a: &SshAccount, src: &Path, dest: &Path) -> Result<(), Rem
                 .map(|t| format!(" && touch -m -d @{t} \"$d\""))
                 .unwrap_or_default()
         );
-        let mut f = fs::File::open(src).map_err(local)?;
-        if meta.len() >= SPLIT_MIN {
-            let file = f.try_clone().map_err(local)?;
-            if !openssh::run(a, &op, &cmd, openssh::Io::From(file))? {
-                copy_to_split(a, &op, src, &pick, &meta)?;
-            }
-        } else {
-            a.run_ok(&op, &cmd, Some(&mut f), &mut io::sink())?;
-        }
+        a.run_ok(&op, &cmd, Some(&mut f), &mut io::sink())?;
     }
     Ok(())
 }
@@ -125,17 +119,7 @@ pub(super) fn copy_from(a: &SshAccount, src: &Path, dest: &Path) -> Result<(), R
         }
         let mut f = fs::File::create(&target).map_err(local)?;
         if kind == "regular file" && size >= SPLIT_MIN {
-            let cat = format!("cat -- {}", quote(src));
-            let file = f.try_clone().map_err(local)?;
-            if !openssh::run(a, &op, &cat, openssh::Io::Into(file))? {
-                copy_from_split(a, &op, src, &f, size)?;
-            } else if f.metadata().map_err(local)?.len() != size {
-                let short = io::Error::other(format!(
-                    "{} changed size while it was copied",
-                    src.display()
-                ));
-                return Err(local(short));
-            }
+            copy_from_split(a, &op, src, &f, size)?;
         } else {
             a.run_ok(&op, &format!("cat -- {}", quote(src)), None, &mut f)?;
         }
