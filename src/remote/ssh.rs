@@ -26,7 +26,6 @@
 
 mod capture;
 mod conn;
-mod openssh;
 mod run;
 mod shell;
 mod transfer;
