@@ -42,7 +42,7 @@ pub use record::{Regression, SessionMeta, Status, TestRecord};
 pub use repair::{rebuild, Rebuilt};
 
 use error::IoContext;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use repair::load_or_repair;
 use state::State;
 use std::fs::{File, OpenOptions};
@@ -123,13 +123,20 @@ impl Finished {
 pub(crate) struct SessionReports {
     dir: PathBuf,
     meta: SessionMeta,
-    batch: Arc<Mutex<Batch>>,
+    shared: Arc<Shared>,
+}
+
+/// The batch, and the flusher thread's wake-up call.
+#[derive(Debug, Default)]
+struct Shared {
+    batch: Mutex<Batch>,
+    wake: Condvar,
 }
 
 /// Most records a batched process keeps out of the report files, and the
-/// longest it keeps one out: reports stay live for real suites (a test that
-/// takes longer than this brings them up to date itself) while a suite of
-/// trivial tests updates them once per batch.
+/// longest it keeps one out (a flusher thread applies a batch that old even
+/// while the next test runs): reports stay live while a suite of trivial
+/// tests updates them once per batch.
 const BATCH_RECORDS: usize = 64;
 const BATCH_AGE: Duration = Duration::from_millis(250);
 
@@ -145,10 +152,12 @@ struct Batch {
     /// Records this process appended to `records.jsonl` since `known`'s
     /// state, not yet in the report files.
     pending: Vec<Finished>,
-    /// When the report files were last brought up to date.
-    applied_at: Option<Instant>,
-    /// How long a record may stay out of them ([`BATCH_AGE`]).
+    /// When the oldest pending record was appended.
+    pending_since: Option<Instant>,
+    /// How long a record may stay out of the report files ([`BATCH_AGE`]).
     max_age: Duration,
+    /// Whether the flusher thread runs.
+    flusher: bool,
 }
 
 /// The report state as this process left it.
@@ -213,7 +222,7 @@ impl SessionReports {
         Ok(SessionReports {
             dir: session_dir.to_path_buf(),
             meta,
-            batch: Arc::default(),
+            shared: Arc::default(),
         })
     }
 
@@ -224,9 +233,55 @@ impl SessionReports {
     /// loses nothing: the next one to open the session (or the next run of
     /// the results root) brings the reports up to date from `records.jsonl`.
     pub fn set_batched(&self, enabled: bool) {
-        let mut batch = self.batch.lock();
+        let mut batch = self.batch();
         batch.enabled = enabled;
         batch.max_age = BATCH_AGE;
+        if enabled && !batch.flusher {
+            let me = self.clone();
+            let started = std::thread::Builder::new()
+                .name("ducktape-reports".into())
+                .spawn(move || me.flusher());
+            // Without the thread a batch still goes out with a later append
+            // or the run's end.
+            batch.flusher = started.is_ok();
+        }
+        self.shared.wake.notify_all();
+    }
+
+    fn batch(&self) -> parking_lot::MutexGuard<'_, Batch> {
+        self.shared.batch.lock()
+    }
+
+    /// Applies each batch once its oldest record is [`BATCH_AGE`] old, also
+    /// while no test ends (the next may run for minutes). Ends when batching
+    /// is turned off or nobody else holds these reports.
+    fn flusher(self) {
+        let mut batch = self.batch();
+        loop {
+            if !batch.enabled || Arc::strong_count(&self.shared) == 1 {
+                batch.flusher = false;
+                return;
+            }
+            let Some(since) = batch.pending_since else {
+                // Idle: look again now and then for the end of the reports.
+                self.shared
+                    .wake
+                    .wait_for(&mut batch, Duration::from_secs(1));
+                continue;
+            };
+            let due = since + batch.max_age;
+            if Instant::now() < due {
+                self.shared.wake.wait_until(&mut batch, due);
+                continue;
+            }
+            let applied =
+                fsutil::lock(&self.dir.join(LOCK)).and_then(|_lock| self.apply_locked(&mut batch));
+            if let Err(e) = applied {
+                tracing::error!("session reports: {}", crate::text::chain(&e));
+                // Not again until the next record (or the run's end).
+                batch.pending_since = None;
+            }
+        }
     }
 
     /// The session directory.
@@ -247,10 +302,12 @@ impl SessionReports {
     pub fn add(&self, finished: Finished) -> Result<(), ReportError> {
         let records_path = self.dir.join(RECORDS);
         let line = &finished.line;
-        let mut batch = self.batch.lock();
+        let mut batch = self.batch();
         let _lock = fsutil::lock(&self.dir.join(LOCK))?;
         let open = || {
+            // Created if something removed it: the session goes on.
             let file = OpenOptions::new()
+                .create(true)
                 .append(true)
                 .open(&records_path)
                 .ctx("open", &records_path)?;
@@ -278,20 +335,23 @@ impl SessionReports {
             known.records.len = id.len + line.len() as u64;
         }
         batch.pending.push(finished);
+        let since = *batch.pending_since.get_or_insert_with(Instant::now);
         let due = !batch.enabled
+            || !batch.flusher
             || batch.pending.len() >= BATCH_RECORDS
-            || batch
-                .applied_at
-                .is_none_or(|t| t.elapsed() >= batch.max_age);
+            || since.elapsed() >= batch.max_age;
         if due {
             self.apply_locked(&mut batch)?;
+        } else if batch.pending.len() == 1 {
+            // The flusher waits for a first record.
+            self.shared.wake.notify_all();
         }
         Ok(())
     }
 
     /// Brings the report files up to date with every record appended so far.
     pub fn flush(&self) -> Result<(), ReportError> {
-        let mut batch = self.batch.lock();
+        let mut batch = self.batch();
         let _lock = fsutil::lock(&self.dir.join(LOCK))?;
         self.apply_locked(&mut batch)
     }
@@ -301,6 +361,7 @@ impl SessionReports {
     /// the session lock.
     fn apply_locked(&self, batch: &mut Batch) -> Result<(), ReportError> {
         let pending = std::mem::take(&mut batch.pending);
+        batch.pending_since = None;
         let state = match batch.known.take() {
             Some(mut k) if self.still_known(&k)? => {
                 if !pending.is_empty() {
@@ -320,7 +381,6 @@ impl SessionReports {
             }),
             None => None,
         };
-        batch.applied_at = Some(Instant::now());
         Ok(())
     }
 

@@ -412,7 +412,7 @@ fn batched_session() -> (tempfile::TempDir, SessionReports) {
     let tmp = tempfile::tempdir().unwrap();
     let reports = SessionReports::open(&tmp.path().join("s"), &meta()).unwrap();
     reports.set_batched(true);
-    reports.batch.lock().max_age = std::time::Duration::from_secs(3600);
+    reports.batch().max_age = std::time::Duration::from_secs(3600);
     (tmp, reports)
 }
 
@@ -429,10 +429,9 @@ fn a_batch_is_in_records_at_once_and_in_the_reports_after_flush() {
     for r in &records {
         reports.append(r).unwrap();
     }
-    // Every record is stored; the reports got the first (nothing was
-    // applied yet) and wait for the batch.
+    // Every record is stored; the reports wait for the batch.
     assert_eq!(read(dir, RECORDS).lines().count(), records.len());
-    assert_eq!(results_in_json(dir), 1);
+    assert_eq!(results_in_json(dir), 0);
     reports.flush().unwrap();
     let (_clean_tmp, clean) = session_with(&records);
     assert_eq!(report_bytes(dir), report_bytes(clean.dir()));
@@ -447,8 +446,43 @@ fn a_full_batch_applies_itself() {
         r.test_id = format!("{}#{i}", r.test_id);
         reports.append(&r).unwrap();
     }
-    // The first append applied at once; the next BATCH_RECORDS filled a batch.
-    assert_eq!(results_in_json(reports.dir()), BATCH_RECORDS + 1);
+    // The first BATCH_RECORDS filled a batch; the last one waits.
+    assert_eq!(results_in_json(reports.dir()), BATCH_RECORDS);
+}
+
+/// A batch goes out once its oldest record is old enough, also when no
+/// other test ends meanwhile (the next one may run for minutes).
+#[test]
+fn a_batch_goes_out_by_age_while_no_test_ends() {
+    let (_tmp, reports) = batched_session();
+    reports.batch().max_age = std::time::Duration::from_millis(50);
+    let records = suite();
+    for r in &records[..2] {
+        reports.append(r).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while results_in_json(reports.dir()) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch never went out"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(reports.batch().pending.is_empty());
+}
+
+/// `records.jsonl` removed under a running session: the next record
+/// starts it again and the reports hold what it holds.
+#[test]
+fn a_removed_records_file_does_not_stop_the_session() {
+    let records = suite();
+    let (_tmp, reports) = session_with(&records[..2]);
+    fs::remove_file(reports.dir().join(RECORDS)).unwrap();
+    reports.append(&records[2]).unwrap();
+    reports.append(&records[3]).unwrap();
+    let (_clean_tmp, clean) = session_with(&records[2..4]);
+    assert_eq!(read(reports.dir(), RECORDS), read(clean.dir(), RECORDS));
+    assert_eq!(report_bytes(reports.dir()), report_bytes(clean.dir()));
 }
 
 /// A process killed with records it had not applied yet loses none: the next
@@ -463,12 +497,12 @@ fn records_a_killed_batch_left_out_reach_the_reports() {
         let killed = session_dir::create_session(root.path()).unwrap();
         let reports = SessionReports::open(&killed.dir, &meta()).unwrap();
         reports.set_batched(true);
-        reports.batch.lock().max_age = std::time::Duration::from_secs(3600);
+        reports.batch().max_age = std::time::Duration::from_secs(3600);
         for r in &records {
             reports.append(r).unwrap();
         }
         drop(reports); // SIGKILL: no flush.
-        assert_eq!(results_in_json(&killed.dir), 1);
+        assert_eq!(results_in_json(&killed.dir), 0);
         match next {
             "open" => drop(SessionReports::open(&killed.dir, &meta()).unwrap()),
             _ => drop(session_dir::create_session(root.path()).unwrap()),
