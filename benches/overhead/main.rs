@@ -15,6 +15,10 @@
 //! - one process running one case (`--exact`, as nextest and IDEs do) in a
 //!   200- and a 10,000-case binary;
 //! - `--list --format terse` (what nextest asks) of 10,000 cases;
+//! - `cargo test` of 200 cases with the results in memory (`/dev/shm`), and
+//!   the disk's own cost of the files each test leaves (a plain loop
+//!   writing them): results go under the target directory, as a user's go
+//!   under their project;
 //! - Python ducktape 0.17 on the same 200-case suite (see `peer.rs`).
 
 mod peer;
@@ -409,7 +413,10 @@ fn main() -> std::process::ExitCode {
         eprintln!("overhead bench: cannot write {}: {e}", root.display());
         return std::process::ExitCode::FAILURE;
     }
-    let results = tempfile::tempdir().expect("tempdir");
+    // Under the target directory, as a user's `results/` is under their
+    // project: on this machine's disk, where a directory sits decides what
+    // creating files costs (ext4 searches fuller inode bitmaps longer).
+    let results = tempfile::tempdir_in(&root).expect("tempdir");
     for profile in [Profile::Test, Profile::Release] {
         match measure(&root, profile, results.path()) {
             Ok(f) => print(profile, &f),
