@@ -3,7 +3,7 @@
 //! The page builds the summary and the table itself, so nothing but the
 //! append-only script ever changes.
 
-use super::jsonfmt::ascii_json;
+use super::jsonfmt::{ascii_json, escape_non_ascii};
 use super::record::SessionMeta;
 
 /// The page; it loads `report.css` and `report.js` from its own directory.
@@ -22,25 +22,4 @@ pub(crate) fn script_head(meta: &SessionMeta) -> String {
 pub(crate) fn script_line(record_line: &str) -> String {
     let json = escape_non_ascii(record_line.trim_end_matches('\n'));
     format!("ducktape.add({json});\n")
-}
-
-/// `text` with each non-ASCII character as `\uXXXX` (UTF-16 units, as JSON
-/// and JavaScript read them). Outside strings JSON is ASCII, so this is the
-/// same JSON.
-fn escape_non_ascii(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.is_ascii() {
-        return text.into();
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    out.into()
 }

@@ -38,18 +38,36 @@ impl Formatter for AsciiFormatter {
     }
 
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
-        // ASCII runs in one write each (most text is all ASCII).
-        let mut run = 0;
-        for (i, c) in s.char_indices().filter(|(_, c)| !c.is_ascii()) {
-            w.write_all(&s.as_bytes()[run..i])?;
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                write!(w, "\\u{unit:04x}")?;
-            }
-            run = i + c.len_utf8();
-        }
-        w.write_all(&s.as_bytes()[run..])
+        write_ascii(w, s)
     }
+}
+
+/// Writes `s` with each non-ASCII character as `\uXXXX` (UTF-16 units, as
+/// JSON and JavaScript read them); ASCII runs in one write each.
+fn write_ascii<W: ?Sized + Write>(w: &mut W, s: &str) -> io::Result<()> {
+    let mut run = 0;
+    for (i, c) in s.char_indices().filter(|(_, c)| !c.is_ascii()) {
+        w.write_all(&s.as_bytes()[run..i])?;
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            write!(w, "\\u{unit:04x}")?;
+        }
+        run = i + c.len_utf8();
+    }
+    w.write_all(&s.as_bytes()[run..])
+}
+
+/// `text` (JSON) with each non-ASCII character escaped as
+/// [`ascii_json`] writes it. Outside strings JSON is ASCII, so this is the
+/// same JSON.
+pub(crate) fn escape_non_ascii(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() {
+        return text.into();
+    }
+    let mut out = Vec::with_capacity(text.len() + 16);
+    // Writing to memory cannot fail; the output is ASCII.
+    let _ = write_ascii(&mut out, text);
+    String::from_utf8_lossy(&out).into_owned().into()
 }
 
 /// `value` as compact, ASCII-only JSON (`python`: with Python's separators).
