@@ -16,7 +16,7 @@
 //!   clear stale processes and faults on every node), cold and warm.
 //!
 //! Loops are bounded and all traffic goes to the namespace nodes.
-//! `cargo bench --bench ssh`; `DUCKTAPE_BENCH_ITERS=N` changes the
+//! `cargo bench --features ssh --bench ssh`; `DUCKTAPE_BENCH_ITERS=N` changes the
 //! latency loop (default 200).
 
 use ducktape::cluster::file::{load_json_cluster, NodeConfig};

@@ -10,7 +10,8 @@
 #   bash scripts/readme-deps.sh
 #   README=other.md bash scripts/readme-deps.sh    # another file's block
 #
-# Exit status: 0 when the examples build, else cargo's.
+# Exit status: 0 when the examples build and refuse a cluster file as the
+# README says, else 1 or cargo's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -52,5 +53,23 @@ TOML
 cp Cargo.lock "$tmp/Cargo.lock"
 echo "readme-deps: [dev-dependencies] from $readme:" >&2
 printf '%s\n' "$deps" | sed 's/^/  /' >&2
-CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target} \
-    cargo test --manifest-path "$tmp/Cargo.toml" --test systest --no-run --offline
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+cargo test --manifest-path "$tmp/Cargo.toml" --test systest --no-run --offline
+
+# Those lines leave out the `ssh` feature: a cluster file is refused before
+# any test runs, in one line saying how to turn it on.
+cat >"$tmp/cluster.json" <<'JSON'
+{"nodes": [{"externally_routable_ip": "10.251.0.11",
+            "ssh_config": {"host": "worker1", "hostname": "10.251.0.11", "port": 22,
+                           "user": "root", "identityfile": null, "password": null}}]}
+JSON
+rc=0
+cargo test --manifest-path "$tmp/Cargo.toml" --test systest --offline -q -- \
+    --cluster json --cluster-file "$tmp/cluster.json" 2>"$tmp/err" >/dev/null || rc=$?
+want="error: the json cluster's nodes (1) are SSH hosts, and this test binary was built without ducktape-rs's \`ssh\` feature"
+if [ "$rc" = 0 ] || ! grep -qF "$want" "$tmp/err"; then
+    echo "readme-deps: without the ssh feature a cluster file should be refused with '$want'; got exit $rc:" >&2
+    cat "$tmp/err" >&2
+    exit 1
+fi
+echo "readme-deps: without the ssh feature a cluster file is refused: ok" >&2

@@ -52,7 +52,7 @@ fi
 
 # Build before the cluster is up: compiling is no part of the showcase.
 log "building the tests"
-cargo test --test systest --no-run
+cargo test --features ssh --test systest --no-run
 
 # The directory of the namespace cluster named showcase, if one is up.
 cluster_owner() {
@@ -108,18 +108,18 @@ interrupted() {
 # The session directory a run just wrote (results/latest points at it).
 report_of() { echo "$(readlink -f results/latest)/report.txt"; }
 
-log "cargo test --test systest -- ${cluster[*]} ${filters[*]}"
+log "cargo test --features ssh --test systest -- ${cluster[*]} ${filters[*]}"
 start=$SECONDS
-if cargo test --test systest -- "${cluster[@]}" "${filters[@]}"; then r=0; else r=$?; fi
+if cargo test --features ssh --test systest -- "${cluster[@]}" "${filters[@]}"; then r=0; else r=$?; fi
 reports+=("cargo test ($((SECONDS - start)) s, exit $r): $(report_of)")
 [ "$status" != 0 ] || status=$r
 interrupted "$r"
 
 if [ "$nextest" = 1 ]; then
-    log "cargo nextest run --test systest ${filters[*]}"
+    log "cargo nextest run --features ssh --test systest ${filters[*]}"
     start=$SECONDS
     if DUCKTAPE_CLUSTER=json DUCKTAPE_CLUSTER_FILE=$DIR/cluster.json \
-        cargo nextest run --test systest --no-fail-fast "${filters[@]}"; then r=0; else r=$?; fi
+        cargo nextest run --features ssh --test systest --no-fail-fast "${filters[@]}"; then r=0; else r=$?; fi
     reports+=("cargo nextest ($((SECONDS - start)) s, exit $r): $(report_of)")
     [ "$status" != 0 ] || status=$r
 fi

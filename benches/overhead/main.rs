@@ -19,6 +19,8 @@
 //!   the disk's own cost of the files each test leaves (a plain loop
 //!   writing them): results go under the target directory, as a user's go
 //!   under their project;
+//! - the 200-case suite again with ducktape's `ssh` feature (which links
+//!   OpenSSL) under nextest and `--exact`: what SSH users' processes cost;
 //! - Python ducktape 0.17 on the same 200-case suite (see `peer.rs`).
 
 mod peer;
@@ -33,6 +35,16 @@ struct Suite {
     func: &'static str,
     keys: [(&'static str, usize); 2],
 }
+
+/// The directory (and workspace) of the suite built with the `ssh` feature.
+const SSH_WORKSPACE: &str = "suite-ssh";
+
+/// The 200-case suite, built again with ducktape's `ssh` feature.
+const SSH_SUITE: Suite = Suite {
+    bin: "s200_ssh",
+    func: "trivial",
+    keys: [("a", 10), ("b", 20)],
+};
 
 const SUITES: [Suite; 3] = [
     Suite {
@@ -107,16 +119,19 @@ fn write_workspace(root: &Path) -> std::io::Result<()> {
         "Cargo.toml",
         "[workspace]\nmembers = [\"suite\", \"floor\"]\nresolver = \"2\"\n",
     )?;
-    if !root.join("Cargo.lock").exists() {
-        // The repository's versions, so the build works offline.
-        std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock"))?;
+    for dir in [root.to_path_buf(), root.join(SSH_WORKSPACE)] {
+        std::fs::create_dir_all(&dir)?;
+        if !dir.join("Cargo.lock").exists() {
+            // The repository's versions, so the build works offline.
+            std::fs::copy(repo.join("Cargo.lock"), dir.join("Cargo.lock"))?;
+        }
     }
-    let package = |name: &str, dep: String, kind: fn(&Suite) -> String| {
+    let package = |name: &str, dep: String, suites: &[Suite], kind: fn(&Suite) -> String| {
         let mut toml = format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
              [dependencies]\n{dep}\n\n"
         );
-        for s in &SUITES {
+        for s in suites {
             let bin = kind(s);
             toml.push_str(&format!(
                 "[[test]]\nname = \"{bin}\"\npath = \"{bin}.rs\"\nharness = false\n\n"
@@ -124,24 +139,45 @@ fn write_workspace(root: &Path) -> std::io::Result<()> {
         }
         toml
     };
-    let ducktape = format!(
-        "ducktape = {{ package = \"ducktape-rs\", path = {:?} }}",
-        repo.display().to_string()
-    );
+    let ducktape = |features: &str| {
+        format!(
+            "ducktape = {{ package = \"ducktape-rs\", path = {:?}{features} }}",
+            repo.display().to_string()
+        )
+    };
+    let bin = |s: &Suite| s.bin.to_string();
     write(
         "suite/Cargo.toml",
-        &package("overhead-suite", ducktape, |s| s.bin.to_string()),
+        &package("overhead-suite", ducktape(""), &SUITES, bin),
+    )?;
+    // A workspace of its own: built with the others, cargo would unify
+    // ducktape's features and give every suite the `ssh` feature.
+    let ssh = package(
+        "overhead-suite-ssh",
+        ducktape(", features = [\"ssh\"]"),
+        &[SSH_SUITE],
+        bin,
+    );
+    write(
+        &format!("{SSH_WORKSPACE}/Cargo.toml"),
+        &format!("{ssh}[workspace]\n"),
     )?;
     write(
         "floor/Cargo.toml",
         &package(
             "overhead-floor",
             "libtest-mimic = \"0.8\"".into(),
+            &SUITES,
             Suite::floor,
         ),
     )?;
-    write("suite/src/lib.rs", "")?;
-    write("floor/src/lib.rs", "")?;
+    for dir in ["suite", SSH_WORKSPACE, "floor"] {
+        write(&format!("{dir}/src/lib.rs"), "")?;
+    }
+    write(
+        &format!("{SSH_WORKSPACE}/{}.rs", SSH_SUITE.bin),
+        &SSH_SUITE.ducktape_source(),
+    )?;
     for s in &SUITES {
         write(&format!("suite/{}.rs", s.bin), &s.ducktape_source())?;
         write(&format!("floor/{}.rs", s.floor()), &s.floor_source())?;
@@ -171,18 +207,21 @@ impl Profile {
     }
 }
 
-fn cargo(root: &Path) -> Command {
+/// Cargo in workspace `dir` (the bench root or [`SSH_WORKSPACE`] under it),
+/// with the root's target directory.
+fn cargo(root: &Path, dir: &str) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(root)
+    c.current_dir(root.join(dir))
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS")
         .env("CARGO_TARGET_DIR", root.join("target"));
     c
 }
 
-/// Builds every suite and floor; returns each test binary's path by name.
-fn build(root: &Path, profile: Profile) -> Result<Vec<(String, PathBuf)>, String> {
-    let out = cargo(root)
+/// Builds the suites and floors of workspace `dir`; returns each test
+/// binary's path by name.
+fn build(root: &Path, dir: &str, profile: Profile) -> Result<Vec<(String, PathBuf)>, String> {
+    let out = cargo(root, dir)
         .args(["test", "--no-run", "--workspace", "--message-format=json"])
         .args(profile.cargo_args())
         .stderr(Stdio::inherit())
@@ -292,9 +331,14 @@ fn ram_results() -> Option<tempfile::TempDir> {
 /// the run's wall time less that of a run selecting no test (cargo's and
 /// nextest's start-up and the binary's listing), per test.
 fn nextest_per_test(root: &Path, profile: Profile, bin: &str, cases: usize, results: &Path) -> f64 {
+    let dir = if bin == SSH_SUITE.bin {
+        SSH_WORKSPACE
+    } else {
+        ""
+    };
     let nextest = |extra: &[&str]| {
         let start = Instant::now();
-        let status = cargo(root)
+        let status = cargo(root, dir)
             .args(["nextest", "run", "-j", "2", "--no-fail-fast", "--workspace"])
             .args(["--test", bin])
             .args(profile.cargo_args())
@@ -326,10 +370,14 @@ struct Figures {
     nextest: [(f64, f64); 2],
     exact: (f64, f64),
     list: f64,
+    /// The 200-case suite with the `ssh` feature: nextest per test, and
+    /// one `--exact` case.
+    ssh: (f64, f64),
 }
 
 fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, String> {
-    let bins = build(root, profile)?;
+    let mut bins = build(root, "", profile)?;
+    bins.extend(build(root, SSH_WORKSPACE, profile)?);
     let exe = |name: &str| {
         bins.iter()
             .find(|(n, _)| n == name)
@@ -363,6 +411,13 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
     let list = ms(best_of(5, || {
         run(&s10k, &["--list", "--format", "terse"], results, 10_000)
     }));
+    let s200_ssh = exe(SSH_SUITE.bin)?;
+    let ssh = (
+        nextest_per_test(root, profile, SSH_SUITE.bin, 200, results),
+        ms(best_of(7, || {
+            run(&s200_ssh, &["--exact", "trivial::a=3,b=7"], results, 1)
+        })),
+    );
     Ok(Figures {
         cargo_test,
         cargo_test_ram,
@@ -370,6 +425,7 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
         nextest,
         exact,
         list,
+        ssh,
     })
 }
 
@@ -402,6 +458,11 @@ fn print(profile: Profile, f: &Figures) {
         f.exact.1 / f.exact.0
     );
     println!("{p}: --list of 10,000 cases: {:.1} ms", f.list);
+    println!(
+        "{p}: with the ssh feature (OpenSSL linked), 200 cases: cargo nextest run -j 2 {:.2} ms \
+         per test (floor {:.2}), one --exact case {:.1} ms",
+        f.ssh.0, f.nextest[0].1, f.ssh.1
+    );
 }
 
 fn main() -> std::process::ExitCode {

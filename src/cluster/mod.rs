@@ -115,9 +115,9 @@ impl Cluster {
         _ssh: SshOptions,
     ) -> Result<Self, ClusterError> {
         Err(ClusterError::Config(format!(
-            "the {name} cluster reaches its {} nodes over SSH, and this test binary was built \
-             without ducktape-rs's `ssh` feature: enable it (it is on by default) or use the \
-             localhost cluster",
+            "the {name} cluster's nodes ({}) are SSH hosts, and this test binary was built \
+             without ducktape-rs's `ssh` feature: enable it (`ducktape-rs = {{ version = \"0.1\", \
+             features = [\"ssh\"] }}`) or use the localhost cluster",
             nodes.len()
         )))
     }

@@ -15,6 +15,14 @@ pub struct Run {
     pub results: PathBuf,
 }
 
+/// The features this test binary was built with, passed to the cargo runs
+/// below so they reuse its build of ducktape instead of making another.
+const FEATURES: &[&str] = if cfg!(feature = "ssh") {
+    &["--features", "ssh"]
+} else {
+    &[]
+};
+
 /// Paths of the `systest` and `fixtures` executables, built once.
 fn binaries() -> &'static (PathBuf, PathBuf) {
     static BINS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
@@ -30,6 +38,7 @@ fn binaries() -> &'static (PathBuf, PathBuf) {
                 "--test",
                 "fixtures",
             ])
+            .args(FEATURES)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stderr(Stdio::inherit())
             .output()
@@ -280,6 +289,7 @@ pub fn nextest_fixtures(extra: &[&str], envs: &[(&str, String)]) -> Nextest {
         "--color",
         "never",
     ])
+    .args(FEATURES)
     .args(extra)
     .current_dir(env!("CARGO_MANIFEST_DIR"))
     .stdin(Stdio::null());
