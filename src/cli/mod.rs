@@ -6,6 +6,7 @@
 //! means the same thing wherever it is written. Each argument remembers its
 //! source, so an error names the variable or the file and line it came from.
 
+mod cache;
 mod options;
 mod origin;
 mod ssh;
@@ -61,7 +62,7 @@ pub enum CliError {
 }
 
 /// Options after parsing, with the JSON flags decoded.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Parsed {
     /// The flags.
     pub options: Options,
@@ -82,11 +83,15 @@ impl Parsed {
     }
 }
 
-/// Parses the process's arguments and environment.
+/// Parses the process's arguments and environment; a nextest process's
+/// parse may come from the one an earlier process stored (`cli/cache.rs`).
 pub fn parse_env() -> Result<Parsed, CliError> {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    parse_from(&argv, &vars, &project_dir(), home_dir().as_deref())
+    let (project, home) = (project_dir(), home_dir());
+    cache::parse(&argv, &vars, &project, home.as_deref(), || {
+        parse_from(&argv, &vars, &project, home.as_deref())
+    })
 }
 
 /// Parses `argv` (program name first) with the given environment, project

@@ -3,10 +3,11 @@
 
 use super::SshArgs;
 use clap::{ArgAction, Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Output format of the test listing and progress (libtest's `--format`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum Format {
     /// One line per test.
     Pretty,
@@ -17,7 +18,7 @@ pub enum Format {
 }
 
 /// Terminal colors (libtest's `--color`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum Color {
     /// Color when stdout is a terminal.
     Auto,
@@ -32,7 +33,10 @@ pub enum Color {
 /// Each long flag can also be set with a `DUCKTAPE_<FLAG>` environment
 /// variable (`--subset 2` ≡ `DUCKTAPE_SUBSET=2`), because `cargo nextest run`
 /// passes no unknown flags to a test binary.
-#[derive(Clone, Debug, Parser)]
+///
+/// Serializable so that nextest's processes can share one parse (see
+/// `cli/cache.rs`).
+#[derive(Clone, Debug, Parser, Serialize, Deserialize)]
 #[command(
     name = "ducktape",
     version,
@@ -126,6 +130,7 @@ pub struct Options {
     /// Percent change of a metric, beyond the earlier sessions' spread,
     /// that is a regression (or an improvement).
     #[arg(long, default_value_t = 20.0, value_name = "PCT")]
+    #[serde(with = "super::cache::f64_bits")]
     pub regression_threshold: f64,
     /// Fail a test that regressed against earlier sessions.
     #[arg(long)]

@@ -3,12 +3,12 @@
 //! typed.
 
 use super::CliError;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
 /// The source of one argument.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum Origin {
     /// The command line (errors need no further name).
     Cli,
@@ -53,15 +53,15 @@ impl Origin {
 
 /// The origin of the value each long flag ended up with: the last
 /// occurrence wins (`args_override_self`), as in the parse.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Origins(HashMap<String, Origin>);
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct Origins(BTreeMap<String, Origin>);
 
 impl Origins {
     /// Records the origin of every `--flag` / `--flag=value` token.
     pub(super) fn of<'a>(
         args: impl IntoIterator<Item = (&'a std::ffi::OsString, &'a Origin)>,
     ) -> Self {
-        let mut map = HashMap::new();
+        let mut map = BTreeMap::new();
         for (token, origin) in args {
             let token = token.to_string_lossy();
             if let Some(flag) = token.strip_prefix("--").filter(|f| !f.is_empty()) {

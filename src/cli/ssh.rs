@@ -9,7 +9,7 @@ use clap::{ArgAction, Args};
 use std::path::PathBuf;
 
 /// How SSH nodes (cluster files, Vagrant) are reached.
-#[derive(Clone, Debug, Default, Args)]
+#[derive(Clone, Debug, Default, Args, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct SshArgs {
     /// known_hosts file that SSH host keys are checked against

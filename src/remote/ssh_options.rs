@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DEFAULT_SSH_ROOT: &str = "/tmp/ducktape";
 
 /// How host keys are checked against the known_hosts file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum HostKeyPolicy {
     /// A host must be in the file with the key it presents (OpenSSH's
     /// `StrictHostKeyChecking yes`).
