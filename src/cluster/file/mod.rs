@@ -7,7 +7,7 @@
 //! `checks.rs` holds what both must pass (unique names and addresses, readable key files,
 //! valid ports) and `error.rs` the one error type, whose messages name the file, the node and
 //! the field, and say what to do. A test author needs [`NodeConfig`] (to build an
-//! [`SshAccount`](crate::remote::SshAccount) in a [`NodeSource`](super::NodeSource)) and
+//! `SshAccount`, with the `ssh` feature, in a [`NodeSource`](super::NodeSource)) and
 //! [`load_json_cluster`]; the rest is the runner's.
 
 mod checks;
