@@ -15,6 +15,7 @@ compile_error!(
 
 #[doc(hidden)]
 pub mod cli;
+mod clock;
 pub mod cluster;
 pub mod context;
 mod deadline;

@@ -196,11 +196,10 @@ impl Visit for LineVisitor {
 fn format_line(event: &Event<'_>, prefix: &str) -> String {
     let mut v = LineVisitor(String::new());
     event.record(&mut v);
-    let now = jiff::Timestamp::now();
     format!(
         "[{:<5} {}] {}: {prefix}{}\n",
         event.metadata().level(),
-        now.strftime("%Y-%m-%d %H:%M:%S%.3f"),
+        crate::clock::utc_timestamp(),
         event.metadata().target(),
         v.0
     )

@@ -24,6 +24,7 @@
 
 use super::error::{IoContext, ReportError};
 use super::record::{ChangeKind, Regression, Status, TestRecord, Trend};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -148,7 +149,7 @@ impl History {
         if points.is_empty() {
             return false;
         }
-        let current = metrics(r);
+        let current = metrics(r.run_time_seconds, &r.data);
         let better = declared_directions(&r.data);
         let mut trend = Trend {
             sessions: points.iter().map(|p| p.session.clone()).collect(),
@@ -216,7 +217,7 @@ impl History {
 
     /// The test's passing results in the earlier sessions, oldest first.
     fn points(&self, r: &TestRecord) -> Vec<Point> {
-        let results: Vec<(String, Value)> = match &self.source {
+        let results: Vec<(String, Earlier)> = match &self.source {
             Source::Sessions(sessions) => sessions
                 .iter()
                 .filter_map(|(name, dir)| {
@@ -227,22 +228,34 @@ impl History {
                 .collect(),
             Source::Report(name, by_id) => by_id
                 .get(&r.test_id)
-                .map(|v| vec![(name.clone(), v.clone())])
+                .and_then(|v| Earlier::deserialize(v).ok())
+                .map(|e| vec![(name.clone(), e)])
                 .unwrap_or_default(),
         };
         results
             .into_iter()
-            .filter_map(|(session, v)| {
-                let earlier: TestRecord = serde_json::from_value(v).ok()?;
+            .filter_map(|(session, earlier)| {
                 let same = earlier.test_id == r.test_id;
                 let passed = matches!(earlier.test_status, Status::Pass | Status::Flaky);
                 (same && passed).then(|| Point {
                     session,
-                    metrics: metrics(&earlier),
+                    metrics: metrics(earlier.run_time_seconds, &earlier.data),
                 })
             })
             .collect()
     }
+}
+
+/// What an earlier result is compared by. The rest of its report is
+/// skipped, not built: reading whole records was most of what the history
+/// cost a test (once per earlier session).
+#[derive(Deserialize)]
+struct Earlier {
+    test_id: String,
+    test_status: Status,
+    run_time_seconds: f64,
+    #[serde(default)]
+    data: Value,
 }
 
 /// Sorts `YYYY-MM-DD--NNN` by date then number (NNN may outgrow 3 digits);
@@ -256,11 +269,11 @@ fn order_key(name: &str) -> (u8, String, u64) {
     (1, name.to_owned(), 0)
 }
 
-/// The record's metrics: its run time and the numbers of its data.
-fn metrics(r: &TestRecord) -> BTreeMap<String, f64> {
+/// A result's metrics: its run time and the numbers of its data.
+fn metrics(run_time_seconds: f64, data: &Value) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
-    out.insert(RUN_TIME.to_owned(), r.run_time_seconds);
-    flatten(&r.data, "", &mut out);
+    out.insert(RUN_TIME.to_owned(), run_time_seconds);
+    flatten(data, "", &mut out);
     out
 }
 

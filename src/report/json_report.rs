@@ -3,10 +3,10 @@
 //! summary fields, which are rewritten after each new result.
 
 use super::jsonfmt::pretty_indented;
-use super::record::{SessionMeta, TestRecord};
+use super::record::{SessionMeta, Status, TestRecord};
 use super::state::State;
-use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Everything up to and including `"results": [`.
@@ -44,13 +44,13 @@ pub(crate) fn entry(r: &TestRecord, test_json: &str, first: bool) -> String {
     let line = |key: &str, value: &str| format!("\n  \"{key}\": {}", Value::from(value));
     let text = test_json
         .replacen(
-            &line(DIR_KEYS[0], &test_base_dir(r)),
-            &line(DIR_KEYS[0], "./"),
+            &line("base_results_dir", &test_base_dir(r)),
+            &line("base_results_dir", "./"),
             1,
         )
         .replacen(
-            &line(DIR_KEYS[1], "./"),
-            &line(DIR_KEYS[1], &r.relative_results_dir),
+            &line("results_dir", "./"),
+            &line("results_dir", &r.relative_results_dir),
             1,
         );
     let sep = if first { "" } else { "," };
@@ -61,10 +61,8 @@ pub(crate) fn entry(r: &TestRecord, test_json: &str, first: bool) -> String {
 /// with `base_results_dir` (the session directory, relative to the test's)
 /// and `results_dir` (`./`).
 pub(crate) fn test_json(r: &TestRecord) -> String {
-    let object = RecordObject::new(r);
     let base = test_base_dir(r);
-    let with_dirs = object.with_dirs(&base, "./");
-    pretty_indented(&with_dirs, 0)
+    pretty_indented(&SortedRecord::new(r, &base, "./"), 0)
 }
 
 /// The session directory relative to a test's directory.
@@ -83,7 +81,7 @@ fn test_base_dir(r: &TestRecord) -> String {
 
 /// Closes the results array and the object, with the summary fields.
 pub(crate) fn tail(meta: &SessionMeta, s: &State) -> String {
-    let text = pretty_indented(&sorted(s.summary_json(meta.cluster_num_nodes)), 0);
+    let text = pretty_indented(&s.summary_json(meta.cluster_num_nodes), 0);
     let fields = text
         .strip_prefix("{\n")
         .and_then(|t| t.strip_suffix("\n}"))
@@ -91,65 +89,92 @@ pub(crate) fn tail(meta: &SessionMeta, s: &State) -> String {
     format!("\n  ],\n{fields}\n}}\n")
 }
 
-/// A record as a JSON object with its keys sorted (as ducktape's
-/// `sort_keys=True`): made once per test for its own `report.json` and the
-/// session's.
-#[derive(Clone, Debug)]
-struct RecordObject(Map<String, Value>);
-
-/// The two keys ducktape adds to a record's object.
-const DIR_KEYS: [&str; 2] = ["base_results_dir", "results_dir"];
-
-impl RecordObject {
-    fn new(r: &TestRecord) -> Self {
-        match serde_json::to_value(r) {
-            Ok(value @ Value::Object(_)) => match sorted(value) {
-                Value::Object(map) => RecordObject(map),
-                _ => RecordObject(Map::new()),
-            },
-            _ => RecordObject(Map::new()),
-        }
-    }
-
-    /// ducktape's per-test object: the record plus `base_results_dir` and
-    /// `results_dir`, which are relative to the directory of the report
-    /// holding them (ducktape writes absolute paths, which break when results
-    /// move). Serialized in sorted key order without copying the record.
-    fn with_dirs<'a>(
-        &'a self,
-        base_results_dir: &'a str,
-        results_dir: &'a str,
-    ) -> impl Serialize + 'a {
-        WithDirs {
-            object: &self.0,
-            dirs: [base_results_dir, results_dir],
-        }
-    }
+/// ducktape's per-test object: a record's fields plus `base_results_dir`
+/// and `results_dir`, which are relative to the directory of the report
+/// holding them (ducktape writes absolute paths, which break when results
+/// move), in sorted key order (ducktape's `sort_keys=True`). Borrowed and
+/// serialized straight to text: going through a `Value` tree (copy, sort,
+/// print) cost three times as much, and this is most of what a trivial
+/// test costs in the unoptimized profile tests are built in. Nested objects
+/// are serialized as a `Value` would be, so their keys are sorted too
+/// (unless a crate turns on serde_json's `preserve_order`). A test checks
+/// that every field of [`TestRecord`] is here.
+#[derive(Serialize)]
+struct SortedRecord<'a> {
+    attempts: u32,
+    base_results_dir: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    binary: &'a str,
+    cls_name: &'a str,
+    data: &'a Value,
+    description: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    earlier_failures: &'a [String],
+    faults: &'a [Value],
+    function_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<Value>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    host: &'a str,
+    injected_args: &'a Value,
+    module_name: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    nodes: &'a [String],
+    nodes_allocated: usize,
+    nodes_used: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regressions: Option<Value>,
+    relative_results_dir: &'a str,
+    results_dir: &'a str,
+    run_time_seconds: f64,
+    services: &'a [Value],
+    #[serde(skip_serializing_if = "str::is_empty")]
+    shard: &'a str,
+    start_time: f64,
+    stop_time: f64,
+    summary: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    teardown_problems: &'a [String],
+    test_id: &'a str,
+    test_status: Status,
 }
 
-struct WithDirs<'a> {
-    object: &'a Map<String, Value>,
-    dirs: [&'a str; 2],
-}
-
-impl Serialize for WithDirs<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        // Both lists are sorted: merge them.
-        let mut extra = DIR_KEYS.iter().zip(self.dirs).peekable();
-        for (key, value) in self.object {
-            if DIR_KEYS.contains(&key.as_str()) {
-                continue;
-            }
-            while let Some((k, v)) = extra.next_if(|(k, _)| **k < key.as_str()) {
-                map.serialize_entry(k, v)?;
-            }
-            map.serialize_entry(key, value)?;
+impl<'a> SortedRecord<'a> {
+    fn new(r: &'a TestRecord, base_results_dir: &'a str, results_dir: &'a str) -> Self {
+        // Nested structs as the `Value` a whole-record conversion made of
+        // them, so their keys are sorted as before.
+        let value = |v: serde_json::Result<Value>| v.unwrap_or(Value::Null);
+        SortedRecord {
+            attempts: r.attempts,
+            base_results_dir,
+            binary: &r.binary,
+            cls_name: &r.cls_name,
+            data: &r.data,
+            description: &r.description,
+            earlier_failures: &r.earlier_failures,
+            faults: &r.faults,
+            function_name: &r.function_name,
+            history: r.history.as_ref().map(|h| value(serde_json::to_value(h))),
+            host: &r.host,
+            injected_args: &r.injected_args,
+            module_name: &r.module_name,
+            nodes: &r.nodes,
+            nodes_allocated: r.nodes_allocated,
+            nodes_used: r.nodes_used,
+            regressions: (!r.regressions.is_empty())
+                .then(|| value(serde_json::to_value(&r.regressions))),
+            relative_results_dir: &r.relative_results_dir,
+            results_dir,
+            run_time_seconds: r.run_time_seconds,
+            services: &r.services,
+            shard: &r.shard,
+            start_time: r.start_time,
+            stop_time: r.stop_time,
+            summary: &r.summary,
+            teardown_problems: &r.teardown_problems,
+            test_id: &r.test_id,
+            test_status: r.test_status,
         }
-        for (k, v) in extra {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
     }
 }
 
@@ -168,14 +193,29 @@ fn sorted(value: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::record::Status;
     use serde_json::json;
+
+    /// The object ducktape writes, made the slow, obvious way: the whole
+    /// record as a `Value`, the two directories added, top-level keys sorted.
+    fn generic(r: &TestRecord, base: &str, dir: &str) -> BTreeMap<String, Value> {
+        let Value::Object(map) = serde_json::to_value(r).unwrap() else {
+            panic!("a record is an object");
+        };
+        let mut sorted: BTreeMap<String, Value> = map.into_iter().collect();
+        sorted.insert("base_results_dir".into(), base.into());
+        sorted.insert("results_dir".into(), dir.into());
+        sorted
+    }
+
+    fn record(fields: Value) -> TestRecord {
+        serde_json::from_value(fields).unwrap()
+    }
 
     /// The entry made from the test's own text is the one a serialization
     /// with the session's paths gives, whatever the strings hold.
     #[test]
     fn an_entry_from_the_tests_own_text_is_the_serialized_one() {
-        let mut r: TestRecord = serde_json::from_value(json!({
+        let mut r = record(json!({
             "test_id": "m::t::s=\"\\n  \\\"results_dir\\\": \\\"./\\\"\"",
             "module_name": "m", "cls_name": "m", "function_name": "t",
             "injected_args": {"results_dir": "./", "base_results_dir": "x"},
@@ -184,17 +224,55 @@ mod tests {
             "data": {"nested": {"results_dir": "./"}},
             "nodes_allocated": 0, "nodes_used": 0,
             "relative_results_dir": "m/t/s=é\"/1/",
-        }))
-        .unwrap();
+        }));
         for rel in ["m/t/s=é\"/1/", "", "a/"] {
             r.relative_results_dir = rel.into();
             assert_eq!(r.test_status, Status::Pass);
-            let serialized = RecordObject::new(&r);
-            let want = format!(
-                ",\n    {}",
-                pretty_indented(&serialized.with_dirs("./", rel), 4)
-            );
+            let want = format!(",\n    {}", pretty_indented(&generic(&r, "./", rel), 4));
             assert_eq!(entry(&r, &test_json(&r), false), want, "{rel}");
         }
+    }
+
+    /// The sorted view holds every field of a record, each as the record's
+    /// own serialization has it: a field added to `TestRecord` and not to
+    /// `SortedRecord` fails here.
+    #[test]
+    fn a_tests_report_is_its_whole_record_sorted() {
+        let regression = json!({
+            "test_id": "m::t", "metric": "ops", "kind": "regression", "baseline": 10.0,
+            "value": 5.5, "change": -0.45, "better": "higher", "sessions": 2,
+        });
+        let r = record(json!({
+            "test_id": "m::t", "module_name": "m", "cls_name": "m", "function_name": "t",
+            "injected_args": {"z": 1, "a": [true, null]}, "description": "d",
+            "test_status": "FLAKY", "summary": "s", "run_time_seconds": 0.25,
+            "start_time": 1796278772.9961789, "stop_time": 1796278773.0039475,
+            "data": {"ops": 5.5, "b": {"y": 1, "x": 2}}, "nodes_allocated": 3,
+            "nodes_used": 2, "binary": "p::systest", "relative_results_dir": "t/1/",
+            "services": [{"service_id": "zk", "nodes": ["n1"]}], "attempts": 2,
+            "faults": [{"kind": "partition"}], "teardown_problems": ["stop hung"],
+            "earlier_failures": ["boom"], "nodes": ["n1", "n2"], "shard": "2026-12-03--001",
+            "host": "ci-7", "regressions": [regression],
+            "history": {"sessions": ["a", "b"], "metrics": {"ops": [10.0, null]}},
+        }));
+        let whole = serde_json::to_value(&r).unwrap();
+        for (key, value) in whole.as_object().unwrap() {
+            let empty = value.as_array().is_some_and(Vec::is_empty) || value == "";
+            assert!(!empty, "{key} is set in this test's record");
+        }
+        let want = pretty_indented(&generic(&r, "../../", "./"), 0);
+        assert_eq!(test_json(&r), want);
+        // And a record with nothing optional set.
+        let mut bare = r.clone();
+        bare.binary.clear();
+        bare.teardown_problems.clear();
+        bare.earlier_failures.clear();
+        bare.nodes.clear();
+        bare.shard.clear();
+        bare.host.clear();
+        bare.regressions.clear();
+        bare.history = None;
+        let want = pretty_indented(&generic(&bare, "../../", "./"), 0);
+        assert_eq!(test_json(&bare), want);
     }
 }

@@ -88,6 +88,9 @@ pub(crate) fn ascii_json(value: &impl Serialize, python: bool) -> String {
 /// serde_json never puts a raw newline inside a string, so this is safe.
 pub(crate) fn pretty_indented(value: &impl Serialize, indent: usize) -> String {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+    if indent == 0 {
+        return text;
+    }
     text.replace('\n', &format!("\n{}", " ".repeat(indent)))
 }
 

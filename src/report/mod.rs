@@ -82,10 +82,11 @@ pub(crate) struct Summary {
 }
 
 /// A finished test's record as the reports render it, made once per test:
-/// its `records.jsonl` line, the record read back from that line (so the
-/// reports written now and a rebuild from the line agree to the byte, even
-/// where a float's text round trip is inexact), and its own `report.json`
-/// text, from which its session entry is made.
+/// its `records.jsonl` line, the record, and its own `report.json` text,
+/// from which its session entry is made. serde_json parses floats exactly
+/// here (its `float_roundtrip` feature), so the record equals the one a
+/// rebuild reads back from the line, and the reports written now and a
+/// rebuild agree to the byte.
 #[derive(Debug)]
 pub(crate) struct Finished {
     record: TestRecord,
@@ -94,17 +95,20 @@ pub(crate) struct Finished {
 }
 
 impl Finished {
-    /// Refuses a record that would not read back from its line.
+    /// Refuses a record that would not read back from its line: a float
+    /// that is not finite is written as `null`.
     pub(crate) fn new(record: &TestRecord) -> Result<Self, ReportError> {
-        let cannot = |e: serde_json::Error| {
+        let cannot = |why: String| {
             ReportError::invalid(
                 Path::new(RECORDS),
-                format!("cannot store {}: {e}", record.test_id),
+                format!("cannot store {}: {why}", record.test_id),
             )
         };
-        let line = serde_json::to_string(record).map_err(cannot)? + "\n";
-        let record: TestRecord = serde_json::from_str(&line).map_err(cannot)?;
-        Ok(Self::read(record, line))
+        if let Some(name) = record.non_finite_float() {
+            return Err(cannot(format!("{name} is not a finite number")));
+        }
+        let line = serde_json::to_string(record).map_err(|e| cannot(e.to_string()))? + "\n";
+        Ok(Self::read(record.clone(), line))
     }
 
     /// A record read from `line` of `records.jsonl`.
@@ -350,8 +354,13 @@ impl SessionReports {
     }
 
     /// Brings the report files up to date with every record appended so far.
+    /// (Nothing to do, and no lock taken, when every append was applied:
+    /// a nextest process's one record is, as it is appended.)
     pub fn flush(&self) -> Result<(), ReportError> {
         let mut batch = self.batch();
+        if batch.pending.is_empty() {
+            return Ok(());
+        }
         let _lock = fsutil::lock(&self.dir.join(LOCK))?;
         self.apply_locked(&mut batch)
     }

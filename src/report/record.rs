@@ -113,6 +113,38 @@ pub struct TestRecord {
     pub history: Option<Trend>,
 }
 
+impl TestRecord {
+    /// The first float field that is not finite (JSON has no such number:
+    /// it would be written as `null` and not read back), if any.
+    pub(crate) fn non_finite_float(&self) -> Option<&'static str> {
+        let times = [
+            ("run_time_seconds", self.run_time_seconds),
+            ("start_time", self.start_time),
+            ("stop_time", self.stop_time),
+        ];
+        let regressions = self.regressions.iter().flat_map(|c| {
+            [
+                ("regressions.baseline", c.baseline),
+                ("regressions.value", c.value),
+                ("regressions.change", c.change),
+            ]
+        });
+        let history = self.history.iter().flat_map(|t| {
+            t.metrics
+                .values()
+                .flatten()
+                .flatten()
+                .map(|&x| ("history.metrics", x))
+        });
+        times
+            .into_iter()
+            .chain(regressions)
+            .chain(history)
+            .find(|(_, x)| !x.is_finite())
+            .map(|(name, _)| name)
+    }
+}
+
 /// Whether a change of a metric is for the worse or the better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

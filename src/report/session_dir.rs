@@ -81,7 +81,7 @@ fn lock_root(results_root: &Path) -> Result<fsutil::FileLock, ReportError> {
 }
 
 fn today() -> String {
-    jiff::ZonedDateTime::now().date().to_string()
+    crate::clock::local_date()
 }
 
 /// Creates `<day>--<NNN>` with the first free number after both the counter

@@ -42,6 +42,26 @@ impl Stats {
     }
 }
 
+/// The summary fields of the session `report.json`, in sorted key order
+/// (serialized straight to text; nested objects as `Value`s are, sorted).
+#[derive(Serialize)]
+pub(crate) struct Summary {
+    cluster_nodes_allocated: Value,
+    cluster_nodes_used: Value,
+    cluster_utilization: f64,
+    num_failed: u64,
+    num_flaky: u64,
+    num_ignored: u64,
+    num_passed: u64,
+    parallelism: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regressions: Option<Value>,
+    run_time_seconds: f64,
+    run_time_statistics: Value,
+    start_time: Option<f64>,
+    stop_time: Option<f64>,
+}
+
 /// Totals over the records appended so far, and where to rewrite the files.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct State {
@@ -131,7 +151,7 @@ impl State {
     }
 
     /// The summary fields of ducktape's session `report.json`.
-    pub fn summary_json(&self, cluster_num_nodes: usize) -> Value {
+    pub fn summary_json(&self, cluster_num_nodes: usize) -> Summary {
         let wall = self.wall_time();
         let (utilization, parallelism) = if wall > 0.0 {
             let util = if cluster_num_nodes > 0 {
@@ -143,24 +163,22 @@ impl State {
         } else {
             (0.0, 0.0)
         };
-        let mut summary = json!({
-            "cluster_nodes_allocated": self.nodes_allocated.to_json(self.tests, true),
-            "cluster_nodes_used": self.nodes_used.to_json(self.tests, true),
-            "cluster_utilization": utilization,
-            "num_failed": self.failed,
-            "num_flaky": self.flaky,
-            "num_ignored": self.ignored,
-            "num_passed": self.passed,
-            "parallelism": parallelism,
-            "run_time_seconds": wall,
-            "run_time_statistics": self.run_time.to_json(self.tests, false),
-            "start_time": self.start_time,
-            "stop_time": self.stop_time,
-        });
-        if !self.regressions.is_empty() {
-            summary["regressions"] = json!(self.regressions);
+        Summary {
+            cluster_nodes_allocated: self.nodes_allocated.to_json(self.tests, true),
+            cluster_nodes_used: self.nodes_used.to_json(self.tests, true),
+            cluster_utilization: utilization,
+            num_failed: self.failed,
+            num_flaky: self.flaky,
+            num_ignored: self.ignored,
+            num_passed: self.passed,
+            parallelism,
+            regressions: (!self.regressions.is_empty())
+                .then(|| serde_json::to_value(&self.regressions).unwrap_or(Value::Null)),
+            run_time_seconds: wall,
+            run_time_statistics: self.run_time.to_json(self.tests, false),
+            start_time: self.start_time,
+            stop_time: self.stop_time,
         }
-        summary
     }
 
     /// Loads a state [`save`](Self::save) wrote; a torn one (checksum line

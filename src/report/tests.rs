@@ -1,6 +1,7 @@
 //! Tests of the session reports: snapshots of every format for a fixed
 //! suite, concurrent appends, crash recovery, and rebuild == incremental.
 
+use super::record::Trend;
 use super::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -235,6 +236,82 @@ fn rebuild_reproduces_the_incremental_bytes() {
     rebuild(dir).unwrap();
     assert_eq!(report_bytes(dir), before);
     assert_eq!(State::load(&dir.join(STATE)).unwrap(), state_before);
+}
+
+/// Floats whose decimal text is hard to read back exactly (serde_json's
+/// default parser gets some of them one bit off).
+fn awkward_floats() -> Vec<f64> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    // The largest subnormal, 2^53 + 2, 0.1 + 0.2, 1e23: known hard cases.
+    let mut out = vec![
+        f64::from_bits(0x000f_ffff_ffff_ffff),
+        9_007_199_254_740_994.0,
+        0.1 + 0.2,
+        1e23,
+    ];
+    while out.len() < 400 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let f = f64::from_bits(x >> 1);
+        if f.is_finite() {
+            out.push(f);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_record_reads_back_exactly_and_a_rebuild_agrees_with_awkward_floats() {
+    let records: Vec<TestRecord> = awkward_floats()
+        .chunks(2)
+        .enumerate()
+        .map(|(i, f)| {
+            let mut r = record(
+                "m",
+                "t",
+                json!({"i": i}),
+                Status::Pass,
+                "ok",
+                1.5,
+                0.5,
+                (0, 0),
+                json!({"x": f[1]}),
+            );
+            // Times of a real clock's magnitude; any float in the data.
+            r.run_time_seconds = f[0].abs() % 1e4;
+            r.stop_time = r.start_time + r.run_time_seconds;
+            r
+        })
+        .collect();
+    for r in &records {
+        let f = Finished::new(r).unwrap();
+        let back: TestRecord = serde_json::from_str(&f.line).unwrap();
+        assert_eq!(&back, r, "{}", f.line);
+    }
+    let (_tmp, reports) = session_with(&records);
+    let dir = reports.dir();
+    let before = report_bytes(dir);
+    rebuild(dir).unwrap();
+    assert_eq!(report_bytes(dir), before);
+}
+
+#[test]
+fn a_record_with_a_float_json_cannot_hold_is_refused() {
+    let mut r = suite().remove(0);
+    r.run_time_seconds = f64::NAN;
+    let err = Finished::new(&r).unwrap_err().to_string();
+    assert!(
+        err.contains("run_time_seconds is not a finite number"),
+        "{err}"
+    );
+    let mut r = suite().remove(0);
+    r.history = Some(Trend {
+        sessions: vec!["a".into()],
+        metrics: [("ops".to_string(), vec![Some(f64::INFINITY)])].into(),
+    });
+    let err = Finished::new(&r).unwrap_err().to_string();
+    assert!(err.contains("history.metrics"), "{err}");
 }
 
 #[test]
