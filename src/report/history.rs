@@ -223,7 +223,7 @@ impl History {
                 .filter_map(|(name, dir)| {
                     let path = dir.join(&r.relative_results_dir).join("report.json");
                     let text = std::fs::read_to_string(path).ok()?;
-                    Some((name.clone(), serde_json::from_str(&text).ok()?))
+                    Some((name.clone(), Earlier::from_report(&text)?))
                 })
                 .collect(),
             Source::Report(name, by_id) => by_id
@@ -249,13 +249,59 @@ impl History {
 /// What an earlier result is compared by. The rest of its report is
 /// skipped, not built: reading whole records was most of what the history
 /// cost a test (once per earlier session).
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 struct Earlier {
     test_id: String,
     test_status: Status,
     run_time_seconds: f64,
     #[serde(default)]
     data: Value,
+}
+
+impl Earlier {
+    /// An earlier test's `report.json`, read by [`Earlier::from_own_report`]
+    /// when it is one this crate wrote and holds no data, else parsed.
+    fn from_report(text: &str) -> Option<Earlier> {
+        Earlier::from_own_report(text).or_else(|| serde_json::from_str(text).ok())
+    }
+
+    /// The fields of a report in this crate's layout (pretty, two spaces):
+    /// only a top-level key's line starts with two spaces and a quote (a
+    /// JSON string holds no raw newline), and each of these fields is on
+    /// one line. Only each value is parsed, not the rest (the trend and
+    /// the other fields, most of the text): in the unoptimized profile
+    /// tests are built in, a whole parse was most of the history's cost
+    /// per test. `None` (parse it all) for data other than `null` or a
+    /// field not found on its own line.
+    fn from_own_report(text: &str) -> Option<Earlier> {
+        let (mut id, mut status, mut run_time, mut data) = (None, None, None, None);
+        for line in text.split('\n') {
+            let Some(field) = line.strip_prefix("  \"") else {
+                continue;
+            };
+            // Prefix tests, not a split: cheap in the unoptimized profile.
+            let value = |key: &str| {
+                let v = field.strip_prefix(key)?.strip_prefix("\": ")?;
+                Some(v.strip_suffix(',').unwrap_or(v))
+            };
+            if let Some(v) = value("test_id") {
+                id = Some(serde_json::from_str(v).ok()?);
+            } else if let Some(v) = value("test_status") {
+                status = Some(serde_json::from_str(v).ok()?);
+            } else if let Some(v) = value("run_time_seconds") {
+                run_time = Some(serde_json::from_str(v).ok()?);
+            } else if let Some(v) = value("data") {
+                (v == "null").then_some(())?;
+                data = Some(Value::Null);
+            }
+        }
+        Some(Earlier {
+            test_id: id?,
+            test_status: status?,
+            run_time_seconds: run_time?,
+            data: data?,
+        })
+    }
 }
 
 /// Sorts `YYYY-MM-DD--NNN` by date then number (NNN may outgrow 3 digits);
@@ -339,6 +385,66 @@ pub fn lower_is_better(metric: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A record as the history meets it, from JSON fields over defaults.
+    fn record(fields: Value) -> TestRecord {
+        let mut r = json!({
+            "test_id": "m::t::a=1", "module_name": "m", "cls_name": "m",
+            "function_name": "t", "injected_args": {"a": 1}, "test_status": "PASS",
+            "summary": "Test Passed", "run_time_seconds": 0.125, "start_time": 1.0,
+            "stop_time": 1.125, "nodes_allocated": 0, "nodes_used": 0,
+            "relative_results_dir": "t/a=1/1/",
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            r[k] = v.clone();
+        }
+        serde_json::from_value(r).unwrap()
+    }
+
+    /// The quick read of an earlier report gives what a whole parse gives,
+    /// or declines; it declines what it cannot read exactly.
+    #[test]
+    fn an_earlier_report_reads_as_a_whole_parse_would() {
+        let trend = json!({"sessions": ["a"], "metrics": {"run_time_seconds": [0.5]}});
+        let tricky = "m::t::s=\"\\n  \\\"test_status\\\": \\\"FAIL\\\",\",";
+        let cases = [
+            (json!({}), true),
+            (
+                json!({"test_status": "FLAKY", "history": trend, "run_time_seconds": 0.1 + 0.2}),
+                true,
+            ),
+            (
+                json!({"test_id": tricky, "summary": "\n  \"test_status\": \"FAIL\""}),
+                true,
+            ),
+            (
+                json!({"test_status": "FAIL", "description": "\"data\": {"}),
+                true,
+            ),
+            (json!({"data": {"ops": 5, "nested": {"x": 1}}}), false),
+            (json!({"data": 7.5}), false),
+        ];
+        for (fields, quick) in cases {
+            let r = record(fields);
+            let text = crate::report::json_report::test_json(&r);
+            let whole: Earlier = serde_json::from_str(&text).unwrap();
+            assert_eq!(whole.test_id, r.test_id);
+            assert_eq!(Earlier::from_own_report(&text).is_some(), quick, "{text}");
+            if let Some(q) = Earlier::from_own_report(&text) {
+                assert_eq!(q, whole, "{text}");
+            }
+            assert_eq!(Earlier::from_report(&text), Some(whole));
+        }
+        // Another layout (compact, or ducktape's) is parsed whole.
+        let r = record(json!({}));
+        let compact = serde_json::to_string(&r).unwrap();
+        assert!(Earlier::from_own_report(&compact).is_none());
+        assert_eq!(
+            Earlier::from_report(&compact).unwrap().run_time_seconds,
+            0.125
+        );
+        assert_eq!(Earlier::from_report("{\"test_id\": 1}"), None);
+    }
 
     fn history(threshold: f64) -> History {
         History {
