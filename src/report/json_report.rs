@@ -2,7 +2,7 @@
 //! O(1): the constant fields come first, then `"results": [`, then the
 //! summary fields, which are rewritten after each new result.
 
-use super::jsonfmt::pretty_indented;
+use super::jsonfmt::{compact_of_pretty, pretty_indented};
 use super::record::{SessionMeta, Status, TestRecord};
 use super::state::State;
 use serde::Serialize;
@@ -64,6 +64,19 @@ pub(crate) fn test_json(r: &TestRecord) -> String {
     let base = test_base_dir(r);
     pretty_indented(&SortedRecord::new(r, &base, "./"), 0)
 }
+
+/// A test's own `report.json` text and its `records.jsonl` line (without
+/// the newline), from one serialization: the line is the report made
+/// compact, less the two directories. Its keys are sorted too.
+pub(crate) fn test_json_and_line(r: &TestRecord) -> (String, String) {
+    let json = test_json(r);
+    let line = compact_of_pretty(&json, &DIR_LINES);
+    (json, line)
+}
+
+/// The lines of the two directory keys in a test's `report.json` (only a
+/// top-level key's line starts with two spaces and a quote).
+const DIR_LINES: [&str; 2] = ["  \"base_results_dir\": ", "  \"results_dir\": "];
 
 /// The session directory relative to a test's directory.
 fn test_base_dir(r: &TestRecord) -> String {
@@ -262,6 +275,16 @@ mod tests {
         }
         let want = pretty_indented(&generic(&r, "../../", "./"), 0);
         assert_eq!(test_json(&r), want);
+        // Its records line: the same object, compact, without the two dirs.
+        let mut fields = generic(&r, "", "");
+        fields.remove("base_results_dir");
+        fields.remove("results_dir");
+        let (json, line) = test_json_and_line(&r);
+        assert_eq!(
+            (json, line.clone()),
+            (want, serde_json::to_string(&fields).unwrap())
+        );
+        assert_eq!(serde_json::from_str::<TestRecord>(&line).unwrap(), r);
         // And a record with nothing optional set.
         let mut bare = r.clone();
         bare.binary.clear();

@@ -107,8 +107,12 @@ impl Finished {
         if let Some(name) = record.non_finite_float() {
             return Err(cannot(format!("{name} is not a finite number")));
         }
-        let line = serde_json::to_string(record).map_err(|e| cannot(e.to_string()))? + "\n";
-        Ok(Self::read(record.clone(), line))
+        let (test_json, line) = json_report::test_json_and_line(record);
+        Ok(Finished {
+            record: record.clone(),
+            line: line + "\n",
+            test_json,
+        })
     }
 
     /// A record read from `line` of `records.jsonl`.

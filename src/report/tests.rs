@@ -137,6 +137,11 @@ fn suite() -> Vec<TestRecord> {
     vec![pass, fail, flaky, ignore, unicode]
 }
 
+/// A record's `records.jsonl` line, with its newline, as a writer stores it.
+fn line_of(r: &TestRecord) -> String {
+    Finished::new(r).unwrap().line
+}
+
 fn read(dir: &Path, name: &str) -> String {
     fs::read_to_string(dir.join(name)).unwrap()
 }
@@ -333,7 +338,7 @@ fn recovers_from_an_interrupted_append() {
     let dir = reports.dir().to_path_buf();
     let jsonl = dir.join(RECORDS);
     // Crash after the record was stored but before the reports were updated.
-    let line = serde_json::to_string(&records[2]).unwrap() + "\n";
+    let line = line_of(&records[2]);
     let mut text = read(&dir, RECORDS) + &line;
     fs::write(&jsonl, &text).unwrap();
     // …then a crash halfway through writing the next line.
@@ -386,7 +391,7 @@ fn a_torn_last_line_is_cut_on_open_and_a_line_missing_its_newline_is_completed()
     set_aside.push(b'\n');
     assert_eq!(fs::read(dir.join(repair::DAMAGED)).unwrap(), set_aside);
     // A kill just before the newline: the record is whole, so it is kept.
-    let line = serde_json::to_string(&records[2]).unwrap();
+    let line = line_of(&records[2]).trim_end().to_string();
     fs::write(dir.join(RECORDS), before.clone() + &line).unwrap();
     let reports = SessionReports::open(&dir, &meta()).unwrap();
     assert_eq!(read(&dir, RECORDS), before + &line + "\n");
@@ -455,7 +460,7 @@ fn a_new_session_repairs_the_sessions_a_killed_run_left() {
         .append(true)
         .open(killed.dir.join(RECORDS))
         .unwrap();
-    writeln!(jsonl, "{}", serde_json::to_string(&records[1]).unwrap()).unwrap();
+    write!(jsonl, "{}", line_of(&records[1])).unwrap();
     fs::write(killed.dir.join(JSON), "{\"results\": [").unwrap();
     let next = session_dir::create_session(root.path()).unwrap();
     assert_ne!(next.dir, killed.dir);
