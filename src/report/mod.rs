@@ -226,12 +226,23 @@ impl SessionReports {
         };
         // The process that last wrote this session may have been killed
         // mid-append: repair before this one adds to it.
-        load_or_repair(session_dir, &meta)?;
-        Ok(SessionReports {
+        let state = load_or_repair(session_dir, &meta)?;
+        let reports = SessionReports {
             dir: session_dir.to_path_buf(),
             meta,
             shared: Arc::default(),
-        })
+        };
+        // Kept, so a first append finds it current unless another process
+        // wrote since (it would otherwise read it all again).
+        if let Some(records) = reports.records_id()? {
+            let state_file = reports.state_id()?;
+            reports.batch().known = Some(Known {
+                state,
+                records,
+                state_file,
+            });
+        }
+        Ok(reports)
     }
 
     /// Lets appends keep up to [`BATCH_RECORDS`] records, for at most
