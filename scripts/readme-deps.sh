@@ -66,7 +66,7 @@ JSON
 rc=0
 cargo test --manifest-path "$tmp/Cargo.toml" --test systest --offline -q -- \
     --cluster json --cluster-file "$tmp/cluster.json" 2>"$tmp/err" >/dev/null || rc=$?
-want="error: the json cluster's nodes (1) are SSH hosts, and this test binary was built without ducktape-rs's \`ssh\` feature"
+want="error: the json cluster's nodes are SSH hosts, and this test binary was built without ducktape-rs's \`ssh\` feature"
 if [ "$rc" = 0 ] || ! grep -qF "$want" "$tmp/err"; then
     echo "readme-deps: without the ssh feature a cluster file should be refused with '$want'; got exit $rc:" >&2
     cat "$tmp/err" >&2

@@ -3,6 +3,8 @@
 // fragments are marked `ignore` and cannot parse on their own.
 #![allow(rustdoc::invalid_rust_codeblocks)]
 #![warn(missing_docs)]
+// docs.rs marks what needs the `ssh` feature (Cargo.toml's docs.rs metadata).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The localhost cluster drives processes through Linux interfaces (the
 // parent-death signal, /proc for process trees and environments), and so

@@ -19,6 +19,7 @@
 
 use super::{explicit_config_file, Parsed};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::ffi::OsString;
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
@@ -26,6 +27,9 @@ use std::path::{Path, PathBuf};
 
 /// Bumped when what an entry holds changes meaning.
 const FORMAT: &str = "ducktape-args 1";
+
+/// Larger than any entry this writes (about 2 KB): a bigger file is not one.
+const MAX_ENTRY: u64 = 1 << 20;
 
 /// The flags that may stand beside the one test name (what nextest and
 /// IDEs send).
@@ -123,18 +127,33 @@ impl Cache {
             parsed.options.filters = vec![self.name.clone()];
             return Ok(parsed);
         }
+        // Before the parse reads them: a file edited meanwhile then differs
+        // from its stored fingerprint, and the next process parses again.
+        let seen: Vec<_> = self
+            .config_files
+            .iter()
+            .map(|p| (p.clone(), fingerprint(p)))
+            .collect();
         let parsed = parse()?;
-        self.store(&parsed);
+        self.store(&parsed, seen);
         Ok(parsed)
     }
 
     /// The stored parse, if its key and files match.
     pub(super) fn load(&self) -> Option<Parsed> {
-        let file = std::fs::File::open(&self.path).ok()?;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Not blocking on a FIFO, not following a link: whatever sits at the
+        // path, only a regular file of ours is read.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(&self.path)
+            .ok()?;
         let meta = file.metadata().ok()?;
         // SAFETY: geteuid cannot fail.
         let euid = unsafe { libc::geteuid() };
-        if meta.uid() != euid || meta.mode() & 0o022 != 0 || !meta.is_file() {
+        let ours = meta.uid() == euid && meta.mode() & 0o022 == 0;
+        if !ours || !meta.is_file() || meta.len() > MAX_ENTRY {
             return None;
         }
         let text = std::io::read_to_string(file).ok()?;
@@ -147,30 +166,37 @@ impl Cache {
         unchanged.then_some(entry.parsed)
     }
 
-    /// Stores `parsed` (without the name) atomically; failures are ignored.
-    fn store(&self, parsed: &Parsed) {
+    /// Stores `parsed` (without the name) atomically, with the config files
+    /// as they were before the parse; failures are ignored.
+    fn store(&self, parsed: &Parsed, mut files: Vec<(PathBuf, Option<(u64, u64)>)>) {
         if parsed.options.filters != [self.name.as_str()] {
             return;
         }
-        let mut files = self.config_files.clone();
-        files.extend(globals_file(parsed));
+        if let Some(path) = globals_file(parsed) {
+            // Its path is known only now: store it only if what it holds is
+            // what the parse read, so an edit in between is not kept.
+            let bytes = std::fs::read(&path).ok();
+            let now = bytes
+                .as_deref()
+                .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+            if now.as_ref() != Some(&parsed.globals) {
+                return;
+            }
+            files.push((path, bytes.as_deref().map(fingerprint_of)));
+        }
         let mut parsed = parsed.clone();
         parsed.options.filters.clear();
         let entry = Entry {
             key: self.key.clone(),
-            files: files
-                .into_iter()
-                .map(|p| {
-                    let seen = fingerprint(&p);
-                    (p, seen)
-                })
-                .collect(),
+            files,
             parsed,
         };
         let Ok(text) = serde_json::to_string(&entry) else {
             return;
         };
-        let _ = write_private(&self.path, text.as_bytes());
+        if write_private(&self.path, text.as_bytes()).is_ok() {
+            remove_orphans(&self.path);
+        }
     }
 }
 
@@ -204,10 +230,44 @@ fn globals_file(parsed: &Parsed) -> Option<PathBuf> {
 
 /// A file's length and a hash of its bytes; `None` if it cannot be read.
 fn fingerprint(path: &Path) -> Option<(u64, u64)> {
-    let bytes = std::fs::read(path).ok()?;
+    std::fs::read(path).ok().as_deref().map(fingerprint_of)
+}
+
+fn fingerprint_of(bytes: &[u8]) -> (u64, u64) {
     let mut h = std::hash::DefaultHasher::new();
     bytes.hash(&mut h);
-    Some((bytes.len() as u64, h.finish()))
+    (bytes.len() as u64, h.finish())
+}
+
+/// Removes the temporary files that writers killed before their rename
+/// left beside `entry` (`<entry>.<pid>.tmp` of a process that is gone).
+/// Run after a store, which is rare: the first process of a run.
+fn remove_orphans(entry: &Path) {
+    let (Some(dir), Some(name)) = (entry.parent(), entry.file_name().and_then(|n| n.to_str()))
+    else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{name}.");
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Writes `bytes` to a private temporary file beside `path` and renames it
@@ -432,6 +492,91 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left.len(), 2, "no temporary file is left: {left:?}");
+    }
+
+    #[test]
+    fn a_file_edited_while_the_parse_runs_is_not_stored_as_seen() {
+        let w = World::new();
+        let args = ["--exact", "m::a", "--nocapture"];
+        // The parse reads the config, then it is edited before the store.
+        let parsed = w
+            .cache(&args)
+            .unwrap()
+            .parse(|| {
+                let p = w.fresh(&args);
+                std::fs::write(w.path("project/.ducktape/config"), "--deflake 7\n").unwrap();
+                p
+            })
+            .unwrap();
+        assert_eq!(parsed.options.deflake, 3);
+        let (parsed, hit) = w.parse(&args);
+        assert!(!hit, "stored with the config as it was before the parse");
+        assert_eq!(parsed.options.deflake, 7);
+        // The same for a --globals file.
+        let mut w = World::new();
+        let globals = w.path("globals.json");
+        std::fs::write(&globals, r#"{"v": 1}"#).unwrap();
+        w.vars
+            .push(("DUCKTAPE_GLOBALS".into(), globals.display().to_string()));
+        w.cache(&args)
+            .unwrap()
+            .parse(|| {
+                let p = w.fresh(&args);
+                std::fs::write(&globals, r#"{"v": 22}"#).unwrap();
+                p
+            })
+            .unwrap();
+        let (parsed, hit) = w.parse(&args);
+        assert!(!hit, "not stored: the file changed after the parse read it");
+        assert_eq!(parsed.globals["v"], 22);
+        assert!(w.parse(&args).1);
+    }
+
+    #[test]
+    fn a_fifo_or_a_link_at_the_entry_is_not_read() {
+        let w = World::new();
+        let entry = w.path("bin/.systest-0123.ducktape-args.json");
+        let c = std::ffi::CString::new(entry.to_str().unwrap()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let w2 = World { ..w };
+        let handle = std::thread::spawn(move || {
+            let (parsed, hit) = w2.parse(&["--exact", "m::a", "--nocapture"]);
+            tx.send((parsed.options.filters, hit)).unwrap();
+            w2
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(10));
+        let (filters, hit) = got.expect("a FIFO at the entry's path must not block the parse");
+        assert_eq!((filters, hit), (vec!["m::a".to_string()], false));
+        let w = handle.join().unwrap();
+        // A link to an entry is not followed.
+        std::fs::remove_file(&entry).unwrap();
+        let args = ["--exact", "m::a", "--nocapture"];
+        w.parse(&args);
+        let real = w.path("real.json");
+        std::fs::rename(&entry, &real).unwrap();
+        std::os::unix::fs::symlink(&real, &entry).unwrap();
+        assert!(!w.parse(&args).1);
+    }
+
+    #[test]
+    fn a_store_removes_what_killed_writers_left() {
+        let w = World::new();
+        let entry = w.path("bin/.systest-0123.ducktape-args.json");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        let orphan = PathBuf::from(format!("{}.{gone}.tmp", entry.display()));
+        let live = PathBuf::from(format!("{}.1.tmp", entry.display())); // init: alive
+        std::fs::write(&orphan, b"half").unwrap();
+        std::fs::write(&live, b"in progress").unwrap();
+        w.parse(&["--exact", "m::a", "--nocapture"]);
+        assert!(
+            !orphan.exists(),
+            "a dead writer's temporary file is removed"
+        );
+        assert!(live.exists(), "a live writer's is not");
     }
 
     #[test]

@@ -87,11 +87,29 @@ impl Parsed {
 /// parse may come from the one an earlier process stored (`cli/cache.rs`).
 pub fn parse_env() -> Result<Parsed, CliError> {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let vars = utf8_vars(std::env::vars_os())?;
     let (project, home) = (project_dir(), home_dir());
     cache::parse(&argv, &vars, &project, home.as_deref(), || {
         parse_from(&argv, &vars, &project, home.as_deref())
     })
+}
+
+/// The environment's variables that are UTF-8 (`std::env::vars` would
+/// panic on another); a `DUCKTAPE_*` variable that is not is an error.
+fn utf8_vars(
+    vars: impl Iterator<Item = (OsString, OsString)>,
+) -> Result<Vec<(String, String)>, CliError> {
+    let mut out = Vec::new();
+    for (k, v) in vars {
+        match (k.into_string(), v.into_string()) {
+            (Ok(k), Ok(v)) => out.push((k, v)),
+            (Ok(k), Err(_)) if k.starts_with("DUCKTAPE_") => {
+                return Err(CliError::Invalid(format!("{k}: the value is not UTF-8")));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Parses `argv` (program name first) with the given environment, project
@@ -779,6 +797,22 @@ pub(super) mod tests {
         let p = parse(&[], &[("DUCKTAPE_SUITE", "x.yml")], &no_project()).unwrap();
         assert_eq!(p.origin("--suite").as_deref(), Some("DUCKTAPE_SUITE=x.yml"));
         assert_eq!(p.origin("--cluster"), None);
+    }
+
+    #[test]
+    fn a_variable_that_is_not_utf8_is_skipped_unless_it_is_ours() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let bad = || OsString::from_vec(vec![b'x', 0xff]);
+        let vars = vec![
+            (OsString::from("JUNK"), bad()),
+            (OsString::from_vec(vec![0xff]), OsString::from("1")),
+            (OsString::from("DUCKTAPE_REPEAT"), OsString::from("2")),
+        ];
+        let kept = utf8_vars(vars.into_iter()).unwrap();
+        assert_eq!(kept, [("DUCKTAPE_REPEAT".to_string(), "2".to_string())]);
+        let ours = vec![(OsString::from("DUCKTAPE_GLOBALS"), bad())];
+        let err = utf8_vars(ours.into_iter()).unwrap_err().to_string();
+        assert_eq!(err, "DUCKTAPE_GLOBALS: the value is not UTF-8");
     }
 
     #[test]

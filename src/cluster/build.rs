@@ -34,6 +34,7 @@ pub(crate) fn from_options(o: &Options) -> Result<Cluster, ClusterError> {
             Cluster::localhost(args.localhost_nodes(), state, args.keep_processes())
         }
         Some(Kind::Json) => {
+            ssh_feature("json")?;
             let path = args.cluster_file().ok_or_else(|| {
                 ClusterError::Config("--cluster json needs --cluster-file PATH".into())
             })?;
@@ -41,6 +42,7 @@ pub(crate) fn from_options(o: &Options) -> Result<Cluster, ClusterError> {
             Cluster::from_nodes("json", nodes, state, args.ssh_options().clone())
         }
         Some(Kind::Vagrant) => {
+            ssh_feature("vagrant")?;
             let nodes = file::load_vagrant_cluster(args.cluster_file())?;
             // `vagrant ssh-config` says `StrictHostKeyChecking no` and
             // `UserKnownHostsFile /dev/null`: VMs get new host keys each boot.
@@ -52,6 +54,19 @@ pub(crate) fn from_options(o: &Options) -> Result<Cluster, ClusterError> {
         }
         Some(Kind::Custom(t)) => Cluster::from_source(t.name, (t.build)(&args)?, state),
         None => Err(ClusterError::Unknown(o.cluster.clone())),
+    }
+}
+
+/// Refuses a cluster of SSH hosts in a build without the `ssh` feature,
+/// before its file is read or `vagrant` is run: the nodes could not be
+/// used, whatever the file says.
+fn ssh_feature(name: &str) -> Result<(), ClusterError> {
+    #[cfg(not(feature = "ssh"))]
+    return Err(ClusterError::no_ssh(name));
+    #[cfg(feature = "ssh")]
+    {
+        let _ = name;
+        Ok(())
     }
 }
 
@@ -67,4 +82,28 @@ pub(crate) fn own_network(o: &Options) -> Result<bool, ClusterError> {
         Some(Kind::Json | Kind::Vagrant) | None => true,
         Some(Kind::Custom(t)) => (t.build)(&ClusterArgs::from_options(o)?)?.has_own_network(),
     })
+}
+
+#[cfg(all(test, not(feature = "ssh")))]
+mod tests {
+    use super::*;
+
+    /// Without the `ssh` feature a cluster of SSH hosts is refused first,
+    /// not after its file is checked (here: missing) or `vagrant` is run.
+    #[test]
+    fn a_cluster_of_ssh_hosts_is_refused_before_its_file_is_read() {
+        for (cluster, file) in [
+            ("json", "/no/such/cluster.json"),
+            ("vagrant", "/no/such/dir"),
+        ] {
+            let argv = ["t", "--cluster", cluster, "--cluster-file", file];
+            let argv: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
+            let parsed =
+                crate::cli::parse_from(&argv, &[], std::path::Path::new("/nonexistent"), None)
+                    .expect("the flags parse");
+            let err = from_options(&parsed.options).unwrap_err().to_string();
+            let want = format!("the {cluster} cluster's nodes are SSH hosts, and this test binary was built without ducktape-rs's `ssh` feature");
+            assert!(err.starts_with(&want), "{err}");
+        }
+    }
 }

@@ -64,6 +64,19 @@ pub enum ClusterError {
     },
 }
 
+impl ClusterError {
+    /// The `name` cluster's nodes are SSH hosts, which a build without the
+    /// `ssh` feature cannot reach: said before its file is read.
+    #[cfg(not(feature = "ssh"))]
+    pub(crate) fn no_ssh(name: &str) -> Self {
+        ClusterError::Config(format!(
+            "the {name} cluster's nodes are SSH hosts, and this test binary was built without \
+             ducktape-rs's `ssh` feature: enable it (`ducktape-rs = {{ version = \"0.1\", \
+             features = [\"ssh\"] }}`) or use the localhost cluster"
+        ))
+    }
+}
+
 /// A cluster: where tests get their nodes. The runner builds it from the
 /// options (`--cluster`); tests and benches of this crate build one directly.
 #[doc(hidden)]
@@ -110,16 +123,11 @@ impl Cluster {
     #[cfg(not(feature = "ssh"))]
     pub fn from_nodes(
         name: &str,
-        nodes: Vec<file::NodeConfig>,
+        _nodes: Vec<file::NodeConfig>,
         _state: &Path,
         _ssh: SshOptions,
     ) -> Result<Self, ClusterError> {
-        Err(ClusterError::Config(format!(
-            "the {name} cluster's nodes ({}) are SSH hosts, and this test binary was built \
-             without ducktape-rs's `ssh` feature: enable it (`ducktape-rs = {{ version = \"0.1\", \
-             features = [\"ssh\"] }}`) or use the localhost cluster",
-            nodes.len()
-        )))
+        Err(ClusterError::no_ssh(name))
     }
 
     /// A cluster of a registered type's nodes: its leases are its own,

@@ -19,6 +19,7 @@ mod ssh_options;
 pub use local::LocalAccount;
 pub use monitor::LogMonitor;
 #[cfg(feature = "ssh")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssh")))]
 pub use ssh::SshAccount;
 #[cfg(feature = "ssh")]
 #[doc(hidden)]

@@ -77,7 +77,8 @@ fn advertised_hostname(node: &NodeConfig) -> String {
     }
 }
 
-/// An account on an SSH host.
+/// An account on an SSH host (with the crate's `ssh` feature, which a
+/// default build leaves out so that it links no OpenSSL).
 pub struct SshAccount {
     inner: Arc<Inner>,
 }
