@@ -598,6 +598,12 @@ mod tests {
         a.exec("nohup sleep 4101 >/dev/null 2>&1 &", Duration::from_secs(5))
             .unwrap();
         b.spawn("exec sleep 4101", Path::new("b.log")).unwrap();
+        // The backgrounded one is `nohup` until it execs `sleep`.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while a.pids("^sleep 4101$").unwrap().len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "not both started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert_eq!(a.pids("^sleep 4101$").unwrap().len(), 2);
         assert_eq!(a.kill_stale().unwrap(), 2);
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
