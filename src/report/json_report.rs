@@ -94,7 +94,7 @@ fn test_base_dir(r: &TestRecord) -> String {
 
 /// Closes the results array and the object, with the summary fields.
 pub(crate) fn tail(meta: &SessionMeta, s: &State) -> String {
-    let text = pretty_indented(&s.summary_json(meta.cluster_num_nodes), 0);
+    let text = pretty_indented(&s.summary_fields(meta.cluster_num_nodes), 0);
     let fields = text
         .strip_prefix("{\n")
         .and_then(|t| t.strip_suffix("\n}"))

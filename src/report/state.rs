@@ -45,7 +45,7 @@ impl Stats {
 /// The summary fields of the session `report.json`, in sorted key order
 /// (serialized straight to text; nested objects as `Value`s are, sorted).
 #[derive(Serialize)]
-pub(crate) struct Summary {
+pub(crate) struct SummaryFields {
     cluster_nodes_allocated: Value,
     cluster_nodes_used: Value,
     cluster_utilization: f64,
@@ -151,7 +151,7 @@ impl State {
     }
 
     /// The summary fields of ducktape's session `report.json`.
-    pub fn summary_json(&self, cluster_num_nodes: usize) -> Summary {
+    pub fn summary_fields(&self, cluster_num_nodes: usize) -> SummaryFields {
         let wall = self.wall_time();
         let (utilization, parallelism) = if wall > 0.0 {
             let util = if cluster_num_nodes > 0 {
@@ -163,7 +163,7 @@ impl State {
         } else {
             (0.0, 0.0)
         };
-        Summary {
+        SummaryFields {
             cluster_nodes_allocated: self.nodes_allocated.to_json(self.tests, true),
             cluster_nodes_used: self.nodes_used.to_json(self.tests, true),
             cluster_utilization: utilization,
