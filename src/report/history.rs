@@ -271,10 +271,19 @@ impl Earlier {
     /// one line. Only each value is parsed, not the rest (the trend and
     /// the other fields, most of the text): in the unoptimized profile
     /// tests are built in, a whole parse was most of the history's cost
-    /// per test. `None` (parse it all) for data other than `null` or a
-    /// field not found on its own line.
+    /// per test. `None` (parse it all) for data other than `null`, a field
+    /// not found on its own line or found twice, or text that is not one
+    /// object in that layout (another indent, cut short, more after it).
+    /// The rest is not checked: this crate writes its reports whole (by
+    /// rename), and a hand-edited one that breaks elsewhere is still read.
     fn from_own_report(text: &str) -> Option<Earlier> {
+        let body = text.strip_prefix("{\n  \"")?;
+        body.trim_end_matches('\n').strip_suffix("\n}")?;
         let (mut id, mut status, mut run_time, mut data) = (None, None, None, None);
+        // Each field once: a repeated one is left to the whole parse.
+        fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+            slot.replace(value).is_none().then_some(())
+        }
         for line in text.split('\n') {
             let Some(field) = line.strip_prefix("  \"") else {
                 continue;
@@ -285,14 +294,14 @@ impl Earlier {
                 Some(v.strip_suffix(',').unwrap_or(v))
             };
             if let Some(v) = value("test_id") {
-                id = Some(serde_json::from_str(v).ok()?);
+                set(&mut id, serde_json::from_str::<String>(v).ok()?)?;
             } else if let Some(v) = value("test_status") {
-                status = Some(serde_json::from_str(v).ok()?);
+                set(&mut status, serde_json::from_str::<Status>(v).ok()?)?;
             } else if let Some(v) = value("run_time_seconds") {
-                run_time = Some(serde_json::from_str(v).ok()?);
+                set(&mut run_time, serde_json::from_str::<f64>(v).ok()?)?;
             } else if let Some(v) = value("data") {
                 (v == "null").then_some(())?;
-                data = Some(Value::Null);
+                set(&mut data, Value::Null)?;
             }
         }
         Some(Earlier {
@@ -434,6 +443,21 @@ mod tests {
                 assert_eq!(q, whole, "{text}");
             }
             assert_eq!(Earlier::from_report(&text), Some(whole));
+        }
+        // Not one object in this layout, or a field twice: the whole parse
+        // decides (here: it refuses each).
+        let text = crate::report::json_report::test_json(&record(json!({})));
+        let one_space = text.replace("\n  ", "\n ");
+        let twice = text.replacen("{\n", "{\n  \"test_status\": \"FAIL\",\n", 1);
+        let cut = &text[..text.len() - 2];
+        let more = format!("{text}\n{{}}");
+        let listed = format!("[{text}]");
+        for odd in [one_space.as_str(), &twice, cut, &more, &listed] {
+            assert_eq!(Earlier::from_own_report(odd), None, "{odd}");
+            assert_eq!(
+                Earlier::from_report(odd),
+                serde_json::from_str::<Earlier>(odd).ok()
+            );
         }
         // Another layout (compact, or ducktape's) is parsed whole.
         let r = record(json!({}));

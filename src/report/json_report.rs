@@ -110,8 +110,9 @@ pub(crate) fn tail(meta: &SessionMeta, s: &State) -> String {
 /// print) cost three times as much, and this is most of what a trivial
 /// test costs in the unoptimized profile tests are built in. Nested objects
 /// are serialized as a `Value` would be, so their keys are sorted too
-/// (unless a crate turns on serde_json's `preserve_order`). A test checks
-/// that every field of [`TestRecord`] is here.
+/// (unless a crate turns on serde_json's `preserve_order`). Every field of
+/// [`TestRecord`] must be here: `new` names them all, and a test checks the
+/// text against a whole-record serialization.
 #[derive(Serialize)]
 struct SortedRecord<'a> {
     attempts: u32,
@@ -154,39 +155,69 @@ struct SortedRecord<'a> {
 
 impl<'a> SortedRecord<'a> {
     fn new(r: &'a TestRecord, base_results_dir: &'a str, results_dir: &'a str) -> Self {
+        // Every field by name, none left to `..`: a field added to
+        // `TestRecord` does not compile until it is here too.
+        let TestRecord {
+            test_id,
+            module_name,
+            cls_name,
+            function_name,
+            injected_args,
+            description,
+            test_status,
+            summary,
+            run_time_seconds,
+            start_time,
+            stop_time,
+            data,
+            nodes_allocated,
+            nodes_used,
+            binary,
+            relative_results_dir,
+            services,
+            attempts,
+            faults,
+            teardown_problems,
+            earlier_failures,
+            nodes,
+            shard,
+            host,
+            regressions,
+            history,
+        } = r;
         // Nested structs as the `Value` a whole-record conversion made of
         // them, so their keys are sorted as before.
         let value = |v: serde_json::Result<Value>| v.unwrap_or(Value::Null);
         SortedRecord {
-            attempts: r.attempts,
+            attempts: *attempts,
             base_results_dir,
-            binary: &r.binary,
-            cls_name: &r.cls_name,
-            data: &r.data,
-            description: &r.description,
-            earlier_failures: &r.earlier_failures,
-            faults: &r.faults,
-            function_name: &r.function_name,
-            history: r.history.as_ref().map(|h| value(serde_json::to_value(h))),
-            host: &r.host,
-            injected_args: &r.injected_args,
-            module_name: &r.module_name,
-            nodes: &r.nodes,
-            nodes_allocated: r.nodes_allocated,
-            nodes_used: r.nodes_used,
-            regressions: (!r.regressions.is_empty())
-                .then(|| value(serde_json::to_value(&r.regressions))),
-            relative_results_dir: &r.relative_results_dir,
+            binary,
+            cls_name,
+            data,
+            description,
+            earlier_failures,
+            faults,
+            function_name,
+            history: history.as_ref().map(|h| value(serde_json::to_value(h))),
+            host,
+            injected_args,
+            module_name,
+            nodes,
+            nodes_allocated: *nodes_allocated,
+            nodes_used: *nodes_used,
+            regressions: (!regressions.is_empty())
+                .then(|| value(serde_json::to_value(regressions))),
+            relative_results_dir,
             results_dir,
-            run_time_seconds: r.run_time_seconds,
-            services: &r.services,
-            shard: &r.shard,
-            start_time: r.start_time,
-            stop_time: r.stop_time,
-            summary: &r.summary,
-            teardown_problems: &r.teardown_problems,
-            test_id: &r.test_id,
-            test_status: r.test_status,
+            run_time_seconds: *run_time_seconds,
+            services,
+            shard,
+            start_time: *start_time,
+            stop_time: *stop_time,
+            summary,
+            teardown_problems,
+            test_id,
+            test_status: *test_status,
         }
     }
 }

@@ -326,10 +326,8 @@ fn write_records(out: &Path, records: &[TestRecord]) -> Result<(), ReportError> 
     let path = out.join(RECORDS);
     let mut text = String::new();
     for r in records {
-        let line = serde_json::to_string(r)
-            .map_err(|e| ReportError::invalid(&path, format!("{}: {e}", r.test_id)))?;
-        text.push_str(&line);
-        text.push('\n');
+        // As a session's own writer makes it (its keys sorted).
+        text.push_str(&super::Finished::new(r)?.line);
     }
     fsutil::write_atomic(&path, text.as_bytes())
 }

@@ -369,11 +369,12 @@ impl SessionReports {
     }
 
     /// Brings the report files up to date with every record appended so far.
-    /// (Nothing to do, and no lock taken, when every append was applied:
-    /// a nextest process's one record is, as it is appended.)
+    /// (Nothing to do, and no lock taken, when every append was applied, as
+    /// a nextest process's one record is; after an apply that failed, this
+    /// process knows no state, and the flush catches the reports up.)
     pub fn flush(&self) -> Result<(), ReportError> {
         let mut batch = self.batch();
-        if batch.pending.is_empty() {
+        if batch.pending.is_empty() && batch.known.is_some() {
             return Ok(());
         }
         let _lock = fsutil::lock(&self.dir.join(LOCK))?;

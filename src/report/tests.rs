@@ -555,6 +555,32 @@ fn a_batch_goes_out_by_age_while_no_test_ends() {
 
 /// `records.jsonl` removed under a running session: the next record
 /// starts it again and the reports hold what it holds.
+/// An apply that fails (here: a report file that cannot be opened) leaves
+/// records past the reports; the run's flush catches them up.
+#[test]
+fn a_flush_after_a_failed_apply_catches_the_reports_up() {
+    let records = suite();
+    for batched in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        let reports = SessionReports::open(&dir, &meta()).unwrap();
+        reports.set_batched(batched);
+        reports.append(&records[0]).unwrap();
+        reports.flush().unwrap();
+        let txt = dir.join(TXT);
+        let saved = fs::read(&txt).unwrap();
+        fs::remove_file(&txt).unwrap();
+        fs::create_dir(&txt).unwrap();
+        let failed = reports.append(&records[1]).and_then(|()| reports.flush());
+        assert!(failed.is_err(), "batched={batched}: the apply fails");
+        fs::remove_dir(&txt).unwrap();
+        fs::write(&txt, saved).unwrap();
+        reports.flush().unwrap();
+        assert_eq!(reports.summary().unwrap().tests, 2, "batched={batched}");
+        assert_eq!(results_in_json(&dir), 2, "batched={batched}");
+    }
+}
+
 #[test]
 fn a_removed_records_file_does_not_stop_the_session() {
     let records = suite();
