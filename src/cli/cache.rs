@@ -239,8 +239,16 @@ fn fingerprint_of(bytes: &[u8]) -> (u64, u64) {
     (bytes.len() as u64, h.finish())
 }
 
+/// Where process `pid` writes an entry before renaming it to `entry`:
+/// `<entry>.<pid>.tmp` ([`remove_orphans`] reads the pid back).
+fn temp_path(entry: &Path, pid: u32) -> PathBuf {
+    let mut name = entry.as_os_str().to_owned();
+    name.push(format!(".{pid}.tmp"));
+    PathBuf::from(name)
+}
+
 /// Removes the temporary files that writers killed before their rename
-/// left beside `entry` (`<entry>.<pid>.tmp` of a process that is gone).
+/// left beside `entry` ([`temp_path`]s of processes that are gone).
 /// Run after a store, which is rare: the first process of a run.
 fn remove_orphans(entry: &Path) {
     let (Some(dir), Some(name)) = (entry.parent(), entry.file_name().and_then(|n| n.to_str()))
@@ -275,7 +283,7 @@ fn remove_orphans(entry: &Path) {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    let tmp = temp_path(path, std::process::id());
     let result = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -99,8 +99,8 @@ pub(crate) fn pretty_indented(value: &impl Serialize, indent: usize) -> String {
 /// last one).
 /// serde_json's pretty printer puts whitespace in two places only, each
 /// line's indent and the space after a key's colon, so this is a cut per
-/// line, not a parse: a tenth of a second serialization in the unoptimized
-/// profile tests are built in.
+/// line, not a parse: about half what a second serialization costs in the
+/// unoptimized profile tests are built in.
 pub(crate) fn compact_of_pretty(pretty: &str, skip: &[&str]) -> String {
     // Bytes and indices, not `split`/`trim` iterators: this runs once per
     // test in the unoptimized profile, where each iterator step is a call.
