@@ -230,14 +230,15 @@ fn timeout(e: &Env) {
     );
     // The account still works.
     assert_eq!(e.a.ssh_output("echo after").unwrap(), "after\n");
-    // A command whose output never pauses stops at its deadline too: the
-    // 1 s deadline plus at most the kill's budget (10 s over SSH), however
-    // loaded the machine is.
+    // A command whose output never pauses stops at its deadline too, and
+    // the kill does not sit out its budget (10 s over SSH) with the end of
+    // the stream already buffered: closing the channel once waited on the
+    // socket after a capped drain, and took 11 s in half the runs.
     let t = Instant::now();
     let err = e.a.exec("yes", Duration::from_secs(1)).unwrap_err();
     assert!(matches!(err, RemoteError::Timeout { .. }), "{err}");
     assert!(
-        t.elapsed() < Duration::from_secs(12),
+        t.elapsed() < Duration::from_secs(6),
         "took {:?}",
         t.elapsed()
     );

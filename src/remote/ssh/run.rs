@@ -513,12 +513,18 @@ pub(crate) fn close_channel(conn: &Conn, ch: &mut Channel, budget: Duration) -> 
     let mut d = Driver::new(None, Duration::ZERO);
     d.eof_sent = true;
     loop {
-        d.drain_stdout(ch, &mut sink)?;
-        d.drain_stderr(ch)?;
+        // A drain stops after STEP_BYTES with more already buffered in
+        // libssh2: waiting on the socket then would sleep out the budget
+        // with the end of the stream in hand.
+        let read = d.drain_stdout(ch, &mut sink)? | d.drain_stderr(ch)?;
         if ch.eof() {
             break;
         }
-        conn.wait(until)?;
+        if !read {
+            conn.wait(until)?;
+        } else if Instant::now() >= until {
+            return Err(Fail::Deadline);
+        }
     }
     conn.nb(until, || ch.wait_close())
 }
