@@ -6,7 +6,9 @@
 //! checks the whole grammar in every one of them (`debug_asserts` included):
 //! about a third of a no-op test's process. So the first such process stores
 //! its parse, less the name, in `.<binary>.ducktape-args.json` next to the
-//! binary, and the others read it back and put their own name in.
+//! binary, and the others read it back and put their own name in. Only the
+//! options that differ from their defaults are stored; reading one back
+//! costs what it holds, not the whole grammar.
 //!
 //! An entry is used only when everything the parse read is as it was: the
 //! binary (device, inode, size, mtime: a rebuild changes them), the flags
@@ -17,7 +19,7 @@
 //! cannot be read, parsed or written, or that another user could have
 //! written, is ignored.
 
-use super::{explicit_config_file, Parsed};
+use super::{explicit_config_file, Options, Parsed};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -26,7 +28,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Bumped when what an entry holds changes meaning.
-const FORMAT: &str = "ducktape-args 1";
+const FORMAT: &str = "ducktape-args 2";
 
 /// Larger than any entry this writes (about 2 KB): a bigger file is not one.
 const MAX_ENTRY: u64 = 1 << 20;
@@ -35,14 +37,16 @@ const MAX_ENTRY: u64 = 1 << 20;
 /// IDEs send).
 const SHAPE_FLAGS: [&str; 4] = ["--exact", "--nocapture", "--ignored", "--include-ignored"];
 
-/// One stored parse.
+/// One stored parse: written with its options as a JSON object of those
+/// that differ from [`Options::default`], read back as a [`Parsed`] (whose
+/// options deserialize the missing ones as their defaults).
 #[derive(Serialize, Deserialize)]
-struct Entry {
+struct Entry<P> {
     key: String,
     /// Each file the parse read or looked for, with its length and hash
     /// (`None`: absent or unreadable).
     files: Vec<(PathBuf, Option<(u64, u64)>)>,
-    parsed: Parsed,
+    parsed: P,
 }
 
 /// Parses as `parse` does, through the cache when `argv` is one test name
@@ -89,21 +93,27 @@ impl Cache {
             .filter(|(k, _)| k.starts_with("DUCKTAPE_"))
             .collect();
         ducktape_vars.sort();
-        let key = serde_json::to_string(&(
-            FORMAT,
-            (
-                meta.dev(),
-                meta.ino(),
-                meta.len(),
-                meta.mtime(),
-                meta.mtime_nsec(),
-            ),
-            flags,
-            project,
-            home,
-            ducktape_vars,
-        ))
-        .ok()?;
+        let binary = [
+            meta.dev(),
+            meta.ino(),
+            meta.len(),
+            meta.mtime() as u64,
+            meta.mtime_nsec() as u64,
+        ];
+        let mut key = Key::default();
+        key.part(FORMAT);
+        binary.iter().for_each(|n| key.part(&n.to_string()));
+        key.list(flags.iter().copied());
+        key.part(project.to_str()?);
+        match home {
+            Some(h) => key.list([h.to_str()?]),
+            None => key.list([]),
+        }
+        key.list(
+            ducktape_vars
+                .iter()
+                .flat_map(|(k, v)| [k.as_str(), v.as_str()]),
+        );
         let file_name = exe.file_name()?.to_str()?;
         let path = exe.with_file_name(format!(".{file_name}.ducktape-args.json"));
         let mut config_files = vec![project.join(".ducktape/config")];
@@ -112,7 +122,7 @@ impl Cache {
         config_files.extend(explicit_config_file(&cli, vars).map(|(p, _)| p));
         Some(Cache {
             path,
-            key,
+            key: key.0,
             name,
             config_files,
         })
@@ -157,7 +167,7 @@ impl Cache {
             return None;
         }
         let text = std::io::read_to_string(file).ok()?;
-        let entry: Entry = serde_json::from_str(&text).ok()?;
+        let entry: Entry<Parsed> = serde_json::from_str(&text).ok()?;
         let unchanged = entry.key == self.key
             && entry
                 .files
@@ -186,6 +196,15 @@ impl Cache {
         }
         let mut parsed = parsed.clone();
         parsed.options.filters.clear();
+        let (Ok(mut parsed), Ok(Value::Object(defaults))) = (
+            serde_json::to_value(&parsed),
+            serde_json::to_value(Options::default()),
+        ) else {
+            return;
+        };
+        if let Some(Value::Object(options)) = parsed.get_mut("options") {
+            options.retain(|k, v| defaults.get(k) != Some(v));
+        }
         let entry = Entry {
             key: self.key.clone(),
             files,
@@ -197,6 +216,30 @@ impl Cache {
         if write_private(&self.path, text.as_bytes()).is_ok() {
             remove_orphans(&self.path);
         }
+    }
+}
+
+/// An entry's key: parts that hold no NUL (none of a path, variable or
+/// argument can), each ended by one, a list led by its length, so that
+/// different inputs never make the same key. Built by hand: serializing it
+/// with serde_json was ~0.15 ms of the unoptimized process's start.
+#[derive(Default)]
+struct Key(String);
+
+impl Key {
+    fn part(&mut self, text: &str) {
+        self.0.push_str(text);
+        self.0.push('\0');
+    }
+
+    fn list<'a>(&mut self, items: impl IntoIterator<Item = &'a str>) {
+        let at = self.0.len();
+        let mut n = 0;
+        for item in items {
+            self.part(item);
+            n += 1;
+        }
+        self.0.insert_str(at, &format!("{n}\0"));
     }
 }
 
@@ -407,6 +450,85 @@ mod tests {
         let mut other = World { ..w };
         other.vars[2].1 = "8".into();
         assert!(other.parse(&["--exact", "m::c", "--nocapture"]).1);
+    }
+
+    #[test]
+    fn the_defaults_are_what_parsing_nothing_gives() {
+        // An entry leaves out the options equal to `Options::default()`:
+        // were a default to drift from clap's, a cached parse would differ
+        // from a fresh one.
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = parse_from(&World::argv(&[]), &[], dir.path(), None).unwrap();
+        assert_eq!(
+            serde_json::to_value(&parsed.options).unwrap(),
+            serde_json::to_value(Options::default()).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_entry_keeps_only_the_options_that_are_not_defaults() {
+        let w = World::new();
+        w.parse(&["--exact", "m::a"]);
+        let cache = w.cache(&["--exact", "m::a"]).unwrap();
+        let text = std::fs::read_to_string(&cache.path).unwrap();
+        let entry: Entry<Value> = serde_json::from_str(&text).unwrap();
+        let mut kept: Vec<&str> = entry.parsed["options"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        kept.sort_unstable();
+        // The config file's, the variables' and --exact; not the name.
+        assert_eq!(
+            kept,
+            [
+                "deflake",
+                "exact",
+                "exclude",
+                "regression_threshold",
+                "repeat"
+            ]
+        );
+        // Read back whole: every other option is its default.
+        let (hit, fresh) = (w.parse(&["--exact", "m::a"]), w.fresh(&["--exact", "m::a"]));
+        assert!(hit.1);
+        assert_eq!(format!("{:?}", hit.0), format!("{:?}", fresh.unwrap()));
+    }
+
+    #[test]
+    fn keys_of_different_inputs_differ() {
+        let w = World::new();
+        let key = |args: &[&str], vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Cache::new(
+                &w.path("bin/systest-0123"),
+                &World::argv(args),
+                &vars,
+                &w.path("project"),
+                None,
+            )
+            .unwrap()
+            .key
+        };
+        let keys = [
+            key(&["m::a"], &[]),
+            key(&["m::a", "--exact"], &[]),
+            key(&["m::a"], &[("DUCKTAPE_A", "")]),
+            key(&["m::a"], &[("DUCKTAPE_A", "1")]),
+            key(&["m::a"], &[("DUCKTAPE_A", ""), ("DUCKTAPE_B", "")]),
+            key(&["m::a"], &[("DUCKTAPE_AB", "")]),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // The test name is not part of it.
+        assert_eq!(key(&["m::b"], &[]), keys[0]);
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub enum Color {
 /// Serializable so that nextest's processes can share one parse (see
 /// `cli/cache.rs`).
 #[derive(Clone, Debug, Parser, Serialize, Deserialize)]
+#[serde(default)]
 #[command(
     name = "ducktape",
     version,
@@ -252,4 +253,77 @@ pub struct Options {
     /// Leave these tests out (names or patterns, as filters).
     #[arg(long, value_name = "FILTER", num_args = 1.., action = ArgAction::Append)]
     pub exclude: Vec<String>,
+}
+
+/// What parsing no arguments gives (the `default_value`s above; a test
+/// holds the two equal). A stored parse (`cli/cache.rs`) keeps only the
+/// options that differ from these, and reading one back fills in the rest
+/// from here: deserializing every field was most of a nextest process's
+/// parse.
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            filters: Vec::new(),
+            exact: false,
+            skip: Vec::new(),
+            list: false,
+            format: None,
+            ignored: false,
+            include_ignored: false,
+            nocapture: false,
+            show_output: false,
+            test_threads: None,
+            quiet: false,
+            color: None,
+            unstable: Vec::new(),
+            logfile: None,
+            test: false,
+            bench: false,
+            report_time: false,
+            ensure_time: false,
+            collect_only: false,
+            collect_num_nodes: false,
+            rebuild_reports: None,
+            merge_results: Vec::new(),
+            history: 5,
+            baseline: None,
+            regression_threshold: 20.0,
+            fail_on_regression: false,
+            debug: false,
+            config_file: None,
+            compress: false,
+            cluster: "localhost".to_string(),
+            default_num_nodes: None,
+            cluster_file: None,
+            localhost_nodes: None,
+            lease_root: None,
+            results_root: PathBuf::from("./results"),
+            nested_result_dirs: false,
+            exit_first: false,
+            no_teardown: false,
+            parameters: None,
+            globals: None,
+            max_parallel: 1,
+            repeat: 1,
+            subsets: 1,
+            subset: 0,
+            historical_report: None,
+            sample: None,
+            sample_seed: None,
+            fail_bad_cluster_utilization: false,
+            fail_on_teardown_error: false,
+            fail_greedy_tests: false,
+            ignore_node_type: false,
+            test_runner_timeout: 1_800_000,
+            slow_timeout: 60,
+            status_interval: 30,
+            ssh_checker_function: Vec::new(),
+            ssh: SshArgs::default(),
+            deflake: 1,
+            skip_nodes_allocation: false,
+            enable_jvm_logs: false,
+            suite: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
 }

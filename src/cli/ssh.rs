@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 /// How SSH nodes (cluster files, Vagrant) are reached.
 #[derive(Clone, Debug, Default, Args, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct SshArgs {
     /// known_hosts file that SSH host keys are checked against
