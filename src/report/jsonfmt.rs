@@ -133,11 +133,7 @@ pub(crate) fn compact_of_pretty(pretty: &str, skip: &[&str]) -> String {
 /// The index of the newline ending the line that starts at `start` (or the
 /// text's end).
 fn line_end(b: &[u8], start: usize) -> usize {
-    let mut i = start;
-    while i < b.len() && b[i] != b'\n' {
-        i += 1;
-    }
-    i
+    crate::text::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i)
 }
 
 /// Where the JSON string `line` starts with ends (after its closing quote).

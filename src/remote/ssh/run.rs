@@ -11,6 +11,7 @@
 //! forever: after a short grace the driver stops waiting for end-of-file.
 
 use super::conn::{io_again, is_again, Conn, Fail};
+use crate::text::memchr;
 use ssh2::Channel;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -559,14 +560,6 @@ fn find_mark(hay: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
-/// The first `byte` in `hay`.
-fn memchr(byte: u8, hay: &[u8]) -> Option<usize> {
-    // SAFETY: memchr reads at most `hay.len()` bytes from `hay`, and a
-    // non-null result points into it.
-    let p = unsafe { libc::memchr(hay.as_ptr().cast(), libc::c_int::from(byte), hay.len()) };
-    (!p.is_null()).then(|| p as usize - hay.as_ptr() as usize)
-}
-
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -678,9 +671,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(memchr(b'x', b"abxcx"), Some(2));
-        assert_eq!(memchr(b'y', b"abxcx"), None);
-        assert_eq!(memchr(b'y', b""), None);
     }
 
     #[test]
