@@ -52,6 +52,11 @@ pub struct History {
     threshold: f64,
 }
 
+/// A test's passing results in the earlier sessions, oldest first: read
+/// before its record exists (while its body runs, see
+/// [`History::earlier_results`]) and compared with it after.
+pub struct EarlierResults(Vec<Point>);
+
 /// One earlier result of a test: the session's name and its metrics.
 struct Point {
     session: String,
@@ -142,10 +147,16 @@ impl History {
     /// and `r.regressions`. Only passing runs are compared, and only with
     /// passing earlier runs. Returns whether any change is a regression.
     pub fn annotate(&self, r: &mut TestRecord) -> bool {
+        let earlier = self.earlier_results(&r.test_id, &r.relative_results_dir);
+        self.annotate_with(r, earlier)
+    }
+
+    /// [`History::annotate`] with the test's earlier results already read.
+    pub fn annotate_with(&self, r: &mut TestRecord, earlier: EarlierResults) -> bool {
         if !matches!(r.test_status, Status::Pass | Status::Flaky) {
             return false;
         }
-        let points = self.points(r);
+        let points = earlier.0;
         if points.is_empty() {
             return false;
         }
@@ -215,19 +226,24 @@ impl History {
         })
     }
 
-    /// The test's passing results in the earlier sessions, oldest first.
-    fn points(&self, r: &TestRecord) -> Vec<Point> {
+    /// The passing results of test `test_id` (results in
+    /// `relative_results_dir`) in the earlier sessions, oldest first.
+    pub fn earlier_results(&self, test_id: &str, relative_results_dir: &str) -> EarlierResults {
+        EarlierResults(self.points(test_id, relative_results_dir))
+    }
+
+    fn points(&self, test_id: &str, relative_results_dir: &str) -> Vec<Point> {
         let results: Vec<(String, Earlier)> = match &self.source {
             Source::Sessions(sessions) => sessions
                 .iter()
                 .filter_map(|(name, dir)| {
-                    let path = dir.join(&r.relative_results_dir).join("report.json");
+                    let path = dir.join(relative_results_dir).join("report.json");
                     let text = std::fs::read_to_string(path).ok()?;
                     Some((name.clone(), Earlier::from_report(&text)?))
                 })
                 .collect(),
             Source::Report(name, by_id) => by_id
-                .get(&r.test_id)
+                .get(test_id)
                 .and_then(|v| Earlier::deserialize(v).ok())
                 .map(|e| vec![(name.clone(), e)])
                 .unwrap_or_default(),
@@ -235,7 +251,7 @@ impl History {
         results
             .into_iter()
             .filter_map(|(session, earlier)| {
-                let same = earlier.test_id == r.test_id;
+                let same = earlier.test_id == test_id;
                 let passed = matches!(earlier.test_status, Status::Pass | Status::Flaky);
                 (same && passed).then(|| Point {
                     session,

@@ -12,6 +12,7 @@ use crate::cli::{self, CliError, Options};
 use crate::cluster::{Cluster, ClusterError};
 use crate::mark::{ClusterUse, TestCase};
 use crate::registry::TESTS;
+use crate::report::history::EarlierResults;
 use crate::report::record::{SessionMeta, Status, TestRecord};
 use crate::report::{
     session_dir, write_finished_report, write_test_report, Finished, SessionReports,
@@ -385,7 +386,7 @@ pub(crate) struct Runtime {
     session_dir: PathBuf,
     reports: SessionReports,
     /// Earlier results each test is compared with (`--history`, `--baseline`).
-    history: Option<crate::report::history::History>,
+    pub(crate) history: Option<crate::report::history::History>,
     failed: AtomicBool,
     interrupts: interrupt::Interrupts,
     /// The console's live line, status lines and SLOW notices.
@@ -456,11 +457,15 @@ impl Runtime {
     /// Compares a finished test with earlier sessions: notes regressions and
     /// improvements in its record and on the console; with
     /// `--fail-on-regression` a regressed passing test fails.
-    fn compare_with_history(&self, record: &mut TestRecord) {
+    /// `earlier`: the test's earlier results, when read already.
+    fn compare_with_history(&self, record: &mut TestRecord, earlier: Option<EarlierResults>) {
         let Some(history) = &self.history else {
             return;
         };
-        let regressed = history.annotate(record);
+        let regressed = match earlier {
+            Some(earlier) => history.annotate_with(record, earlier),
+            None => history.annotate(record),
+        };
         for c in &record.regressions {
             let label = match c.kind {
                 crate::report::record::ChangeKind::Regression => "REGRESSION",

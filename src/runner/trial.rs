@@ -9,9 +9,11 @@ use crate::context::{ContextParts, TestContext};
 use crate::deadline::Ended;
 use crate::logging::TEST_SPAN;
 use crate::mark::{ClusterUse, TestCase};
+use crate::report::history::EarlierResults;
 use crate::report::record::{Status, TestRecord};
 use crate::report::session_dir::relative_test_dir;
 use crate::text::chain;
+use std::cell::OnceCell;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -124,13 +126,15 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     // keeps its files apart, and only the last one's result is final.
     let retry = super::nextest_retry();
     let first = retry.map_or(1, |(attempt, _)| attempt as usize);
+    // Read while the first body runs (see `run_body`).
+    let earlier_results = OnceCell::new();
     for n in first..first + max_attempts {
         let attempt_dir = if n == 1 {
             dir.clone()
         } else {
             dir.join(format!("attempt-{n}"))
         };
-        let (a, ticket) = run_attempt(rt, case, &attempt_dir, &rel);
+        let (a, ticket) = run_attempt(rt, case, &attempt_dir, &rel, &earlier_results);
         let outcome = a.outcome;
         attempts.push(a);
         // A timed-out body may still run: no rerun on top of it.
@@ -157,7 +161,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     let summary = last.summary.clone();
     let mut record = record(case, &rel, status, summary.clone(), Some(last), 0.0, count);
     record.earlier_failures = earlier;
-    rt.compare_with_history(&mut record);
+    rt.compare_with_history(&mut record, earlier_results.into_inner());
     let (status, summary) = (record.test_status, record.summary.clone());
     match retry {
         // nextest will run it again: keep this attempt's report with its
@@ -328,7 +332,13 @@ fn requested_spec(rt: &Runtime, case: &TestCase) -> Result<ClusterSpec, RunError
 
 /// One attempt, and its interrupt ticket: the caller marks it done once the
 /// record is written.
-fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt, Option<Ticket>) {
+fn run_attempt(
+    rt: &Runtime,
+    case: &TestCase,
+    dir: &Path,
+    rel: &str,
+    earlier: &OnceCell<EarlierResults>,
+) -> (Attempt, Option<Ticket>) {
     let start = unix_now();
     // The error with its causes, each once: the summary reports show.
     let failed = |e: &(dyn std::error::Error + 'static)| Attempt::failed_early(chain(e), start);
@@ -372,7 +382,11 @@ fn run_attempt(rt: &Runtime, case: &TestCase, dir: &Path, rel: &str) -> (Attempt
         let summary = "interrupted before it started".to_string();
         return (Attempt::failed_early(summary, start), None);
     };
-    let end = run_body(rt, case, &ctx, &span);
+    let end = run_body(rt, case, &ctx, &span, || {
+        if let Some(history) = &rt.history {
+            earlier.get_or_init(|| history.earlier_results(&case.name, rel));
+        }
+    });
     if !rt.interrupts.finish(&ticket) {
         // An interrupt is tearing this test down and will end the process.
         loop {
@@ -489,11 +503,25 @@ fn underused(rt: &Runtime, declared: usize, used: usize) -> Option<String> {
 
 /// Runs the body on its own thread so a hung test can be abandoned at the
 /// timeout: its services are torn down and the next test still runs.
-fn run_body(rt: &Runtime, case: &TestCase, ctx: &TestContext, span: &tracing::Span) -> BodyEnd {
+/// Runs the test's body on a pooled thread, and `meanwhile` on this one
+/// while it runs: this thread would only wait, and for a short test the
+/// hand-over to the pool and back is longer than the body.
+fn run_body(
+    rt: &Runtime,
+    case: &TestCase,
+    ctx: &TestContext,
+    span: &tracing::Span,
+    meanwhile: impl FnOnce(),
+) -> BodyEnd {
     let (body, ctx2, args, span2) = (case.test.body, ctx.clone(), case.args.clone(), span.clone());
     let timeout = Duration::from_millis(rt.options.test_runner_timeout);
+    let started = Instant::now();
     let job = move || span2.in_scope(|| body(&ctx2, &args));
-    match crate::deadline::run_with_deadline("the test body", timeout, job) {
+    let ended = crate::deadline::start("the test body", job).map(|pending| {
+        meanwhile();
+        pending.wait(timeout.saturating_sub(started.elapsed()))
+    });
+    match ended {
         Ok(Ended::Finished(Ok(data))) => BodyEnd::Returned(data),
         Ok(Ended::Finished(Err(e))) => BodyEnd::Failed(format!("{e:#}")),
         Ok(Ended::Panicked(msg)) => BodyEnd::Failed(format!("test panicked: {msg}")),
