@@ -216,7 +216,7 @@ fn table_case(
     env: Option<&str>,
 ) -> Result<TestCase, MarkError> {
     let n = test.params.len();
-    let texts = table.args.get(index * n..(index + 1) * n).unwrap_or(&[]);
+    let texts = (index * n..(index + 1) * n).map(|i| table.arg(i));
     let mut args = Vec::with_capacity(n);
     for (param, text) in test.params.iter().zip(texts) {
         let value = serde_json::from_str(text).map_err(|source| MarkError::NotJson {
@@ -245,7 +245,7 @@ fn table_case(
 
 fn table_name(test: &TestDescriptor, table: &CaseTable, index: usize) -> String {
     let path = test.path();
-    match table.names[index] {
+    match table.name(index) {
         "" => path,
         suffix => format!("{path}::{suffix}"),
     }
@@ -262,7 +262,7 @@ pub fn expand_names(test: &'static TestDescriptor) -> Result<Vec<TestCase>, Mark
     Ok((0..table.len())
         .map(|index| TestCase {
             test,
-            name: match table.names[index] {
+            name: match table.name(index) {
                 "" => path.clone(),
                 suffix => format!("{path}::{suffix}"),
             },
@@ -293,7 +293,7 @@ pub fn find(test: &'static TestDescriptor, name: &str) -> Result<Option<TestCase
         None => return Ok(None),
     };
     let table = test.cases;
-    match table.names.iter().position(|n| *n == suffix) {
+    match table.find(suffix) {
         Some(i) => table_case(test, table, i, env_reason(test).as_deref()).map(Some),
         None => Ok(None),
     }
@@ -377,19 +377,19 @@ mod tests {
     /// Two `cluster` marks and three cases: the first two under the first
     /// mark, the third under the second, the second case ignored by a mark.
     fn two_clusters() -> &'static TestDescriptor {
-        static TABLE: CaseTable = CaseTable {
-            names: &["a=1,b=true", "a=2,b=x%20y", "a=9,b=false"],
-            args: &["1", "true", "2", "\"x y\"", "9", "false"],
-            clusters: &[0, 0, 1],
-            ignored: &[false, true, false],
-        };
+        let table = CaseTable::leak(
+            &["a=1,b=true", "a=2,b=x%20y", "a=9,b=false"],
+            &["1", "true", "2", "\"x y\"", "9", "false"],
+            &[0, 0, 1],
+            &[false, true, false],
+        );
         let cluster = |n| {
             Mark::Cluster(ClusterMark::NumNodes {
                 num_nodes: n,
                 node_type: None,
             })
         };
-        leak(vec![cluster(2), cluster(5)], &["a", "b"], &TABLE)
+        leak(vec![cluster(2), cluster(5)], &["a", "b"], table)
     }
 
     #[test]
@@ -429,13 +429,8 @@ mod tests {
 
     #[test]
     fn an_argument_that_is_not_json_names_the_test_and_the_text() {
-        static TABLE: CaseTable = CaseTable {
-            names: &["a=x"],
-            args: &["{x"],
-            clusters: &[CaseTable::NO_CLUSTER],
-            ignored: &[false],
-        };
-        let err = expand(leak(vec![], &["a"], &TABLE)).unwrap_err();
+        let table = CaseTable::leak(&["a=x"], &["{x"], &[CaseTable::NO_CLUSTER], &[false]);
+        let err = expand(leak(vec![], &["a"], table)).unwrap_err();
         assert_eq!(err.to_string(), "m::t: mark value `{x` is not JSON");
     }
 
@@ -455,14 +450,14 @@ mod tests {
 
     #[test]
     fn a_capability_the_cluster_lacks_ignores_every_case_with_the_reason() {
-        static TABLE: CaseTable = CaseTable {
-            names: &["a=1", "a=2"],
-            args: &["1", "2"],
-            clusters: &[CaseTable::NO_CLUSTER; 2],
-            ignored: &[false; 2],
-        };
+        let table = CaseTable::leak(
+            &["a=1", "a=2"],
+            &["1", "2"],
+            &[CaseTable::NO_CLUSTER; 2],
+            &[false; 2],
+        );
         let needs = || vec![Mark::Requires(&[Capability::NetworkFaults])];
-        let mut cases = expand(leak(needs(), &["a"], &TABLE)).unwrap();
+        let mut cases = expand(leak(needs(), &["a"], table)).unwrap();
         cases.extend(expand(plain(vec![])).unwrap());
         let mut asked = 0;
         ignore_unsupported::<()>(&mut cases, |c| {

@@ -39,15 +39,25 @@ pub struct TestDescriptor {
 }
 
 /// A test's cases as the macro computes them from its marks, in mark order:
-/// parallel columns, so a 10,000-case matrix is four flat static arrays.
+/// parallel columns, so a 10,000-case matrix is a few flat static arrays.
+///
+/// Names and arguments are each one string with the offsets where each
+/// entry ends, not a `&str` per entry: every pointer in a static is a
+/// relocation the dynamic loader applies at each process start (PIE), and
+/// a process that runs one case of a 10,000-case matrix paid for 30,000 of
+/// them. One string is also searched for a name in one vectorised pass.
 #[derive(Debug)]
 pub struct CaseTable {
     /// Each case's name after the test's path (`a=1,b=x`; empty for a test
-    /// without parameters).
-    pub names: &'static [&'static str],
+    /// without parameters), one after another.
+    pub names: &'static str,
+    /// Where each case's name ends in `names`.
+    pub name_ends: &'static [u32],
     /// JSON text of every argument, case after case, one per parameter in
-    /// the function's order.
-    pub args: &'static [&'static str],
+    /// the function's order, one after another.
+    pub args: &'static str,
+    /// Where each argument's text ends in `args`.
+    pub arg_ends: &'static [u32],
     /// Each case's `cluster` mark as its ordinal among the test's `cluster`
     /// marks; [`CaseTable::NO_CLUSTER`] when none applies.
     pub clusters: &'static [u16],
@@ -62,21 +72,95 @@ impl CaseTable {
     /// The table of a test without parameters or marks: one case, named by
     /// the test's path.
     pub const PLAIN: CaseTable = CaseTable {
-        names: &[""],
-        args: &[],
+        names: "",
+        name_ends: &[0],
+        args: "",
+        arg_ends: &[],
         clusters: &[CaseTable::NO_CLUSTER],
         ignored: &[false],
     };
 
     /// How many cases.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.name_ends.len()
     }
 
     /// Whether there are none (never, for a table the macro wrote).
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.name_ends.is_empty()
     }
+
+    /// Case `index`'s name after the test's path; empty past the end.
+    pub fn name(&self, index: usize) -> &'static str {
+        entry(self.names, self.name_ends, index)
+    }
+
+    /// The JSON text of argument `index` counted over all cases (case
+    /// `c`'s are `c * params ..`); empty past the end.
+    pub fn arg(&self, index: usize) -> &'static str {
+        entry(self.args, self.arg_ends, index)
+    }
+
+    /// The case whose name after the test's path is `suffix`.
+    pub fn find(&self, suffix: &str) -> Option<usize> {
+        if suffix.is_empty() {
+            return (0..self.len()).find(|&i| self.name(i).is_empty());
+        }
+        let hay = self.names.as_bytes();
+        let mut from = 0;
+        while let Some(at) = crate::text::memmem(&hay[from..], suffix.as_bytes()).map(|p| from + p)
+        {
+            // A whole name: it ends at a case's end and starts at its start.
+            let end = u32::try_from(at + suffix.len()).ok()?;
+            if let Ok(i) = self.name_ends.binary_search(&end) {
+                let start = i.checked_sub(1).map_or(0, |p| self.name_ends[p] as usize);
+                if start == at {
+                    return Some(i);
+                }
+            }
+            from = at + 1;
+        }
+        None
+    }
+
+    /// A table from columns, for tests: what the macro writes.
+    #[cfg(test)]
+    pub(crate) fn leak(
+        names: &[&str],
+        args: &[&str],
+        clusters: &[u16],
+        ignored: &[bool],
+    ) -> &'static CaseTable {
+        fn join(parts: &[&str]) -> (&'static str, &'static [u32]) {
+            let mut text = String::new();
+            let mut ends = Vec::new();
+            for p in parts {
+                text.push_str(p);
+                ends.push(text.len() as u32);
+            }
+            (text.leak(), ends.leak())
+        }
+        let ((names, name_ends), (args, arg_ends)) = (join(names), join(args));
+        Box::leak(Box::new(CaseTable {
+            names,
+            name_ends,
+            args,
+            arg_ends,
+            clusters: clusters.to_vec().leak(),
+            ignored: ignored.to_vec().leak(),
+        }))
+    }
+}
+
+/// Entry `index` of a joined column: from the end of the one before to its
+/// own end.
+fn entry(text: &'static str, ends: &[u32], index: usize) -> &'static str {
+    let start = index
+        .checked_sub(1)
+        .and_then(|p| ends.get(p))
+        .map_or(0, |&e| e as usize);
+    let end = ends.get(index).map_or(start, |&e| e as usize);
+    text.get(start..end).unwrap_or("")
 }
 
 impl TestDescriptor {
@@ -141,5 +225,38 @@ where
         let data = serde_json::to_value(value)
             .map_err(|e| anyhow::anyhow!("the test's returned data is not JSON: {e}"))?;
         Ok((!data.is_null()).then_some(data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_is_found_by_its_whole_name_only() {
+        let names = ["a=1", "a=10", "b=a=1", "a=1,c=2", "x", "a=1,c=2x"];
+        let t = CaseTable::leak(&names, &[], &[0; 6], &[false; 6]);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.find(n), Some(i), "{n}");
+            assert_eq!(t.name(i), *n);
+        }
+        // Inside a name, across two, or a prefix of one: not a case.
+        for odd in [
+            "=1", "a=", "1a=10", "10b", "c=2", "a=1,c", "xa=1", "a=100", "",
+        ] {
+            assert_eq!(t.find(odd), None, "{odd}");
+        }
+        assert_eq!(t.name(6), "");
+        assert_eq!(CaseTable::PLAIN.find(""), Some(0));
+        assert_eq!(CaseTable::PLAIN.find("a"), None);
+        assert_eq!(CaseTable::PLAIN.len(), 1);
+        let args = CaseTable::leak(
+            &["a=1", "a=2"],
+            &["1", "\"x\"", "2", "[]"],
+            &[0; 2],
+            &[false; 2],
+        );
+        let texts: Vec<&str> = (0..5).map(|i| args.arg(i)).collect();
+        assert_eq!(texts, ["1", "\"x\"", "2", "[]", ""]);
     }
 }

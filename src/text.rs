@@ -117,6 +117,22 @@ pub(crate) fn memchr(byte: u8, hay: &[u8]) -> Option<usize> {
     (!p.is_null()).then(|| p as usize - hay.as_ptr() as usize)
 }
 
+/// Where `needle` first occurs in `hay`, found by libc's `memmem` (see
+/// [`memchr`]).
+pub(crate) fn memmem(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    // SAFETY: memmem reads at most the lengths given of each, and a
+    // non-null result points into `hay`.
+    let p = unsafe {
+        libc::memmem(
+            hay.as_ptr().cast(),
+            hay.len(),
+            needle.as_ptr().cast(),
+            needle.len(),
+        )
+    };
+    (!p.is_null()).then(|| p as usize - hay.as_ptr() as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +142,10 @@ mod tests {
         assert_eq!(memchr(b'x', b"abxcx"), Some(2));
         assert_eq!(memchr(b'y', b"abxcx"), None);
         assert_eq!(memchr(b'y', b""), None);
+        assert_eq!(memmem(b"a=1,b=2a=1", b"a=1"), Some(0));
+        assert_eq!(memmem(b"xa=1,b=2", b"b=2"), Some(5));
+        assert_eq!(memmem(b"abc", b"abcd"), None);
+        assert_eq!(memmem(b"", b"a"), None);
     }
 
     #[test]

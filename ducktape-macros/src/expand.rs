@@ -322,8 +322,14 @@ fn case_table(marks: &[Mark], params: &[&Ident]) -> TokenStream {
     let params: Vec<Ident> = params.iter().map(|p| (*p).clone()).collect();
     let rows = cases::rows(marks, &params).unwrap_or_default();
     let p = quote!(::ducktape::__private);
-    let names = rows.iter().map(|r| &r.suffix);
-    let args = rows.iter().flat_map(|r| &r.args);
+    let (Some((names, name_ends)), Some((args, arg_ends))) = (
+        joined(rows.iter().map(|r| r.suffix.as_str())),
+        joined(rows.iter().flat_map(|r| &r.args).map(String::as_str)),
+    ) else {
+        return quote!(::core::compile_error!(
+            "this test's cases are too many to name (over 4 GB of names or arguments)"
+        ));
+    };
     let clusters = rows.iter().map(|r| {
         r.cluster
             .and_then(|c| u16::try_from(c).ok())
@@ -332,12 +338,26 @@ fn case_table(marks: &[Mark], params: &[&Ident]) -> TokenStream {
     let ignored = rows.iter().map(|r| r.ignored);
     quote! {
         &#p::CaseTable {
-            names: &[#(#names),*],
-            args: &[#(#args),*],
+            names: #names,
+            name_ends: &[#(#name_ends),*],
+            args: #args,
+            arg_ends: &[#(#arg_ends),*],
             clusters: &[#(#clusters),*],
             ignored: &[#(#ignored),*],
         }
     }
+}
+
+/// `parts` as one string and the offset where each ends (the layout of
+/// `CaseTable`'s columns); `None` past `u32` offsets.
+fn joined<'a>(parts: impl Iterator<Item = &'a str>) -> Option<(String, Vec<u32>)> {
+    let mut text = String::new();
+    let mut ends = Vec::new();
+    for part in parts {
+        text.push_str(part);
+        ends.push(u32::try_from(text.len()).ok()?);
+    }
+    Some((text, ends))
 }
 
 fn mark_tokens(mark: &Mark) -> TokenStream {
