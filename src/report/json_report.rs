@@ -2,10 +2,9 @@
 //! O(1): the constant fields come first, then `"results": [`, then the
 //! summary fields, which are rewritten after each new result.
 
-use super::jsonfmt::{compact_of_pretty, pretty_indented};
+use super::jsonfmt::{pretty_indented, JsonText};
 use super::record::{SessionMeta, Status, TestRecord};
 use super::state::State;
-use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -34,49 +33,31 @@ pub(crate) fn prefix(meta: &SessionMeta) -> String {
 }
 
 /// One result, as it follows the previous one (or the opening bracket):
-/// the test's own object (`test_json`, see [`test_json`]) with the two
-/// paths relative to the session directory instead. Made from that text
-/// rather than serialized again (a record's serialization is most of what a
-/// trivial test costs in the unoptimized profile tests are built in); the
-/// two lines are found exactly: only a top-level key's line starts with a
-/// newline and two spaces and a quote (a JSON string holds no raw newline).
-pub(crate) fn entry(r: &TestRecord, test_json: &str, first: bool) -> String {
-    let line = |key: &str, value: &str| format!("\n  \"{key}\": {}", Value::from(value));
-    let text = test_json
-        .replacen(
-            &line("base_results_dir", &test_base_dir(r)),
-            &line("base_results_dir", "./"),
-            1,
-        )
-        .replacen(
-            &line("results_dir", "./"),
-            &line("results_dir", &r.relative_results_dir),
-            1,
-        );
+/// the test's own object (see [`test_json`]) with the two paths relative to
+/// the session directory instead, indented to sit in `"results"`.
+pub(crate) fn entry(r: &TestRecord, first: bool) -> String {
+    let text = SortedRecord::new(r).write(Place::Entry, Some(("./", &r.relative_results_dir)));
     let sep = if first { "" } else { "," };
-    format!("{sep}\n    {}", text.replace('\n', "\n    "))
+    format!("{sep}\n    {text}")
 }
 
 /// A test's own `report.json` text, without its final newline: its record
 /// with `base_results_dir` (the session directory, relative to the test's)
 /// and `results_dir` (`./`).
 pub(crate) fn test_json(r: &TestRecord) -> String {
-    let base = test_base_dir(r);
-    pretty_indented(&SortedRecord::new(r, &base, "./"), 0)
+    own_json(&SortedRecord::new(r), r)
+}
+
+fn own_json(sorted: &SortedRecord, r: &TestRecord) -> String {
+    sorted.write(Place::Own, Some((&test_base_dir(r), "./")))
 }
 
 /// A test's own `report.json` text and its `records.jsonl` line (without
-/// the newline), from one serialization: the line is the report made
-/// compact, less the two directories. Its keys are sorted too.
+/// the newline): the same object, compact and without the two directories.
 pub(crate) fn test_json_and_line(r: &TestRecord) -> (String, String) {
-    let json = test_json(r);
-    let line = compact_of_pretty(&json, &DIR_LINES);
-    (json, line)
+    let sorted = SortedRecord::new(r);
+    (own_json(&sorted, r), sorted.write(Place::Line, None))
 }
-
-/// The lines of the two directory keys in a test's `report.json` (only a
-/// top-level key's line starts with two spaces and a quote).
-const DIR_LINES: [&str; 2] = ["  \"base_results_dir\": ", "  \"results_dir\": "];
 
 /// The session directory relative to a test's directory.
 fn test_base_dir(r: &TestRecord) -> String {
@@ -94,7 +75,7 @@ fn test_base_dir(r: &TestRecord) -> String {
 
 /// Closes the results array and the object, with the summary fields.
 pub(crate) fn tail(meta: &SessionMeta, s: &State) -> String {
-    let text = pretty_indented(&s.summary_fields(meta.cluster_num_nodes), 0);
+    let text = s.summary_json(meta.cluster_num_nodes);
     let fields = text
         .strip_prefix("{\n")
         .and_then(|t| t.strip_suffix("\n}"))
@@ -102,59 +83,72 @@ pub(crate) fn tail(meta: &SessionMeta, s: &State) -> String {
     format!("\n  ],\n{fields}\n}}\n")
 }
 
+/// Where a record's text goes: its own `report.json`, its entry in the
+/// session's (indented to sit in `"results"`), its `records.jsonl` line.
+#[derive(Clone, Copy)]
+enum Place {
+    Own = 0,
+    Entry = 1,
+    Line = 2,
+}
+
+/// A record's key as each [`Place`] writes it, with the comma that comes
+/// before every member but the first: one `push_str` per key instead of
+/// five calls, which is most of a record's cost unoptimized.
+struct Key([&'static str; 3]);
+
+macro_rules! key {
+    ($name:literal) => {
+        Key([
+            concat!(",\n  \"", $name, "\": "),
+            concat!(",\n      \"", $name, "\": "),
+            concat!(",\"", $name, "\":"),
+        ])
+    };
+}
+
 /// ducktape's per-test object: a record's fields plus `base_results_dir`
 /// and `results_dir`, which are relative to the directory of the report
 /// holding them (ducktape writes absolute paths, which break when results
 /// move), in sorted key order (ducktape's `sort_keys=True`). Borrowed and
-/// serialized straight to text: going through a `Value` tree (copy, sort,
-/// print) cost three times as much, and this is most of what a trivial
-/// test costs in the unoptimized profile tests are built in. Nested objects
-/// are serialized as a `Value` would be, so their keys are sorted too
-/// (unless a crate turns on serde_json's `preserve_order`). Every field of
-/// [`TestRecord`] must be here: `new` names them all, and a test checks the
-/// text against a whole-record serialization.
-#[derive(Serialize)]
+/// written straight to text by [`JsonText`]: this is most of what a trivial
+/// test costs in the unoptimized profile tests are built in, and serde's
+/// generic path cost ten times as much. Nested objects are written as a
+/// `Value` is serialized, so their keys are sorted too (unless a crate turns
+/// on serde_json's `preserve_order`). Every field of [`TestRecord`] must be
+/// here: `new` names them all, and a test checks the text against a
+/// whole-record serialization.
 struct SortedRecord<'a> {
     attempts: u32,
-    base_results_dir: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
     binary: &'a str,
     cls_name: &'a str,
     data: &'a Value,
     description: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     earlier_failures: &'a [String],
     faults: &'a [Value],
     function_name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<Value>,
-    #[serde(skip_serializing_if = "str::is_empty")]
     host: &'a str,
     injected_args: &'a Value,
     module_name: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     nodes: &'a [String],
     nodes_allocated: usize,
     nodes_used: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
     regressions: Option<Value>,
     relative_results_dir: &'a str,
-    results_dir: &'a str,
     run_time_seconds: f64,
     services: &'a [Value],
-    #[serde(skip_serializing_if = "str::is_empty")]
     shard: &'a str,
     start_time: f64,
     stop_time: f64,
     summary: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     teardown_problems: &'a [String],
     test_id: &'a str,
     test_status: Status,
 }
 
 impl<'a> SortedRecord<'a> {
-    fn new(r: &'a TestRecord, base_results_dir: &'a str, results_dir: &'a str) -> Self {
+    fn new(r: &'a TestRecord) -> Self {
         // Every field by name, none left to `..`: a field added to
         // `TestRecord` does not compile until it is here too.
         let TestRecord {
@@ -190,7 +184,6 @@ impl<'a> SortedRecord<'a> {
         let value = |v: serde_json::Result<Value>| v.unwrap_or(Value::Null);
         SortedRecord {
             attempts: *attempts,
-            base_results_dir,
             binary,
             cls_name,
             data,
@@ -208,7 +201,6 @@ impl<'a> SortedRecord<'a> {
             regressions: (!regressions.is_empty())
                 .then(|| value(serde_json::to_value(regressions))),
             relative_results_dir,
-            results_dir,
             run_time_seconds: *run_time_seconds,
             services,
             shard,
@@ -219,6 +211,87 @@ impl<'a> SortedRecord<'a> {
             test_id,
             test_status: *test_status,
         }
+    }
+
+    /// The object as `place` lays it out, keys in sorted order; `dirs`
+    /// gives `base_results_dir` and `results_dir` (a `records.jsonl` line
+    /// has neither). Optional fields are left out when empty, as the
+    /// record's serialization does.
+    fn write(&self, place: Place, dirs: Option<(&str, &str)>) -> String {
+        let mut out = match place {
+            Place::Own => JsonText::pretty(0),
+            Place::Entry => JsonText::pretty(4),
+            Place::Line => JsonText::compact(),
+        };
+        let w = &mut out;
+        let key = |w: &mut JsonText, k: &Key| w.member(k.0[place as usize]);
+        let text = |w: &mut JsonText, k: &Key, s: &str| {
+            key(w, k);
+            w.string(s);
+        };
+        let strings = |w: &mut JsonText, k: &Key, items: &[String]| {
+            if !items.is_empty() {
+                key(w, k);
+                w.strings(items);
+            }
+        };
+        w.begin('{');
+        key(w, &key!("attempts"));
+        w.uint(u64::from(self.attempts));
+        if let Some((base, _)) = dirs {
+            text(w, &key!("base_results_dir"), base);
+        }
+        if !self.binary.is_empty() {
+            text(w, &key!("binary"), self.binary);
+        }
+        text(w, &key!("cls_name"), self.cls_name);
+        key(w, &key!("data"));
+        w.value(self.data);
+        text(w, &key!("description"), self.description);
+        strings(w, &key!("earlier_failures"), self.earlier_failures);
+        key(w, &key!("faults"));
+        w.values(self.faults);
+        text(w, &key!("function_name"), self.function_name);
+        if let Some(h) = &self.history {
+            key(w, &key!("history"));
+            w.value(h);
+        }
+        if !self.host.is_empty() {
+            text(w, &key!("host"), self.host);
+        }
+        key(w, &key!("injected_args"));
+        w.value(self.injected_args);
+        text(w, &key!("module_name"), self.module_name);
+        strings(w, &key!("nodes"), self.nodes);
+        key(w, &key!("nodes_allocated"));
+        w.uint(self.nodes_allocated as u64);
+        key(w, &key!("nodes_used"));
+        w.uint(self.nodes_used as u64);
+        if let Some(r) = &self.regressions {
+            key(w, &key!("regressions"));
+            w.value(r);
+        }
+        text(w, &key!("relative_results_dir"), self.relative_results_dir);
+        if let Some((_, dir)) = dirs {
+            text(w, &key!("results_dir"), dir);
+        }
+        key(w, &key!("run_time_seconds"));
+        w.float(self.run_time_seconds);
+        key(w, &key!("services"));
+        w.values(self.services);
+        if !self.shard.is_empty() {
+            text(w, &key!("shard"), self.shard);
+        }
+        key(w, &key!("start_time"));
+        w.float(self.start_time);
+        key(w, &key!("stop_time"));
+        w.float(self.stop_time);
+        text(w, &key!("summary"), self.summary);
+        strings(w, &key!("teardown_problems"), self.teardown_problems);
+        text(w, &key!("test_id"), self.test_id);
+        text(w, &key!("test_status"), self.test_status.as_str());
+        w.end('}');
+        out.finish()
     }
 }
 
@@ -255,10 +328,10 @@ mod tests {
         serde_json::from_value(fields).unwrap()
     }
 
-    /// The entry made from the test's own text is the one a serialization
+    /// The entry written from the record is the one a serialization
     /// with the session's paths gives, whatever the strings hold.
     #[test]
-    fn an_entry_from_the_tests_own_text_is_the_serialized_one() {
+    fn an_entry_is_the_serialized_one() {
         let mut r = record(json!({
             "test_id": "m::t::s=\"\\n  \\\"results_dir\\\": \\\"./\\\"\"",
             "module_name": "m", "cls_name": "m", "function_name": "t",
@@ -273,7 +346,7 @@ mod tests {
             r.relative_results_dir = rel.into();
             assert_eq!(r.test_status, Status::Pass);
             let want = format!(",\n    {}", pretty_indented(&generic(&r, "./", rel), 4));
-            assert_eq!(entry(&r, &test_json(&r), false), want, "{rel}");
+            assert_eq!(entry(&r, false), want, "{rel}");
         }
     }
 

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use serde_json::ser::{Formatter, Serializer};
+use serde_json::Value;
 use std::io::{self, Write};
 
 /// Compact JSON with every non-ASCII character written as `\uXXXX`.
@@ -94,63 +95,226 @@ pub(crate) fn pretty_indented(value: &impl Serialize, indent: usize) -> String {
     text.replace('\n', &format!("\n{}", " ".repeat(indent)))
 }
 
-/// The compact form of serde_json's pretty text, less the top-level members
-/// whose line starts with one of `skip` (each a one-line member, not the
-/// last one).
-/// serde_json's pretty printer puts whitespace in two places only, each
-/// line's indent and the space after a key's colon, so this is a cut per
-/// line, not a parse: about half what a second serialization costs in the
-/// unoptimized profile tests are built in.
-pub(crate) fn compact_of_pretty(pretty: &str, skip: &[&str]) -> String {
-    // Bytes and indices, not `split`/`trim` iterators: this runs once per
-    // test in the unoptimized profile, where each iterator step is a call.
-    let b = pretty.as_bytes();
-    let mut out = String::with_capacity(b.len());
-    let mut start = 0;
-    while start < b.len() {
-        let end = line_end(b, start);
-        let line = &pretty[start..end];
-        if !skip.iter().any(|s| line.starts_with(s)) {
-            let mut i = 0;
-            while i < line.len() && line.as_bytes()[i] == b' ' {
+/// JSON text written member by member, byte for byte as serde_json writes
+/// the same data: `pretty` as `to_string_pretty` (2-space indent, `": "`,
+/// `[]`/`{}` when empty), otherwise compact. A record is written three times
+/// per test (its `report.json`, its `records.jsonl` line, its session
+/// entry), and serde's generic path cost ~0.25M instructions for one ~600-byte
+/// record in the unoptimized profile tests are built in; this is a tenth.
+pub(crate) struct JsonText {
+    out: String,
+    pretty: bool,
+    /// Spaces that start every line after the first (nesting in a larger
+    /// document).
+    indent: usize,
+    /// One entry per open object or array: whether it has a member yet.
+    open: Vec<bool>,
+}
+
+impl JsonText {
+    /// Pretty text whose lines after the first start with `indent` spaces.
+    pub(crate) fn pretty(indent: usize) -> Self {
+        JsonText {
+            out: String::with_capacity(1024),
+            pretty: true,
+            indent,
+            open: Vec::with_capacity(4),
+        }
+    }
+
+    /// Compact text.
+    pub(crate) fn compact() -> Self {
+        JsonText {
+            pretty: false,
+            ..JsonText::pretty(0)
+        }
+    }
+
+    /// The text written.
+    pub(crate) fn finish(self) -> String {
+        self.out
+    }
+
+    /// A newline and the indent of the current depth (one `push_str` where
+    /// it fits: each call is dozens of instructions unoptimized).
+    fn newline(&mut self) {
+        self.separator(false);
+    }
+
+    /// `,` when `comma`, then (pretty) a newline and the current indent.
+    fn separator(&mut self, comma: bool) {
+        const SEP: &str = ",\n                                                              ";
+        let start = usize::from(!comma);
+        if !self.pretty {
+            self.out.push_str(&SEP[start..1]);
+            return;
+        }
+        let n = self.indent + 2 * self.open.len();
+        if 2 + n <= SEP.len() {
+            self.out.push_str(&SEP[start..2 + n]);
+            return;
+        }
+        self.out.push_str(&SEP[start..2]);
+        for _ in 0..n {
+            self.out.push(' ');
+        }
+    }
+
+    /// Before an array's value or an object's key.
+    fn item(&mut self) {
+        let comma = match self.open.last_mut() {
+            Some(has) => std::mem::replace(has, true),
+            None => false,
+        };
+        if comma || self.pretty {
+            self.separator(comma);
+        }
+    }
+
+    /// Opens an object (`'{'`) or an array (`'['`).
+    pub(crate) fn begin(&mut self, bracket: char) {
+        self.out.push(bracket);
+        self.open.push(false);
+    }
+
+    /// Closes what [`JsonText::begin`] opened with `bracket`'s partner.
+    pub(crate) fn end(&mut self, bracket: char) {
+        let had = self.open.pop().unwrap_or(false);
+        if self.pretty && had {
+            self.newline();
+        }
+        self.out.push(bracket);
+    }
+
+    /// An object member's key text as given: a comma, the newline and
+    /// indent of this depth (pretty), the quoted key and its colon. The
+    /// comma is left out before the first member.
+    pub(crate) fn member(&mut self, with_comma: &str) {
+        let first = match self.open.last_mut() {
+            Some(has) => !std::mem::replace(has, true),
+            None => true,
+        };
+        self.out
+            .push_str(if first { &with_comma[1..] } else { with_comma });
+    }
+
+    /// An object key (escaped as any string), then its colon.
+    pub(crate) fn key(&mut self, key: &str) {
+        self.item();
+        self.string(key);
+        self.out.push_str(if self.pretty { ": " } else { ":" });
+    }
+
+    /// Text that is already JSON (a number, `null`, `true`).
+    pub(crate) fn raw(&mut self, json: &str) {
+        self.out.push_str(json);
+    }
+
+    /// A float as serde_json writes an `f64` (`null` when not finite).
+    pub(crate) fn float(&mut self, x: f64) {
+        match serde_json::Number::from_f64(x) {
+            Some(n) => {
+                use std::fmt::Write as _;
+                let _ = write!(self.out, "{n}");
+            }
+            None => self.out.push_str("null"),
+        }
+    }
+
+    /// An unsigned integer.
+    pub(crate) fn uint(&mut self, n: u64) {
+        use std::fmt::Write as _;
+        let _ = write!(self.out, "{n}");
+    }
+
+    /// Object members whose values are unsigned integers.
+    pub(crate) fn uint_fields(&mut self, fields: &[(&str, u64)]) {
+        for &(key, n) in fields {
+            self.key(key);
+            self.uint(n);
+        }
+    }
+
+    /// A string, quoted and escaped as serde_json does: `"` `\` and control
+    /// characters only (short forms for `\b\t\n\f\r`, else `\u00XX`).
+    pub(crate) fn string(&mut self, s: &str) {
+        let b = s.as_bytes();
+        self.out.push('"');
+        let mut run = 0;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c >= 0x20 && c != b'"' && c != b'\\' {
                 i += 1;
+                continue;
             }
-            let line = &line[i..];
-            match string_end(line) {
-                Some(key) if line.as_bytes().get(key..key + 2) == Some(b": ") => {
-                    out.push_str(&line[..key]);
-                    out.push(':');
-                    out.push_str(&line[key + 2..]);
+            self.out.push_str(&s[run..i]);
+            let short = match c {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                0x08 => "\\b",
+                0x09 => "\\t",
+                0x0a => "\\n",
+                0x0c => "\\f",
+                0x0d => "\\r",
+                _ => "",
+            };
+            if short.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.out.push_str("\\u00");
+                self.out.push(char::from(HEX[usize::from(c >> 4)]));
+                self.out.push(char::from(HEX[usize::from(c & 0xf)]));
+            } else {
+                self.out.push_str(short);
+            }
+            i += 1;
+            run = i;
+        }
+        self.out.push_str(&s[run..]);
+        self.out.push('"');
+    }
+
+    /// An array of strings.
+    pub(crate) fn strings(&mut self, items: &[String]) {
+        self.begin('[');
+        for s in items {
+            self.item();
+            self.string(s);
+        }
+        self.end(']');
+    }
+
+    /// An array of values.
+    pub(crate) fn values(&mut self, items: &[Value]) {
+        self.begin('[');
+        for v in items {
+            self.item();
+            self.value(v);
+        }
+        self.end(']');
+    }
+
+    /// Any value, object members in the map's order (as serde_json).
+    pub(crate) fn value(&mut self, v: &Value) {
+        match v {
+            Value::Null => self.raw("null"),
+            Value::Bool(b) => self.raw(if *b { "true" } else { "false" }),
+            Value::Number(n) => {
+                use std::fmt::Write as _;
+                let _ = write!(self.out, "{n}");
+            }
+            Value::String(s) => self.string(s),
+            Value::Array(items) => self.values(items),
+            Value::Object(map) => {
+                self.begin('{');
+                for (k, v) in map {
+                    self.key(k);
+                    self.value(v);
                 }
-                _ => out.push_str(line),
+                self.end('}');
             }
         }
-        start = end + 1;
     }
-    out
-}
-
-/// The index of the newline ending the line that starts at `start` (or the
-/// text's end).
-fn line_end(b: &[u8], start: usize) -> usize {
-    crate::text::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i)
-}
-
-/// Where the JSON string `line` starts with ends (after its closing quote).
-fn string_end(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    if bytes.first() != Some(&b'"') {
-        return None;
-    }
-    let mut i = 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -158,21 +322,44 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// What `JsonText` writes is serde_json's text, pretty at any indent
+    /// and compact, whatever the strings and numbers hold.
     #[test]
-    fn compact_text_of_pretty_text_is_serde_jsons_compact_text() {
+    fn hand_written_text_is_serde_jsons_text() {
+        let controls: String = (0u8..0x20).map(char::from).collect();
         let values = [
             json!({"a": [1, 2.5, [], {}], "b": {"c": "x\": \"y\\\": z", "d\": e": [" ", "\\"]}}),
-            json!({"s": "  indented\n  \"k\": v", "empty": {}, "n": null, "t": true}),
-            json!([["a", {"b": ["c\\", "\\\"d\": "]}], -0.0, 1e300, "é\u{2028}"]),
-            json!({"keep": 1, "drop": "x", "z": "after"}),
+            json!({"s": "  indented\n  \"k\": v", "empty": {}, "n": null, "t": true, "f": false}),
+            json!([["a", {"b": ["c\\", "\\\"d\": "]}], -0.0, 1e300, 1e-7, -17, u64::MAX, "é\u{2028}\u{7f}"]),
+            json!({"ctl": controls, "": [[[]]], "nested": {"deeper": {"deepest": [{"x": 0.1}]}}}),
+            json!([]),
+            json!("plain"),
         ];
         for v in &values {
-            let pretty = serde_json::to_string_pretty(v).unwrap();
-            assert_eq!(compact_of_pretty(&pretty, &[]), v.to_string(), "{pretty}");
+            for indent in [0, 4, 40] {
+                let mut w = JsonText::pretty(indent);
+                w.value(v);
+                assert_eq!(w.finish(), pretty_indented(v, indent), "{v}");
+            }
+            let mut w = JsonText::compact();
+            w.value(v);
+            assert_eq!(w.finish(), v.to_string());
         }
-        let pretty = serde_json::to_string_pretty(&values[3]).unwrap();
-        let want = r#"{"keep":1,"z":"after"}"#;
-        assert_eq!(compact_of_pretty(&pretty, &["  \"drop\": "]), want);
+        for x in [
+            0.1,
+            1796317692.7676206,
+            2.5e-5,
+            f64::MIN_POSITIVE,
+            -0.0,
+            1e21,
+        ] {
+            let mut w = JsonText::compact();
+            w.float(x);
+            assert_eq!(w.finish(), serde_json::to_string(&x).unwrap());
+        }
+        let mut w = JsonText::compact();
+        w.float(f64::NAN);
+        assert_eq!(w.finish(), "null");
     }
 
     #[test]

@@ -82,8 +82,8 @@ pub(crate) struct Summary {
 }
 
 /// A finished test's record as the reports render it, made once per test:
-/// its `records.jsonl` line, the record, and its own `report.json` text,
-/// from which its session entry is made. serde_json parses floats exactly
+/// its `records.jsonl` line, the record, and its own `report.json` text.
+/// serde_json parses floats exactly
 /// here (its `float_roundtrip` feature), so the record equals the one a
 /// rebuild reads back from the line, and the reports written now and a
 /// rebuild agree to the byte.
@@ -580,12 +580,10 @@ impl ReportFiles {
         let (mut txt, mut json, mut xml, mut js) =
             (String::new(), String::new(), String::new(), String::new());
         for Finished {
-            record: r,
-            line,
-            test_json,
+            record: r, line, ..
         } in records
         {
-            json += &json_report::entry(r, test_json, state.tests == 0);
+            json += &json_report::entry(r, state.tests == 0);
             state.add(r);
             txt += &txt::session_block(r);
             xml += &junit::testcase(r);

@@ -4,9 +4,10 @@
 
 use super::error::{IoContext, ReportError};
 use super::fsutil;
+use super::jsonfmt::JsonText;
 use super::record::{Regression, Status, TestRecord};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
@@ -31,35 +32,36 @@ impl Stats {
 
     /// ducktape's `{"max", "mean", "min"}` (nulls when empty); `integer`
     /// prints min/max as integers, as Python does for node counts.
-    fn to_json(&self, n: u64, integer: bool) -> Value {
-        let num = |x: Option<f64>| match x {
-            Some(x) if integer => json!(x as u64),
-            Some(x) => json!(x),
-            None => Value::Null,
+    fn write_summary(&self, w: &mut JsonText, n: u64, integer: bool) {
+        let num = |w: &mut JsonText, x: Option<f64>| match x {
+            Some(x) if integer => w.uint(x as u64),
+            Some(x) => w.float(x),
+            None => w.raw("null"),
         };
-        let mean = (n > 0).then(|| self.sum / n as f64);
-        json!({"max": num(self.max), "mean": mean, "min": num(self.min)})
+        w.begin('{');
+        w.key("max");
+        num(w, self.max);
+        w.key("mean");
+        match (n > 0).then(|| self.sum / n as f64) {
+            Some(mean) => w.float(mean),
+            None => w.raw("null"),
+        }
+        w.key("min");
+        num(w, self.min);
+        w.end('}');
     }
-}
 
-/// The summary fields of the session `report.json`, in sorted key order
-/// (serialized straight to text; nested objects as `Value`s are, sorted).
-#[derive(Serialize)]
-pub(crate) struct SummaryFields {
-    cluster_nodes_allocated: Value,
-    cluster_nodes_used: Value,
-    cluster_utilization: f64,
-    num_failed: u64,
-    num_flaky: u64,
-    num_ignored: u64,
-    num_passed: u64,
-    parallelism: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    regressions: Option<Value>,
-    run_time_seconds: f64,
-    run_time_statistics: Value,
-    start_time: Option<f64>,
-    stop_time: Option<f64>,
+    /// `{"sum","min","max"}` as the state file keeps them.
+    fn write_exact(&self, w: &mut JsonText) {
+        w.begin('{');
+        w.key("sum");
+        exact::write(w, Some(self.sum));
+        w.key("min");
+        exact::write(w, self.min);
+        w.key("max");
+        exact::write(w, self.max);
+        w.end('}');
+    }
 }
 
 /// Totals over the records appended so far, and where to rewrite the files.
@@ -150,35 +152,106 @@ impl State {
         }
     }
 
-    /// The summary fields of ducktape's session `report.json`.
-    pub fn summary_fields(&self, cluster_num_nodes: usize) -> SummaryFields {
+    /// Cluster utilization (node-seconds used over the cluster's in the
+    /// session's wall time) and parallelism (test time over wall time).
+    fn utilization_and_parallelism(&self, cluster_num_nodes: usize) -> (f64, f64) {
         let wall = self.wall_time();
-        let (utilization, parallelism) = if wall > 0.0 {
-            let util = if cluster_num_nodes > 0 {
-                self.node_seconds / (cluster_num_nodes as f64 * wall)
-            } else {
-                0.0
-            };
-            (util, self.run_time.sum / wall)
-        } else {
-            (0.0, 0.0)
-        };
-        SummaryFields {
-            cluster_nodes_allocated: self.nodes_allocated.to_json(self.tests, true),
-            cluster_nodes_used: self.nodes_used.to_json(self.tests, true),
-            cluster_utilization: utilization,
-            num_failed: self.failed,
-            num_flaky: self.flaky,
-            num_ignored: self.ignored,
-            num_passed: self.passed,
-            parallelism,
-            regressions: (!self.regressions.is_empty())
-                .then(|| serde_json::to_value(&self.regressions).unwrap_or(Value::Null)),
-            run_time_seconds: wall,
-            run_time_statistics: self.run_time.to_json(self.tests, false),
-            start_time: self.start_time,
-            stop_time: self.stop_time,
+        if wall <= 0.0 {
+            return (0.0, 0.0);
         }
+        let util = if cluster_num_nodes > 0 {
+            self.node_seconds / (cluster_num_nodes as f64 * wall)
+        } else {
+            0.0
+        };
+        (util, self.run_time.sum / wall)
+    }
+
+    /// The summary fields of ducktape's session `report.json`, as a pretty
+    /// object in sorted key order (written by hand, as a record is: see
+    /// [`JsonText`]).
+    pub fn summary_json(&self, cluster_num_nodes: usize) -> String {
+        let wall = self.wall_time();
+        let (utilization, parallelism) = self.utilization_and_parallelism(cluster_num_nodes);
+        let time = |w: &mut JsonText, t: Option<f64>| match t {
+            Some(t) => w.float(t),
+            None => w.raw("null"),
+        };
+        let mut out = JsonText::pretty(0);
+        let w = &mut out;
+        w.begin('{');
+        w.key("cluster_nodes_allocated");
+        self.nodes_allocated.write_summary(w, self.tests, true);
+        w.key("cluster_nodes_used");
+        self.nodes_used.write_summary(w, self.tests, true);
+        w.key("cluster_utilization");
+        w.float(utilization);
+        w.uint_fields(&[
+            ("num_failed", self.failed),
+            ("num_flaky", self.flaky),
+            ("num_ignored", self.ignored),
+            ("num_passed", self.passed),
+        ]);
+        w.key("parallelism");
+        w.float(parallelism);
+        if !self.regressions.is_empty() {
+            w.key("regressions");
+            w.value(&serde_json::to_value(&self.regressions).unwrap_or(Value::Null));
+        }
+        w.key("run_time_seconds");
+        w.float(wall);
+        w.key("run_time_statistics");
+        self.run_time.write_summary(w, self.tests, false);
+        w.key("start_time");
+        time(w, self.start_time);
+        w.key("stop_time");
+        time(w, self.stop_time);
+        w.end('}');
+        out.finish()
+    }
+
+    /// The state as compact JSON, byte for byte what its `Serialize` gives
+    /// (a unit test holds them equal), written by hand: it is saved after
+    /// every test under nextest, and serde's path was ~0.2M instructions
+    /// unoptimized.
+    fn to_json(&self) -> String {
+        if !self.regressions.is_empty() {
+            // Rare (only flagged changes): the generic path.
+            return serde_json::to_string(self).unwrap_or_default();
+        }
+        let mut out = JsonText::compact();
+        let w = &mut out;
+        w.begin('{');
+        w.uint_fields(&[
+            ("records_len", self.records_len),
+            ("tests", self.tests),
+            ("passed", self.passed),
+            ("failed", self.failed),
+            ("flaky", self.flaky),
+            ("ignored", self.ignored),
+        ]);
+        w.key("start_time");
+        exact::write(w, self.start_time);
+        w.key("stop_time");
+        exact::write(w, self.stop_time);
+        w.key("run_time");
+        self.run_time.write_exact(w);
+        w.key("nodes_allocated");
+        self.nodes_allocated.write_exact(w);
+        w.key("nodes_used");
+        self.nodes_used.write_exact(w);
+        w.key("node_seconds");
+        exact::write(w, Some(self.node_seconds));
+        w.uint_fields(&[
+            ("txt_header_len", self.txt_header_len),
+            ("txt_end", self.txt_end),
+            ("json_results_end", self.json_results_end),
+            ("xml_header_len", self.xml_header_len),
+            ("xml_cases_end", self.xml_cases_end),
+            ("js_end", self.js_end),
+        ]);
+        w.end('}');
+        out.finish()
     }
 
     /// Loads a state [`save`](Self::save) wrote; a torn one (checksum line
@@ -213,8 +286,7 @@ impl State {
     /// survives past the new text), so a write cut short is detected by
     /// [`load`](Self::load). Readers hold the session lock.
     pub fn save(&self, path: &Path) -> Result<(), ReportError> {
-        let json =
-            serde_json::to_string(self).map_err(|e| ReportError::invalid(path, e.to_string()))?;
+        let json = self.to_json();
         let mut text = format!("{json}\n{}\n", checksum(&json)).into_bytes();
         if self.legacy_file {
             return fsutil::write_atomic(path, &text);
@@ -243,7 +315,16 @@ fn checksum(json: &str) -> String {
 /// default float parser is not guaranteed to be). Incremental reports and a
 /// rebuild must agree to the byte.
 mod exact {
+    use super::JsonText;
     use serde::{Deserialize, Deserializer, Serializer};
+
+    /// What [`serialize`] (or `exact_opt`'s, for `None`) gives, written by hand.
+    pub fn write(w: &mut JsonText, x: Option<f64>) {
+        match x {
+            Some(x) => w.string(&format!("{x:?}")),
+            None => w.raw("null"),
+        }
+    }
 
     pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("{x:?}"))
@@ -269,5 +350,108 @@ mod exact_opt {
         Option::<String>::deserialize(d)?
             .map(|t| t.parse().map_err(serde::de::Error::custom))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::jsonfmt::pretty_indented;
+    use crate::report::record::ChangeKind;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn record(fields: Value) -> TestRecord {
+        serde_json::from_value(fields).unwrap()
+    }
+
+    /// States to write: empty, after a few tests, with a regression.
+    fn states() -> Vec<State> {
+        let mut states = vec![State::default()];
+        let mut s = State {
+            records_len: 1234,
+            txt_header_len: 11,
+            txt_end: 900,
+            json_results_end: 77,
+            xml_header_len: 5,
+            xml_cases_end: 66,
+            js_end: 3,
+            ..State::default()
+        };
+        for (i, status) in ["PASS", "FAIL", "FLAKY", "IGNORE"].into_iter().enumerate() {
+            s.add(&record(json!({
+                "test_id": format!("m::t{i}"), "module_name": "m", "cls_name": "m",
+                "function_name": "t", "injected_args": null, "test_status": status,
+                "summary": "s", "run_time_seconds": 0.1 + i as f64 / 3.0,
+                "start_time": 1796317692.7676206 + i as f64, "stop_time": 1796317693.1 + i as f64,
+                "nodes_allocated": i, "nodes_used": i / 2, "relative_results_dir": "t/1/",
+            })));
+            states.push(s.clone());
+        }
+        let mut flagged = s.clone();
+        flagged.regressions.push(Regression {
+            test_id: "m::t0".into(),
+            metric: "ops".into(),
+            kind: ChangeKind::Regression,
+            baseline: 10.0,
+            value: 4.5,
+            change: -0.55,
+            better: "higher".into(),
+            sessions: 3,
+        });
+        states.push(flagged);
+        states
+    }
+
+    #[test]
+    fn the_hand_written_state_is_its_serialization() {
+        for s in states() {
+            assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
+            let path = tempfile::NamedTempFile::new().unwrap();
+            s.save(path.path()).unwrap();
+            assert_eq!(State::load(path.path()).unwrap(), s);
+        }
+    }
+
+    /// The summary fields as they were made before they were written by
+    /// hand: `Value`s, keys sorted, serde_json's pretty printer.
+    fn generic_summary(s: &State, nodes: usize) -> String {
+        let stats = |st: &Stats, integer: bool| {
+            let num = |x: Option<f64>| match x {
+                Some(x) if integer => json!(x as u64),
+                Some(x) => json!(x),
+                None => Value::Null,
+            };
+            let mean = (s.tests > 0).then(|| st.sum / s.tests as f64);
+            json!({"max": num(st.max), "mean": mean, "min": num(st.min)})
+        };
+        let wall = s.wall_time();
+        let (util, par) = s.utilization_and_parallelism(nodes);
+        let mut m: BTreeMap<&str, Value> = BTreeMap::new();
+        m.insert("cluster_nodes_allocated", stats(&s.nodes_allocated, true));
+        m.insert("cluster_nodes_used", stats(&s.nodes_used, true));
+        m.insert("cluster_utilization", json!(util));
+        m.insert("num_failed", json!(s.failed));
+        m.insert("num_flaky", json!(s.flaky));
+        m.insert("num_ignored", json!(s.ignored));
+        m.insert("num_passed", json!(s.passed));
+        m.insert("parallelism", json!(par));
+        if !s.regressions.is_empty() {
+            m.insert("regressions", serde_json::to_value(&s.regressions).unwrap());
+        }
+        m.insert("run_time_seconds", json!(wall));
+        m.insert("run_time_statistics", stats(&s.run_time, false));
+        m.insert("start_time", json!(s.start_time));
+        m.insert("stop_time", json!(s.stop_time));
+        pretty_indented(&m, 0)
+    }
+
+    #[test]
+    fn the_hand_written_summary_is_the_generic_one() {
+        for s in states() {
+            for nodes in [0, 3] {
+                assert_eq!(s.summary_json(nodes), generic_summary(&s, nodes));
+            }
+        }
     }
 }
