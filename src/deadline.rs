@@ -188,7 +188,7 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+        tracing::subscriber::with_default(crate::logging::quiet(), || {
             let span = tracing::info_span!("outer");
             let inside = span.in_scope(|| {
                 run_with_deadline("span", Duration::from_secs(5), || {

@@ -7,17 +7,18 @@
 //! line by line, unbuffered, so nothing is lost when a test panics or hangs.
 
 use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::LookupSpan;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_core::span::Current;
 
 /// The name of the span a test runs in; its `dir` field is the test's
 /// results directory.
@@ -30,13 +31,6 @@ pub const SERVICE_SPAN: &str = "ducktape_service";
 /// The target of events that go to the log files only, never the console
 /// (a SLOW notice, which the console shows its own way).
 pub(crate) const FILE_ONLY: &str = "ducktape::progress";
-
-/// The `[service node] ` prefix stored in a service span.
-struct Prefix(String);
-
-/// The test a span belongs to, for console lines: with several tests at
-/// once, a line must say whose it is.
-struct TestName(String);
 
 #[derive(Default)]
 struct PrefixVisitor {
@@ -149,11 +143,6 @@ impl LazyFile {
     }
 }
 
-struct FilesLayer {
-    session: Option<Arc<LogPair>>,
-    console_level: Level,
-}
-
 /// The `dir` and `test` fields of a test span.
 #[derive(Default)]
 struct TestSpanVisitor {
@@ -205,75 +194,222 @@ fn format_line(event: &Event<'_>, prefix: &str) -> String {
     )
 }
 
-impl<S> Layer<S> for FilesLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if attrs.metadata().name() == SERVICE_SPAN {
-            let mut v = PrefixVisitor::default();
-            attrs.record(&mut v);
-            let prefix = if v.node.is_empty() {
-                format!("[{}] ", v.id)
-            } else {
-                format!("[{} {}] ", v.id, v.node)
-            };
-            if let Some(span) = ctx.span(id) {
-                span.extensions_mut().insert(Prefix(prefix));
-            }
-            return;
-        }
-        if attrs.metadata().name() != TEST_SPAN {
-            return;
-        }
-        let mut fields = TestSpanVisitor::default();
-        attrs.record(&mut fields);
-        let Some(span) = ctx.span(id) else {
-            return;
-        };
-        if let Some(test) = fields.test {
-            span.extensions_mut().insert(TestName(test));
-        }
-        if let Some(dir) = fields.dir {
-            span.extensions_mut()
-                .insert(Arc::new(LogPair::new(&dir, "test_log")));
+/// The subscriber. Spans live in a map by id while a handle to them (or a
+/// child) is alive, each knowing its parent; each thread's entered spans
+/// are a stack. This is all the bookkeeping the log files need, and it
+/// replaces tracing-subscriber's registry, whose lock-free slab sets up
+/// 4,096 shard slots (~0.6M instructions unoptimized) in every process:
+/// under nextest, every test.
+struct Logger {
+    /// Which logger a thread's stack entries belong to (tests install
+    /// their own for a while next to the global one).
+    tag: u64,
+    session: Option<Arc<LogPair>>,
+    console_level: Level,
+    spans: Mutex<HashMap<u64, SpanData>>,
+    next_id: AtomicU64,
+}
+
+/// What a span adds to the lines logged inside it.
+struct SpanData {
+    meta: &'static Metadata<'static>,
+    parent: Option<u64>,
+    /// Handles to it and spans inside it.
+    refs: usize,
+    /// A service span's `[service node] ` prefix.
+    prefix: Option<String>,
+    /// A test span's name, for console lines: with several tests at once, a
+    /// line must say whose it is.
+    test: Option<String>,
+    /// A test span's log files.
+    log: Option<Arc<LogPair>>,
+}
+
+thread_local! {
+    /// Spans entered on this thread, innermost last: (logger tag, span id).
+    static ENTERED: RefCell<Vec<(u64, u64)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Where a line logged inside a span goes, found from the innermost span out.
+#[derive(Default)]
+struct Scope {
+    prefix: String,
+    logs: Vec<Arc<LogPair>>,
+    test: Option<String>,
+}
+
+impl Logger {
+    fn new(session: Option<Arc<LogPair>>, console_level: Level) -> Self {
+        static TAGS: AtomicU64 = AtomicU64::new(1);
+        Logger {
+            tag: TAGS.fetch_add(1, Ordering::Relaxed),
+            session,
+            console_level,
+            spans: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
         }
     }
 
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let level = *event.metadata().level();
-        let prefix = ctx
-            .event_scope(event)
-            .and_then(|mut scope| {
-                scope.find_map(|s| s.extensions().get::<Prefix>().map(|p| p.0.clone()))
-            })
-            .unwrap_or_default();
-        let line = format_line(event, &prefix);
-        let mut test = None;
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope {
-                let ext = span.extensions();
-                if let Some(pair) = ext.get::<Arc<LogPair>>() {
-                    pair.write(level, &line);
-                }
-                if let Some(name) = ext.get::<TestName>() {
-                    test = Some(name.0.clone());
-                    break;
-                }
+    /// The innermost span this thread entered, of this logger.
+    fn current(&self) -> Option<u64> {
+        ENTERED.with(|stack| {
+            let stack = stack.borrow();
+            let tag = self.tag;
+            stack.iter().rev().find(|e| e.0 == tag).map(|e| e.1)
+        })
+    }
+
+    /// The parent of a new span or event: explicit, the current span, or
+    /// none (a root).
+    fn parent_of(&self, explicit: Option<&Id>, contextual: bool) -> Option<u64> {
+        match explicit {
+            Some(id) => Some(id.into_u64()),
+            None if contextual => self.current(),
+            None => None,
+        }
+    }
+
+    /// The prefix, log files and test of the spans from `span` out, up to
+    /// and including the first test span.
+    fn scope(&self, mut span: Option<u64>) -> Scope {
+        let spans = self.spans.lock();
+        let mut scope = Scope::default();
+        let mut prefixed = false;
+        while let Some(data) = span.and_then(|id| spans.get(&id)) {
+            if let (false, Some(p)) = (prefixed, &data.prefix) {
+                scope.prefix.clone_from(p);
+                prefixed = true;
             }
+            if let Some(log) = &data.log {
+                scope.logs.push(Arc::clone(log));
+            }
+            if data.test.is_some() {
+                scope.test.clone_from(&data.test);
+                break;
+            }
+            span = data.parent;
+        }
+        scope
+    }
+}
+
+impl Subscriber for Logger {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, attrs: &Attributes<'_>) -> Id {
+        let meta = attrs.metadata();
+        let mut data = SpanData {
+            meta,
+            parent: self.parent_of(attrs.parent(), attrs.is_contextual()),
+            refs: 1,
+            prefix: None,
+            test: None,
+            log: None,
+        };
+        if meta.name() == SERVICE_SPAN {
+            let mut v = PrefixVisitor::default();
+            attrs.record(&mut v);
+            data.prefix = Some(if v.node.is_empty() {
+                format!("[{}] ", v.id)
+            } else {
+                format!("[{} {}] ", v.id, v.node)
+            });
+        } else if meta.name() == TEST_SPAN {
+            let mut v = TestSpanVisitor::default();
+            attrs.record(&mut v);
+            data.test = v.test;
+            data.log = v.dir.map(|dir| Arc::new(LogPair::new(&dir, "test_log")));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut spans = self.spans.lock();
+        // A child keeps its parent (and so the parent's files) alive.
+        if let Some(parent) = data.parent.and_then(|p| spans.get_mut(&p)) {
+            parent.refs += 1;
+        } else {
+            data.parent = None;
+        }
+        spans.insert(id, data);
+        Id::from_u64(id)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let meta = event.metadata();
+        let level = *meta.level();
+        let scope = self.scope(self.parent_of(event.parent(), event.is_contextual()));
+        let line = format_line(event, &scope.prefix);
+        for log in &scope.logs {
+            log.write(level, &line);
         }
         if let Some(session) = &self.session {
             session.write(level, &line);
         }
-        if level <= self.console_level && event.metadata().target() != FILE_ONLY {
+        if level <= self.console_level && meta.target() != FILE_ONLY {
             // One write per line, so lines of parallel tests never interleave
             // mid-line; control characters from remote output are escaped.
             let shown = crate::text::escape_controls(line.trim_end_matches('\n'));
-            let shown = match test {
+            let shown = match scope.test {
                 Some(test) => format!("{test}: {shown}\n"),
                 None => format!("{shown}\n"),
             };
             let _ = std::io::stderr().lock().write_all(shown.as_bytes());
+        }
+    }
+
+    fn enter(&self, span: &Id) {
+        let entry = (self.tag, span.into_u64());
+        ENTERED.with(|stack| stack.borrow_mut().push(entry));
+    }
+
+    fn exit(&self, span: &Id) {
+        let entry = (self.tag, span.into_u64());
+        ENTERED.with(|stack| {
+            let mut stack = stack.borrow_mut();
+            if let Some(i) = stack.iter().rposition(|e| *e == entry) {
+                stack.remove(i);
+            }
+        });
+    }
+
+    fn clone_span(&self, span: &Id) -> Id {
+        if let Some(data) = self.spans.lock().get_mut(&span.into_u64()) {
+            data.refs += 1;
+        }
+        span.clone()
+    }
+
+    fn try_close(&self, span: Id) -> bool {
+        let mut spans = self.spans.lock();
+        let mut next = Some(span.into_u64());
+        let mut closed = false;
+        // Closing a span lets go of its parent, which may close in turn.
+        while let Some(id) = next.take() {
+            let Some(data) = spans.get_mut(&id) else {
+                break;
+            };
+            data.refs -= 1;
+            if data.refs > 0 {
+                break;
+            }
+            closed |= id == span.into_u64();
+            next = spans.remove(&id).and_then(|d| d.parent);
+        }
+        closed
+    }
+
+    fn current_span(&self) -> Current {
+        let spans = self.spans.lock();
+        match self
+            .current()
+            .and_then(|id| Some((id, spans.get(&id)?.meta)))
+        {
+            Some((id, meta)) => Current::new(Id::from_u64(id), meta),
+            None => Current::none(),
         }
     }
 }
@@ -298,13 +434,16 @@ pub fn init(session_dir: Option<&Path>, console_level: Level) -> std::io::Result
     let session = session_dir
         .map(|d| LogPair::create(d, "session_log").map(Arc::new))
         .transpose()?;
-    let layer = FilesLayer {
-        session,
-        console_level,
-    };
     // A second init (tests calling main twice) keeps the first subscriber.
-    let _ = tracing_subscriber::registry().with(layer).try_init();
+    let _ = tracing::subscriber::set_global_default(Logger::new(session, console_level));
     Ok(())
+}
+
+/// A subscriber that writes test logs only (no session files; errors on
+/// the console), for unit tests of code that enters spans.
+#[cfg(test)]
+pub(crate) fn quiet() -> impl Subscriber {
+    Logger::new(None, Level::ERROR)
 }
 
 #[cfg(test)]
@@ -312,10 +451,7 @@ mod tests {
     use super::*;
 
     fn layer() -> impl Subscriber {
-        tracing_subscriber::registry().with(FilesLayer {
-            session: None,
-            console_level: Level::ERROR,
-        })
+        quiet()
     }
 
     #[test]
@@ -341,5 +477,42 @@ mod tests {
             let text = std::fs::read_to_string(both.join(format!("test_log.{ext}"))).unwrap();
             assert!(text.contains("running"), "{ext}: {text}");
         }
+    }
+
+    /// A span's data (its log files) lives while a handle to it or a span
+    /// inside it does, and no longer; a line inside a service span inside a
+    /// test span goes to the test's files with the service's prefix.
+    #[test]
+    fn spans_live_while_held_and_lines_find_their_test() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("t/1");
+        let dispatch = tracing::Dispatch::new(Logger::new(None, Level::ERROR));
+        let live = || match dispatch.downcast_ref::<Logger>() {
+            Some(logger) => logger.spans.lock().len(),
+            None => panic!("not a Logger"),
+        };
+        tracing::dispatcher::with_default(&dispatch, || {
+            let test = tracing::info_span!(TEST_SPAN, dir = %dir.display(), test = "t");
+            let service =
+                test.in_scope(|| tracing::info_span!(SERVICE_SPAN, id = "zk", node = "n1"));
+            assert_eq!(live(), 2);
+            drop(test);
+            assert_eq!(live(), 2, "the service span keeps its test's");
+            service.in_scope(|| {
+                assert_eq!(tracing::Span::current().id(), service.id());
+                tracing::info!("started");
+            });
+            let copy = service.clone();
+            drop(service);
+            assert_eq!(live(), 2);
+            drop(copy);
+            assert_eq!(live(), 0, "closed spans are gone");
+            assert!(tracing::Span::current().is_none());
+            // Outside any span a line goes nowhere but the console.
+            tracing::info!("outside");
+        });
+        let text = std::fs::read_to_string(dir.join("test_log.info")).unwrap();
+        assert!(text.contains("[zk n1] started"), "{text}");
+        assert!(!text.contains("outside"), "{text}");
     }
 }

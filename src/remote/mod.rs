@@ -662,7 +662,7 @@ mod tests {
 
     #[test]
     fn fan_out_workers_are_named_and_log_in_the_callers_span() {
-        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+        tracing::subscriber::with_default(crate::logging::quiet(), || {
             let span = tracing::info_span!("the_test");
             let seen = span.in_scope(|| {
                 fan_out(&[1, 2, 3, 4], 4, |_| {
