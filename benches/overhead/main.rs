@@ -327,16 +327,27 @@ fn ram_results() -> Option<tempfile::TempDir> {
     tempfile::tempdir_in("/dev/shm").ok()
 }
 
-/// Per-test cost under `cargo nextest run -j 2` (one process per test):
-/// the run's wall time less that of a run selecting no test (cargo's and
-/// nextest's start-up and the binary's listing), per test.
-fn nextest_per_test(root: &Path, profile: Profile, bin: &str, cases: usize, results: &Path) -> f64 {
-    let dir = if bin == SSH_SUITE.bin {
-        SSH_WORKSPACE
-    } else {
-        ""
-    };
-    let nextest = |extra: &[&str]| {
+/// Per-test cost under `cargo nextest run -j 2` (one process per test) of
+/// a suite and of another binary with the same tests (its floor): each
+/// figure is a run's wall time less that of a run selecting no test (cargo's
+/// and nextest's start-up and the binary's listing), per test. The two are
+/// measured in alternating rounds, so a slow spell of the shared machine
+/// weighs on both alike, and each is the median over the rounds (measured
+/// one after the other, minutes apart, the floor moved by 0.3-0.6 ms per
+/// test between runs of this bench, as much as what is compared).
+fn nextest_pair(
+    root: &Path,
+    profile: Profile,
+    bins: [&str; 2],
+    cases: usize,
+    results: &Path,
+) -> (f64, f64) {
+    let nextest = |bin: &str, extra: &[&str]| {
+        let dir = if bin == SSH_SUITE.bin {
+            SSH_WORKSPACE
+        } else {
+            ""
+        };
         let start = Instant::now();
         let status = cargo(root, dir)
             .args(["nextest", "run", "-j", "2", "--no-fail-fast", "--workspace"])
@@ -351,15 +362,30 @@ fn nextest_per_test(root: &Path, profile: Profile, bin: &str, cases: usize, resu
         status.ok().filter(|s| s.success()).map(|_| elapsed)
     };
     let none = ["--no-tests=pass", "-E", "test(=no::such::test)"];
-    // The first run also builds what nextest needs: not timed.
-    let _ = nextest(&none);
-    let empty = (0..3).filter_map(|_| nextest(&none)).min();
-    // A 200-case run is ~1.5 s, where one stall moves the figure by a
-    // millisecond per test: the best of three.
-    let runs = if cases <= 1_000 { 3 } else { 1 };
-    match ((0..runs).filter_map(|_| nextest(&[])).min(), empty) {
-        (Some(all), Some(empty)) => ms(all.saturating_sub(empty)) / cases as f64,
-        _ => f64::NAN,
+    for bin in bins {
+        // The first run also builds what nextest needs: not timed.
+        let _ = nextest(bin, &none);
+    }
+    // A 200-case run is ~1.5 s, a 5,000-case one ~30 s.
+    let rounds = if cases <= 1_000 { 5 } else { 2 };
+    let mut per_test = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for (i, bin) in bins.into_iter().enumerate() {
+            if let (Some(empty), Some(all)) = (nextest(bin, &none), nextest(bin, &[])) {
+                per_test[i].push(ms(all.saturating_sub(empty)) / cases as f64);
+            }
+        }
+    }
+    (median(&mut per_test[0]), median(&mut per_test[1]))
+}
+
+/// The median (the mean of the middle two of an even count); NaN if empty.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
 }
 
@@ -395,10 +421,7 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
             cargo_test_per_test(&suite, s.cases(), results),
             cargo_test_per_test(&floor, s.cases(), results),
         );
-        nextest[i] = (
-            nextest_per_test(root, profile, s.bin, s.cases(), results),
-            nextest_per_test(root, profile, &s.floor(), s.cases(), results),
-        );
+        nextest[i] = nextest_pair(root, profile, [s.bin, &s.floor()], s.cases(), results);
     }
     let (s200, s10k) = (exe("s200")?, exe("s10000")?);
     let cargo_test_ram = ram_results().map(|ram| cargo_test_per_test(&s200, 200, ram.path()));
@@ -415,8 +438,9 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
         run(&s10k, &["--list", "--format", "terse"], results, 10_000)
     }));
     let s200_ssh = exe(SSH_SUITE.bin)?;
+    let floor200 = SUITES[0].floor();
     let ssh = (
-        nextest_per_test(root, profile, SSH_SUITE.bin, 200, results),
+        nextest_pair(root, profile, [SSH_SUITE.bin, &floor200], 200, results).0,
         ms(best_of(7, || {
             run(&s200_ssh, &["--exact", "trivial::a=3,b=7"], results, 1)
         })),
@@ -440,8 +464,10 @@ fn print(profile: Profile, f: &Figures) {
     ] {
         let [(d200, f200), (d5k, f5k)] = *rows;
         println!(
-            "{p}: {label}, per test: 200 cases {d200:.2} ms (floor {f200:.2}), \
-             5,000 cases {d5k:.2} ms (floor {f5k:.2}); ratio 5,000/200 {:.2} (floor {:.2})",
+            "{p}: {label}, per test: 200 cases {d200:.2} ms (floor {f200:.2}, {:+.2}), \
+             5,000 cases {d5k:.2} ms (floor {f5k:.2}, {:+.2}); ratio 5,000/200 {:.2} (floor {:.2})",
+            d200 - f200,
+            d5k - f5k,
             d5k / d200,
             f5k / f200
         );
