@@ -73,24 +73,27 @@ impl History {
         k: usize,
         threshold: f64,
     ) -> Result<Self, ReportError> {
-        let mut sessions = Vec::new();
+        let mut dirs = Vec::new();
         let entries = std::fs::read_dir(results_root).ctx("list", results_root)?;
         for entry in entries.flatten() {
-            let dir = entry.path();
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if !is_dir || dir == current || !dir.join("session.json").is_file() {
-                continue;
+            // The entry's type comes with the listing: no stat per entry.
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                dirs.push((order_key(&name), name, entry.path()));
             }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            sessions.push((order_key(&name), name, dir));
         }
-        sessions.sort();
-        let skip = sessions.len().saturating_sub(k);
-        let sessions = sessions
+        dirs.sort();
+        // Newest first, stopping at `k`: every nextest process of a run
+        // does this, and a results root keeps every session ever run, so
+        // only the candidates are stat'ed for their `session.json`.
+        let mut sessions: Vec<(String, PathBuf)> = dirs
             .into_iter()
-            .skip(skip)
+            .rev()
+            .filter(|(_, _, dir)| dir != current && dir.join("session.json").is_file())
+            .take(k)
             .map(|(_, name, dir)| (name, dir))
             .collect();
+        sessions.reverse();
         Ok(History {
             source: Source::Sessions(sessions),
             threshold,
@@ -629,6 +632,42 @@ mod tests {
         assert_eq!(faster.kind, ChangeKind::Improvement);
         assert!(h.compare("t", RUN_TIME, 0.004, &[0.001], true).is_none());
         assert!(h.compare("t", "errors", 3.0, &[0.0], true).is_none());
+    }
+
+    #[test]
+    fn the_last_k_sessions_are_the_newest_with_a_session_json() {
+        let root = tempfile::tempdir().unwrap();
+        let session = |name: &str, with_json: bool| {
+            let dir = root.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            if with_json {
+                std::fs::write(dir.join("session.json"), "{}").unwrap();
+            }
+            dir
+        };
+        for n in 1..=30 {
+            session(&format!("2026-01-01--{n:03}"), true);
+        }
+        session("2026-01-02--001", true);
+        session("2026-01-02--002", false); // interrupted before its state
+        let current = session("2026-01-02--003", true);
+        std::fs::write(root.path().join("2026-01-02--004"), "").unwrap(); // a file
+        session(".ducktape", false);
+        let h = History::from_root(root.path(), &current, 3, 0.2).unwrap();
+        let Source::Sessions(chosen) = &h.source else {
+            panic!("sessions expected")
+        };
+        let names: Vec<&str> = chosen.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["2026-01-01--029", "2026-01-01--030", "2026-01-02--001"]
+        );
+        let all = History::from_root(root.path(), &current, 100, 0.2).unwrap();
+        let Source::Sessions(all) = &all.source else {
+            panic!("sessions expected")
+        };
+        assert_eq!(all.len(), 31, "every finished session but the current one");
+        assert_eq!(all[0].0, "2026-01-01--001");
     }
 
     #[test]
