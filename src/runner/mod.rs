@@ -20,6 +20,7 @@ use crate::report::{
 use crate::text::chain;
 pub use error::RunError;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use progress::Turn;
 use serde_json::Value;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -261,7 +262,9 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
     let rt = Runtime::start(parsed)?;
     // One process, many tests: update the report files in batches.
     rt.reports.set_batched(cases.len() > 1);
-    args.test_threads = args.test_threads.map(|n| rt.progress.libtest_threads(n));
+    args.test_threads = args
+        .test_threads
+        .map(|n| rt.progress.libtest_threads(n, cases.len()));
     let shown = rt.progress.show(cases.len());
     let trials = cases
         .into_iter()
@@ -269,8 +272,8 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
         .map(|(i, case)| {
             let rt = rt.clone();
             Trial::ignorable_test(case.name.clone(), move || {
-                let _turn = rt.progress.turn(i);
-                let result = run_trial(&rt, &case);
+                let turn = rt.progress.turn(i);
+                let result = run_trial(&rt, &case, turn.as_ref());
                 rt.progress.done(&result);
                 result
             })
@@ -289,7 +292,7 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
     Ok(conclusion.exit_code())
 }
 
-fn run_trial(rt: &Runtime, case: &TestCase) -> Result<Completion, Failed> {
+fn run_trial(rt: &Runtime, case: &TestCase, turn: Option<&Turn>) -> Result<Completion, Failed> {
     if rt.interrupts.interrupted() {
         return Ok(Completion::ignored_with("not run: interrupted"));
     }
@@ -298,7 +301,7 @@ fn run_trial(rt: &Runtime, case: &TestCase) -> Result<Completion, Failed> {
             "not run: an earlier test failed (--exit-first)",
         ));
     }
-    match trial::run_case(rt, case) {
+    match trial::run_case(rt, case, turn) {
         Ok(Status::Ignore) => Ok(Completion::ignored_with(
             case.ignored.clone().unwrap_or_default(),
         )),

@@ -11,9 +11,16 @@
 //! - otherwise status and SLOW notices are whole lines on stderr. With one
 //!   test thread libtest prints `test NAME ... ` before the test runs and
 //!   `ok` after, and a line in between would split it when stdout and stderr
-//!   share a pipe (`2>&1 | tee`). So libtest then gets two threads and the
-//!   trials take [`Turn`]s, one at a time and in order: libtest prints each
-//!   line whole when its test ends, as it does with several threads.
+//!   share a pipe (`2>&1 | tee`).
+//!
+//! So with one test thread (ducktape's default, `--max-parallel 1`) libtest
+//! gets two, and the trials take [`Turn`]s, in order: libtest prints each
+//! line whole when its test ends, as it does with several threads. A turn
+//! has two steps. Trial N+1 runs its test (nodes, body, teardown) once
+//! trial N's test has run and its nodes are free, while trial N writes its
+//! results; N+1 then writes its own after N's. Tests still run one at a
+//! time and results are written in their order, but writing results (half
+//! of a short test's time, mostly the disk's) overlaps the next test.
 //!
 //! Under nextest (one process per test, its own SLOW notices) nothing is
 //! printed; a SLOW test still gets a WARN in its own log.
@@ -25,6 +32,7 @@
 use crate::cli::{Format, Options};
 use libtest_mimic::{Completion, Failed};
 use parking_lot::{Condvar, Mutex};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -67,9 +75,17 @@ struct Shared {
     /// Set when the run is over; the condvar wakes the timer thread.
     stop: Mutex<bool>,
     wake: Condvar,
-    /// The index of the trial whose turn it is.
-    turn: Mutex<usize>,
+    /// Whose turn it is, when trials take turns.
+    turn: Mutex<Turns>,
     turn_passed: Condvar,
+}
+
+/// The trials whose turn it is (indices in run order): `run` may run its
+/// test, `report` may write its results. `report <= run`.
+#[derive(Default)]
+struct Turns {
+    run: usize,
+    report: usize,
 }
 
 /// A test whose body runs.
@@ -105,14 +121,17 @@ impl Progress {
             mode,
             interval,
             slow,
-            ordered: mode == Mode::Lines && pretty && threads == 1,
+            // Not for JSON, whose readers may expect each test's `started`
+            // event before it runs.
+            ordered: !nextest && (pretty || o.format == Some(Format::Terse)) && threads == 1,
         }
     }
 
-    /// The threads libtest-mimic gets for `threads` test threads: two
-    /// when the trials take turns, so it prints each line whole.
-    pub(crate) fn libtest_threads(&self, threads: usize) -> usize {
-        if self.ordered {
+    /// The threads libtest-mimic gets for `threads` test threads and
+    /// `trials` trials: two when the trials take turns, so it prints each
+    /// line whole and a trial's results are written while the next runs.
+    pub(crate) fn libtest_threads(&self, threads: usize, trials: usize) -> usize {
+        if self.ordered && trials > 1 {
             2
         } else {
             threads
@@ -153,17 +172,21 @@ impl Progress {
         }
     }
 
-    /// Waits for trial `index`'s turn when trials take turns; the next
-    /// trial's turn comes when the guard drops.
+    /// Waits for trial `index`'s turn to run its test, when trials take
+    /// turns; see [`Turn`] for how it passes on.
     pub(crate) fn turn(&self, index: usize) -> Option<Turn<'_>> {
         if !self.ordered {
             return None;
         }
-        let mut turn = self.shared.turn.lock();
-        while *turn < index {
-            self.shared.turn_passed.wait(&mut turn);
+        let mut turns = self.shared.turn.lock();
+        while turns.run < index {
+            self.shared.turn_passed.wait(&mut turns);
         }
-        Some(Turn(&self.shared))
+        Some(Turn {
+            shared: &self.shared,
+            index,
+            ran: Cell::new(false),
+        })
     }
 
     /// A test's body starts: it is shown as running, and reported SLOW
@@ -221,13 +244,36 @@ impl Drop for Shown {
     }
 }
 
-/// A trial's turn; the next one's comes when it drops (also on a panic).
-pub(crate) struct Turn<'a>(&'a Shared);
+/// A trial's turn. The next trial may run its test after [`Turn::ran`]
+/// (or the drop, also on a panic), and write its results after the drop.
+pub(crate) struct Turn<'a> {
+    shared: &'a Shared,
+    index: usize,
+    ran: Cell<bool>,
+}
+
+impl Turn<'_> {
+    /// This trial's test has run and its nodes are free: the next trial
+    /// may run its test. Returns once this trial may write its results
+    /// (the trial before has written its own).
+    pub(crate) fn ran(&self) {
+        if self.ran.replace(true) {
+            return;
+        }
+        let mut turns = self.shared.turn.lock();
+        turns.run = self.index + 1;
+        self.shared.turn_passed.notify_all();
+        while turns.report < self.index {
+            self.shared.turn_passed.wait(&mut turns);
+        }
+    }
+}
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        *self.0.turn.lock() += 1;
-        self.0.turn_passed.notify_all();
+        self.ran();
+        self.shared.turn.lock().report = self.index + 1;
+        self.shared.turn_passed.notify_all();
     }
 }
 
@@ -578,28 +624,68 @@ mod tests {
         assert_eq!(t.slow_notices(now + Duration::from_secs(60)).len(), 1);
     }
 
-    #[test]
-    fn turns_pass_in_order_even_when_a_trial_panics() {
-        let p = Progress {
+    fn ordered() -> Progress {
+        Progress {
             shared: Arc::default(),
             mode: Mode::Lines,
             interval: Duration::ZERO,
             slow: Duration::ZERO,
             ordered: true,
-        };
+        }
+    }
+
+    #[test]
+    fn turns_pass_in_order_even_when_a_trial_panics() {
+        let p = ordered();
         let order = Mutex::new(Vec::new());
         std::thread::scope(|s| {
             for i in (0..4).rev() {
                 let (p, order) = (&p, &order);
                 s.spawn(move || {
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let _turn = p.turn(i);
-                        order.lock().push(i);
+                        let turn = p.turn(i);
+                        order.lock().push(("run", i));
                         assert!(i != 1, "a panicking trial");
+                        if let Some(t) = &turn {
+                            t.ran();
+                        }
+                        order.lock().push(("report", i));
                     }));
                 });
             }
         });
-        assert_eq!(*order.lock(), [0, 1, 2, 3]);
+        let order = order.into_inner();
+        let of =
+            |step| -> Vec<usize> { order.iter().filter(|o| o.0 == step).map(|o| o.1).collect() };
+        assert_eq!(of("run"), [0, 1, 2, 3], "{order:?}");
+        assert_eq!(of("report"), [0, 2, 3], "{order:?}");
+        let at = |o| order.iter().position(|x| *x == o);
+        for i in [0, 2, 3] {
+            assert!(at(("run", i)) < at(("report", i)), "{order:?}");
+        }
+    }
+
+    #[test]
+    fn the_next_trial_runs_while_one_writes_its_results() {
+        let p = ordered();
+        let (next_ran, seen) = crossbeam_channel::bounded::<()>(1);
+        std::thread::scope(|s| {
+            let p = &p;
+            let first = s.spawn(move || {
+                let turn = p.turn(0).expect("trials take turns");
+                turn.ran();
+                // Writing results: trial 1 runs meanwhile.
+                seen.recv_timeout(Duration::from_secs(10)).is_ok()
+            });
+            s.spawn(move || {
+                let turn = p.turn(1).expect("trials take turns");
+                let _ = next_ran.send(());
+                turn.ran();
+            });
+            assert!(
+                first.join().unwrap_or(false),
+                "trial 1 did not run while trial 0 wrote its results"
+            );
+        });
     }
 }

@@ -2,6 +2,7 @@
 //! reruns, teardown, and its result record.
 
 use super::interrupt::{Running, Ticket};
+use super::progress::Turn;
 use super::{RunError, Runtime};
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::TestCluster;
@@ -77,14 +78,20 @@ impl Attempt {
 
 /// Runs every repetition of a case and reports each; `Err` carries the
 /// failure message libtest prints.
-pub(crate) fn run_case(rt: &Runtime, case: &TestCase) -> Result<Status, String> {
+pub(crate) fn run_case(
+    rt: &Runtime,
+    case: &TestCase,
+    turn: Option<&Turn>,
+) -> Result<Status, String> {
     let mut worst = Status::Pass;
     let mut failures = Vec::new();
     for repeat in 1..=rt.options.repeat {
         if rt.stop_requested() || rt.interrupts.interrupted() {
             break;
         }
-        let (status, summary) = run_repetition(rt, case, repeat);
+        // Only the last repetition lets the next trial run as it reports.
+        let turn = turn.filter(|_| repeat == rt.options.repeat);
+        let (status, summary) = run_repetition(rt, case, repeat, turn);
         match status {
             Status::Fail => {
                 worst = Status::Fail;
@@ -103,7 +110,12 @@ pub(crate) fn run_case(rt: &Runtime, case: &TestCase) -> Result<Status, String> 
     }
 }
 
-fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, String) {
+fn run_repetition(
+    rt: &Runtime,
+    case: &TestCase,
+    repeat: usize,
+    turn: Option<&Turn>,
+) -> (Status, String) {
     let _under_way = rt.interrupts.begin();
     let rel = relative_test_dir(
         case.test.module(),
@@ -116,6 +128,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     if let Some(reason) = &case.ignored {
         let now = unix_now();
         let record = record(case, &rel, Status::Ignore, reason.clone(), None, now, 1);
+        pass_turn(rt, turn, &record);
         rt.report(&dir, &record);
         return (Status::Ignore, reason.clone());
     }
@@ -163,6 +176,7 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
     record.earlier_failures = earlier;
     rt.compare_with_history(&mut record, earlier_results.into_inner());
     let (status, summary) = (record.test_status, record.summary.clone());
+    pass_turn(rt, turn, &record);
     match retry {
         // nextest will run it again: keep this attempt's report with its
         // files, out of the session's reports.
@@ -192,6 +206,18 @@ fn run_repetition(rt: &Runtime, case: &TestCase, repeat: usize) -> (Status, Stri
         summary
     };
     (status, shown)
+}
+
+/// The test has run and its nodes are free: with trials taking turns, the
+/// next one may run while this one's results are written. A failure is
+/// known first, so `--exit-first` stops the next one.
+fn pass_turn(rt: &Runtime, turn: Option<&Turn>, record: &TestRecord) {
+    if record.test_status == Status::Fail {
+        rt.failed.store(true, Ordering::SeqCst);
+    }
+    if let Some(turn) = turn {
+        turn.ran();
+    }
 }
 
 /// How many lines of the test log a failure block shows.
