@@ -20,7 +20,7 @@
 //! trial N's test has run and its nodes are free, while trial N writes its
 //! results; N+1 then writes its own after N's. Tests still run one at a
 //! time and results are written in their order, but writing results (half
-//! of a short test's time, mostly the disk's) overlaps the next test.
+//! of a short test's time or more, mostly the disk's) overlaps the next test.
 //!
 //! Under nextest (one process per test, its own SLOW notices) nothing is
 //! printed; a SLOW test still gets a WARN in its own log.
@@ -263,6 +263,15 @@ impl Turn<'_> {
         let mut turns = self.shared.turn.lock();
         turns.run = self.index + 1;
         self.shared.turn_passed.notify_all();
+        drop(turns);
+        self.may_write();
+    }
+
+    /// Returns once this trial may write its results: the trial before has
+    /// written its own. The next trial may not run yet (an earlier
+    /// repetition of this one writes its results this way).
+    pub(crate) fn may_write(&self) {
+        let mut turns = self.shared.turn.lock();
         while turns.report < self.index {
             self.shared.turn_passed.wait(&mut turns);
         }
@@ -663,6 +672,33 @@ mod tests {
         for i in [0, 2, 3] {
             assert!(at(("run", i)) < at(("report", i)), "{order:?}");
         }
+    }
+
+    #[test]
+    fn an_earlier_repetition_writes_after_the_trial_before() {
+        let p = ordered();
+        let order = Mutex::new(Vec::new());
+        let (running, seen) = crossbeam_channel::bounded::<()>(1);
+        std::thread::scope(|s| {
+            let (p, order) = (&p, &order);
+            s.spawn(move || {
+                let turn = p.turn(0).expect("trials take turns");
+                turn.ran();
+                // Trial 1's first repetition runs meanwhile; this one's
+                // results are still being written.
+                let _ = seen.recv_timeout(Duration::from_secs(10));
+                std::thread::sleep(Duration::from_millis(50));
+                order.lock().push(0);
+            });
+            s.spawn(move || {
+                let turn = p.turn(1).expect("trials take turns");
+                let _ = running.send(());
+                turn.may_write();
+                order.lock().push(1);
+                turn.ran();
+            });
+        });
+        assert_eq!(*order.lock(), [0, 1]);
     }
 
     #[test]

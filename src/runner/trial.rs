@@ -89,8 +89,6 @@ pub(crate) fn run_case(
         if rt.stop_requested() || rt.interrupts.interrupted() {
             break;
         }
-        // Only the last repetition lets the next trial run as it reports.
-        let turn = turn.filter(|_| repeat == rt.options.repeat);
         let (status, summary) = run_repetition(rt, case, repeat, turn);
         match status {
             Status::Fail => {
@@ -128,7 +126,7 @@ fn run_repetition(
     if let Some(reason) = &case.ignored {
         let now = unix_now();
         let record = record(case, &rel, Status::Ignore, reason.clone(), None, now, 1);
-        pass_turn(rt, turn, &record);
+        pass_turn(rt, turn, repeat, &record);
         rt.report(&dir, &record);
         return (Status::Ignore, reason.clone());
     }
@@ -176,7 +174,7 @@ fn run_repetition(
     record.earlier_failures = earlier;
     rt.compare_with_history(&mut record, earlier_results.into_inner());
     let (status, summary) = (record.test_status, record.summary.clone());
-    pass_turn(rt, turn, &record);
+    pass_turn(rt, turn, repeat, &record);
     match retry {
         // nextest will run it again: keep this attempt's report with its
         // files, out of the session's reports.
@@ -208,15 +206,18 @@ fn run_repetition(
     (status, shown)
 }
 
-/// The test has run and its nodes are free: with trials taking turns, the
-/// next one may run while this one's results are written. A failure is
-/// known first, so `--exit-first` stops the next one.
-fn pass_turn(rt: &Runtime, turn: Option<&Turn>, record: &TestRecord) {
+/// A repetition has run and its nodes are free. With trials taking turns,
+/// after the last one the next trial may run while this one's results are
+/// written; any repetition writes its results only after the trial before.
+/// A failure is known first, so `--exit-first` stops the next trial.
+fn pass_turn(rt: &Runtime, turn: Option<&Turn>, repeat: usize, record: &TestRecord) {
     if record.test_status == Status::Fail {
         rt.failed.store(true, Ordering::SeqCst);
     }
-    if let Some(turn) = turn {
-        turn.ran();
+    match turn {
+        Some(turn) if repeat == rt.options.repeat => turn.ran(),
+        Some(turn) => turn.may_write(),
+        None => {}
     }
 }
 
