@@ -208,10 +208,13 @@ pub(crate) fn repair_sessions(results_root: &Path, skip: &Path) {
         if !is_dir || dir == skip || !dir.join(META).is_file() {
             continue;
         }
-        if matches!(check(&dir), Ok(Check::Consistent(_) | Check::Fresh)) {
+        if matches!(check(&dir), Ok(Check::Consistent(_))) {
             continue;
         }
-        // Behind (a batch a killed process never applied) or damaged.
+        // Behind (a batch a killed process never applied), damaged, or
+        // fresh: its creator writes `session.json`, the empty reports and
+        // `records.jsonl` under the lock, so one that left `session.json`
+        // alone and holds no lock was killed in between.
         match repair_unless_busy(&dir) {
             Ok(Some(done)) => eprintln!("ducktape: {done} (a process was killed mid-write)"),
             Ok(None) => {}
@@ -242,7 +245,8 @@ fn repair_unless_busy(dir: &Path) -> Result<Option<Rebuilt>, ReportError> {
     }
     let meta = load_meta(&dir.join(META))?;
     match check(dir)? {
-        Check::Consistent(_) | Check::Fresh => Ok(None),
+        Check::Consistent(_) => Ok(None),
+        Check::Fresh => Ok(Some(rebuild_locked(dir, &meta)?.1)),
         Check::Behind(state) => match catch_up(dir, &meta, *state)? {
             Some(_) => Ok(None),
             None => Ok(Some(rebuild_locked(dir, &meta)?.1)),

@@ -470,6 +470,26 @@ fn a_new_session_repairs_the_sessions_a_killed_run_left() {
     assert!(!next.dir.join(STATE).exists());
 }
 
+/// Killed while opening a new session: `session.json` written, the empty
+/// reports half written, no `records.jsonl` or state. The next run makes
+/// its reports whole (the kill loop in tests/integration found it).
+#[test]
+fn a_session_killed_while_it_was_created_is_repaired_by_the_next() {
+    let root = tempfile::tempdir().unwrap();
+    let killed = session_dir::create_session(root.path()).unwrap();
+    let text = serde_json::to_string_pretty(&meta()).unwrap();
+    fs::write(killed.dir.join(META), text).unwrap();
+    fs::write(killed.dir.join(TXT), "=====").unwrap();
+    let next = session_dir::create_session(root.path()).unwrap();
+    assert_ne!(next.dir, killed.dir);
+    assert_eq!(read(&killed.dir, RECORDS), "");
+    let json: Value = serde_json::from_str(&read(&killed.dir, JSON)).unwrap();
+    assert_eq!(json["results"].as_array().map(Vec::len), Some(0));
+    let state = State::load(&killed.dir.join(STATE)).unwrap();
+    assert_eq!((state.tests, state.records_len), (0, 0));
+    assert!(read(&killed.dir, TXT).len() > "=====".len());
+}
+
 #[test]
 fn rebuild_refuses_what_is_not_a_session_and_creates_nothing_there() {
     let tmp = tempfile::tempdir().unwrap();
