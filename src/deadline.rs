@@ -8,7 +8,9 @@
 //! cannot be killed) and the pool starts another when none is idle, so an
 //! abandoned job never delays the next one.
 
-use std::time::Duration;
+use parking_lot::{Condvar, Mutex};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How a job run under a limit ended.
 #[derive(Debug)]
@@ -25,7 +27,7 @@ pub(crate) enum Ended<T> {
 /// Dropping it abandons the job's result, not the job.
 pub(crate) struct Pending<T> {
     name: String,
-    rx: crossbeam_channel::Receiver<std::thread::Result<T>>,
+    slot: Arc<Slot<std::thread::Result<T>>>,
 }
 
 impl<T> std::fmt::Debug for Pending<T> {
@@ -38,25 +40,104 @@ impl<T> Pending<T> {
     /// Waits for the job to end, however long it takes; `Err` is its
     /// panic's message.
     pub(crate) fn join(self) -> Result<T, String> {
-        match self.rx.recv() {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(panic)) => Err(panic_message(&*panic)),
-            Err(_) => Err(format!("{} ended without a result", self.name)),
+        match self.slot.take() {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(panic)) => Err(panic_message(&*panic)),
+            None => Err(format!("{} ended without a result", self.name)),
         }
     }
 
     /// Waits at most `limit` for the job to end.
     pub(crate) fn wait(self, limit: Duration) -> Ended<T> {
-        match self.rx.recv_timeout(limit) {
-            Ok(Ok(value)) => Ended::Finished(value),
-            Ok(Err(panic)) => Ended::Panicked(panic_message(&*panic)),
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Ended::TimedOut,
+        let taken = match Instant::now().checked_add(limit) {
+            Some(deadline) => self.slot.take_until(deadline),
+            // Too far to name: as good as forever.
+            None => self.slot.take(),
+        };
+        match taken {
+            Some(Ok(value)) => Ended::Finished(value),
+            Some(Err(panic)) => Ended::Panicked(panic_message(&*panic)),
             // Jobs catch their own panics, so this takes a panic while
             // dropping a panic's payload: rare, but not a hang.
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+            None if self.slot.is_closed() => {
                 Ended::Panicked(format!("{} ended without a result", self.name))
             }
+            None => Ended::TimedOut,
         }
+    }
+}
+
+/// One value handed from one thread to another. A wait parks the thread
+/// at once: `crossbeam_channel`'s waits spin and yield first, which on a
+/// busy machine takes the core from the thread being waited for (in the
+/// unoptimized test profile, ~10% of a no-op test's time under `cargo
+/// test`, where every body and every idle pooled thread waits so).
+struct Slot<T> {
+    /// The value, and whether none will come.
+    state: Mutex<(Option<T>, bool)>,
+    changed: Condvar,
+}
+
+impl<T> Slot<T> {
+    fn new() -> Self {
+        Slot {
+            state: Mutex::new((None, false)),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Hands the value over (a slot carries one at a time).
+    fn put(&self, value: T) {
+        self.state.lock().0 = Some(value);
+        self.changed.notify_one();
+    }
+
+    /// No value will come: its sender is gone.
+    fn close(&self) {
+        self.state.lock().1 = true;
+        self.changed.notify_one();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state.lock().1
+    }
+
+    /// The value, once there; `None` if the slot closed without one.
+    fn take(&self) -> Option<T> {
+        let mut state = self.state.lock();
+        loop {
+            if let Some(value) = state.0.take() {
+                return Some(value);
+            }
+            if state.1 {
+                return None;
+            }
+            self.changed.wait(&mut state);
+        }
+    }
+
+    /// The value, if there by `deadline`; `None` if not, or if the slot
+    /// closed without one.
+    fn take_until(&self, deadline: Instant) -> Option<T> {
+        let mut state = self.state.lock();
+        loop {
+            if let Some(value) = state.0.take() {
+                return Some(value);
+            }
+            if state.1 || self.changed.wait_until(&mut state, deadline).timed_out() {
+                return state.0.take();
+            }
+        }
+    }
+}
+
+/// Closes a [`Slot`] when dropped, so a job that never puts its value
+/// (its thread died) does not leave the waiter waiting.
+struct Closer<T>(Arc<Slot<T>>);
+
+impl<T> Drop for Closer<T> {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
@@ -76,7 +157,8 @@ pub(crate) fn start<T: Send + 'static>(
     name: &str,
     job: impl FnOnce() -> T + Send + 'static,
 ) -> std::io::Result<Pending<T>> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
+    let slot = Arc::new(Slot::new());
+    let closer = Closer(slot.clone());
     // The caller's subscriber as well as its span (see `remote::fan_out`).
     let dispatch = tracing::dispatcher::get_default(|d| d.clone());
     let span = tracing::Span::current();
@@ -85,12 +167,12 @@ pub(crate) fn start<T: Send + 'static>(
             span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)))
         });
         // The caller may have stopped waiting: nobody to tell.
-        let _ = tx.send(r);
+        closer.0.put(r);
     }))
     .map_err(|e| std::io::Error::new(e.kind(), format!("cannot start a thread for {name}: {e}")))?;
     Ok(Pending {
         name: name.to_string(),
-        rx,
+        slot,
     })
 }
 
@@ -105,12 +187,14 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// The pooled threads.
 mod workers {
+    use super::Slot;
     use parking_lot::Mutex;
+    use std::sync::Arc;
 
     type Job = Box<dyn FnOnce() + Send>;
 
-    /// Idle workers, each waiting on its own channel for one job.
-    static IDLE: Mutex<Vec<crossbeam_channel::Sender<Job>>> = Mutex::new(Vec::new());
+    /// Idle workers, each waiting on its own slot for one job.
+    static IDLE: Mutex<Vec<Arc<Slot<Job>>>> = Mutex::new(Vec::new());
 
     /// Most workers kept idle: a burst of long jobs (services' spawner
     /// threads, abandoned bodies) must not leave as many threads parked
@@ -121,37 +205,33 @@ mod workers {
     /// panics (see [`super::start`]), so a worker that finishes a job is
     /// always fit for the next.
     pub(super) fn run(job: Job) -> std::io::Result<()> {
-        let mut job = job;
-        loop {
-            // Popped apart from the send, so the lock is not held while a
-            // job changes hands.
-            let Some(worker) = IDLE.lock().pop() else {
-                break;
-            };
-            match worker.send(job) {
-                Ok(()) => return Ok(()),
-                Err(returned) => job = returned.0,
-            }
+        // Popped apart from the hand-over, so the lock is not held while a
+        // job changes hands. An idle worker waits on its slot until given
+        // a job: it is never gone.
+        let idle = IDLE.lock().pop();
+        if let Some(worker) = idle {
+            worker.put(job);
+            return Ok(());
         }
-        let (tx, rx) = crossbeam_channel::bounded::<Job>(1);
-        let me = tx.clone();
+        let slot = Arc::new(Slot::new());
         std::thread::Builder::new()
             .name("ducktape-worker".into())
             .spawn(move || {
-                for job in rx.iter() {
+                let mut next = Some(job);
+                while let Some(job) = next.take() {
                     job();
-                    let mut idle = IDLE.lock();
-                    if idle.len() >= MAX_IDLE {
-                        // Enough spares: this thread ends (dropping `me`
-                        // ends `rx.iter()` after this job).
-                        return;
+                    {
+                        let mut idle = IDLE.lock();
+                        if idle.len() >= MAX_IDLE {
+                            // Enough spares: this thread ends.
+                            return;
+                        }
+                        idle.push(slot.clone());
                     }
-                    idle.push(me.clone());
+                    next = slot.take();
                 }
             })?;
-        // The new worker is not idle yet: it receives this job first.
-        tx.send(job)
-            .map_err(|_| std::io::Error::other("the worker thread ended"))
+        Ok(())
     }
 }
 
@@ -172,6 +252,36 @@ mod tests {
         let r = run_with_deadline("hang", Duration::from_millis(20), move || rx.recv()).unwrap();
         assert!(matches!(r, Ended::TimedOut), "{r:?}");
         drop(tx); // lets the abandoned job end
+    }
+
+    #[test]
+    fn a_slot_hands_over_one_value_and_a_closed_one_ends_the_wait() {
+        let slot = Arc::new(Slot::new());
+        let soon = || Instant::now() + Duration::from_millis(20);
+        assert_eq!(slot.take_until(soon()), None, "nothing put: times out");
+        let sender = slot.clone();
+        let put = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            sender.put(7);
+        });
+        assert_eq!(slot.take(), Some(7), "a wait that starts first gets it");
+        put.join().unwrap();
+        slot.put(8);
+        assert_eq!(slot.take_until(soon()), Some(8), "a value already there");
+        assert_eq!(slot.take_until(soon()), None, "taken once");
+        // A job whose thread dies before its result: the waiter is told.
+        let closer = Closer(slot.clone());
+        let dies = std::thread::spawn(move || {
+            let _closer = closer;
+            std::thread::sleep(Duration::from_millis(20));
+        });
+        let far = Instant::now() + Duration::from_secs(60);
+        let started = Instant::now();
+        assert_eq!(slot.take_until(far), None);
+        assert!(slot.is_closed());
+        assert!(started.elapsed() < Duration::from_secs(30), "not woken");
+        assert_eq!(slot.take(), None);
+        dies.join().unwrap();
     }
 
     #[test]
