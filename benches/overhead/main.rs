@@ -17,8 +17,9 @@
 //! - `--list --format terse` (what nextest asks) of 10,000 cases;
 //! - `cargo test` of 200 cases with the results in memory (`/dev/shm`), and
 //!   the disk's own cost of the files each test leaves (a plain loop
-//!   writing them): results go under the target directory, as a user's go
-//!   under their project;
+//!   writing them, in rounds alternating with the suite's and the floor's
+//!   runs): results go under the target directory, as a user's go under
+//!   their project;
 //! - the 200-case suite again with ducktape's `ssh` feature (which links
 //!   OpenSSL) under nextest and `--exact`: what SSH users' processes cost;
 //! - Python ducktape 0.17 on the same 200-case suite (see `peer.rs`).
@@ -279,12 +280,45 @@ fn cargo_test_per_test(exe: &Path, cases: usize, results: &Path) -> f64 {
     ms(all.saturating_sub(empty)) / cases as f64
 }
 
+/// `cargo test` per test of a suite, of its libtest-mimic floor and of the
+/// result files alone ([`results_files_floor`]), measured in alternating
+/// rounds and each the median: on this machine's disk (ext4 without a
+/// journal) creating inodes is ~3x slower for a minute or more after many
+/// files were deleted, so figures taken minutes apart compare different
+/// disks; taken side by side, a slow spell weighs on the suite and on its
+/// files alike.
+fn cargo_test_rounds(suite: &Path, floor: &Path, cases: usize, results: &Path) -> CargoTest {
+    let empty = best_of(3, || run(suite, &["--exact", "no::such::test"], results, 1));
+    let floor_empty = best_of(3, || run(floor, &["--exact", "no::such::test"], results, 1));
+    let per_test = |all: Duration, empty: Duration| ms(all.saturating_sub(empty)) / cases as f64;
+    let mut rows = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..3 {
+        rows[0].push(per_test(run(suite, &[], results, cases), empty));
+        rows[1].push(per_test(run(floor, &[], results, cases), floor_empty));
+        rows[2].push(results_files_floor(results, cases, 1));
+    }
+    let [suite, floor, files] = rows.map(|mut v| median(&mut v));
+    CargoTest {
+        suite,
+        floor,
+        files,
+    }
+}
+
+/// `cargo test` per test (ms) of a suite, its floor, and its result files.
+#[derive(Clone, Copy, Default)]
+struct CargoTest {
+    suite: f64,
+    floor: f64,
+    files: f64,
+}
+
 /// The disk's own cost of what a test leaves in its results: the files
 /// ducktape 0.17 writes per test (its directory and repetition directory,
 /// `test_log.info` and `test_log.debug`, `report.json` and `report.txt`
 /// replaced by rename) and a `records.jsonl` line, written by a plain loop
 /// into `results`, per test. No harness can write its results for less.
-fn results_files_floor(results: &Path, cases: usize) -> f64 {
+fn results_files_floor(results: &Path, cases: usize, tries: usize) -> f64 {
     use std::io::Write as _;
     let write = |path: &Path, bytes: &[u8], append: bool| -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
@@ -312,10 +346,12 @@ fn results_files_floor(results: &Path, cases: usize) -> f64 {
         }
         Ok(start.elapsed())
     };
-    let best = (0..3)
+    // Kept until the bench ends: deleting them here would slow every inode
+    // the next measurement creates (see `cargo_test_rounds`).
+    let best = (0..tries)
         .filter_map(|_| {
-            let root = tempfile::tempdir_in(results).ok()?;
-            run(root.path()).ok()
+            let root = tempfile::tempdir_in(results).ok()?.keep();
+            run(&root).ok()
         })
         .min();
     best.map_or(f64::NAN, |d| ms(d) / cases as f64)
@@ -391,11 +427,9 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Everything measured in one profile.
 struct Figures {
-    cargo_test: [(f64, f64); 2],
+    cargo_test: [CargoTest; 2],
     /// `cargo test` of 200 cases with the results in memory, if measured.
     cargo_test_ram: Option<f64>,
-    /// The disk's cost of each test's result files alone.
-    files_floor: f64,
     nextest: [(f64, f64); 2],
     exact: (f64, f64),
     list: f64,
@@ -413,19 +447,15 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
             .map(|(_, p)| p.clone())
             .ok_or_else(|| format!("no binary {name}"))
     };
-    let mut cargo_test = [(0.0, 0.0); 2];
+    let mut cargo_test = [CargoTest::default(); 2];
     let mut nextest = [(0.0, 0.0); 2];
     for (i, s) in SUITES[..2].iter().enumerate() {
         let (suite, floor) = (exe(s.bin)?, exe(&s.floor())?);
-        cargo_test[i] = (
-            cargo_test_per_test(&suite, s.cases(), results),
-            cargo_test_per_test(&floor, s.cases(), results),
-        );
+        cargo_test[i] = cargo_test_rounds(&suite, &floor, s.cases(), results);
         nextest[i] = nextest_pair(root, profile, [s.bin, &s.floor()], s.cases(), results);
     }
     let (s200, s10k) = (exe("s200")?, exe("s10000")?);
     let cargo_test_ram = ram_results().map(|ram| cargo_test_per_test(&s200, 200, ram.path()));
-    let files_floor = results_files_floor(results, 200);
     let exact = (
         ms(best_of(7, || {
             run(&s200, &["--exact", "trivial::a=3,b=7"], results, 1)
@@ -448,7 +478,6 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
     Ok(Figures {
         cargo_test,
         cargo_test_ram,
-        files_floor,
         nextest,
         exact,
         list,
@@ -458,25 +487,36 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
 
 fn print(profile: Profile, f: &Figures) {
     let p = profile.name();
-    for (label, rows) in [
-        ("cargo test", &f.cargo_test),
-        ("cargo nextest run -j 2", &f.nextest),
-    ] {
-        let [(d200, f200), (d5k, f5k)] = *rows;
-        println!(
-            "{p}: {label}, per test: 200 cases {d200:.2} ms (floor {f200:.2}, {:+.2}), \
-             5,000 cases {d5k:.2} ms (floor {f5k:.2}, {:+.2}); ratio 5,000/200 {:.2} (floor {:.2})",
-            d200 - f200,
-            d5k - f5k,
-            d5k / d200,
-            f5k / f200
-        );
-    }
+    let [c200, c5k] = f.cargo_test;
     println!(
-        "{p}: cargo test, per test, 200 cases: results on this disk {:.2} ms, of which the \
-         disk's cost of the result files alone {:.2} ms; results in memory (/dev/shm) {}",
-        f.cargo_test[0].0,
-        f.files_floor,
+        "{p}: cargo test, per test: 200 cases {:.2} ms (floor {:.2}, {:+.2}), 5,000 cases {:.2} ms \
+         (floor {:.2}, {:+.2}); ratio 5,000/200 {:.2} (floor {:.2})",
+        c200.suite,
+        c200.floor,
+        c200.suite - c200.floor,
+        c5k.suite,
+        c5k.floor,
+        c5k.suite - c5k.floor,
+        c5k.suite / c200.suite,
+        c5k.floor / c200.floor
+    );
+    let [(d200, f200), (d5k, f5k)] = f.nextest;
+    println!(
+        "{p}: cargo nextest run -j 2, per test: 200 cases {d200:.2} ms (floor {f200:.2}, {:+.2}), \
+         5,000 cases {d5k:.2} ms (floor {f5k:.2}, {:+.2}); ratio 5,000/200 {:.2} (floor {:.2})",
+        d200 - f200,
+        d5k - f5k,
+        d5k / d200,
+        f5k / f200
+    );
+    println!(
+        "{p}: cargo test, per test, results on this disk: 200 cases {:.2} ms, of which the \
+         disk's cost of the result files alone {:.2} ms; 5,000 cases {:.2} ms, files alone {:.2} \
+         ms; results in memory (/dev/shm), 200 cases: {}",
+        c200.suite,
+        c200.files,
+        c5k.suite,
+        c5k.files,
         f.cargo_test_ram
             .map_or("not measured".to_string(), |ms| format!("{ms:.2} ms"))
     );
