@@ -295,7 +295,7 @@ fn cargo_test_rounds(suite: &Path, floor: &Path, cases: usize, results: &Path) -
     for _ in 0..3 {
         rows[0].push(per_test(run(suite, &[], results, cases), empty));
         rows[1].push(per_test(run(floor, &[], results, cases), floor_empty));
-        rows[2].push(results_files_floor(results, cases, 1));
+        rows[2].push(results_files_floor(results, cases));
     }
     let [suite, floor, files] = rows.map(|mut v| median(&mut v));
     CargoTest {
@@ -318,7 +318,7 @@ struct CargoTest {
 /// `test_log.info` and `test_log.debug`, `report.json` and `report.txt`
 /// replaced by rename) and a `records.jsonl` line, written by a plain loop
 /// into `results`, per test. No harness can write its results for less.
-fn results_files_floor(results: &Path, cases: usize, tries: usize) -> f64 {
+fn results_files_floor(results: &Path, cases: usize) -> f64 {
     use std::io::Write as _;
     let write = |path: &Path, bytes: &[u8], append: bool| -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
@@ -348,13 +348,10 @@ fn results_files_floor(results: &Path, cases: usize, tries: usize) -> f64 {
     };
     // Kept until the bench ends: deleting them here would slow every inode
     // the next measurement creates (see `cargo_test_rounds`).
-    let best = (0..tries)
-        .filter_map(|_| {
-            let root = tempfile::tempdir_in(results).ok()?.keep();
-            run(&root).ok()
-        })
-        .min();
-    best.map_or(f64::NAN, |d| ms(d) / cases as f64)
+    let took = tempfile::tempdir_in(results)
+        .ok()
+        .and_then(|root| run(&root.keep()).ok());
+    took.map_or(f64::NAN, |d| ms(d) / cases as f64)
 }
 
 /// A results root in memory (`/dev/shm`), where there is one: the harness's
