@@ -263,8 +263,9 @@ impl Turn<'_> {
         let mut turns = self.shared.turn.lock();
         turns.run = self.index + 1;
         self.shared.turn_passed.notify_all();
-        drop(turns);
-        self.may_write();
+        while turns.report < self.index {
+            self.shared.turn_passed.wait(&mut turns);
+        }
     }
 
     /// Returns once this trial may write its results: the trial before has

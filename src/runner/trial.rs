@@ -94,7 +94,6 @@ pub(crate) fn run_case(
             Status::Fail => {
                 worst = Status::Fail;
                 failures.push(summary);
-                rt.failed.store(true, Ordering::SeqCst);
             }
             Status::Flaky if worst == Status::Pass => worst = Status::Flaky,
             Status::Ignore => worst = Status::Ignore,
@@ -163,7 +162,11 @@ fn run_repetition(
         Some(last) if last.outcome == Outcome::Passed && count > 1 => (Status::Flaky, last),
         Some(last) if last.outcome == Outcome::Passed => (Status::Pass, last),
         Some(last) => (Status::Fail, last),
-        None => return (Status::Fail, "no attempt ran".into()),
+        None => {
+            // No record to pass the turn with: `--exit-first` still stops.
+            rt.failed.store(true, Ordering::SeqCst);
+            return (Status::Fail, "no attempt ran".into());
+        }
     };
     let earlier: Vec<String> = attempts.into_iter().map(|a| a.summary).collect();
     if status == Status::Flaky {
