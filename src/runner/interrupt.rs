@@ -10,6 +10,7 @@ use crate::mark::TestCase;
 use crate::report::record::Status;
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
+use std::os::fd::{AsRawFd as _, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -114,38 +115,81 @@ impl Interrupts {
     }
 }
 
-/// Installs the handlers. The runtime is held weakly: once the run is over
-/// there is nothing to tear down.
-pub(crate) fn install(rt: Weak<Runtime>) -> std::io::Result<()> {
+/// Installs the handlers and starts the process's one background thread:
+/// it waits for these signals and, every `tick` (when given), calls
+/// [`super::progress::Progress::tick`]. The runtime is held weakly: once the
+/// run is over there is nothing to tear down.
+pub(crate) fn install(rt: Weak<Runtime>, tick: Option<Duration>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    use signal_hook::iterator::backend::SignalDelivery;
+    use signal_hook::iterator::exfiltrator::SignalOnly;
+    let (read, write) = std::os::unix::net::UnixStream::pair()?;
+    let mut signals = SignalDelivery::with_pipe(read, write, SignalOnly, [SIGINT, SIGTERM])?;
     std::thread::Builder::new()
         .name("ducktape-signals".into())
         .spawn(move || {
             let mut first = true;
-            for sig in signals.forever() {
-                let code = 128 + sig;
-                if !first {
-                    super::progress::restore_terminal();
-                    eprintln!("ducktape: second signal, exiting now");
-                    std::process::exit(code);
-                }
-                first = false;
-                let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
-                eprintln!("ducktape: {name}: tearing down running tests (again to exit now)");
-                let rt = rt.clone();
-                // Teardown runs on its own thread so a second signal is
-                // still heard while services stop.
-                std::thread::spawn(move || {
-                    if let Some(rt) = rt.upgrade() {
-                        interrupt_all(&rt, name);
+            loop {
+                if readable(signals.get_read().as_raw_fd(), tick) {
+                    for sig in signals.pending() {
+                        on_signal(&rt, sig, first);
+                        first = false;
                     }
-                    super::progress::restore_terminal();
-                    std::process::exit(code);
-                });
+                }
+                if tick.is_some() {
+                    if let Some(rt) = rt.upgrade() {
+                        rt.progress.tick();
+                    }
+                }
             }
         })?;
     Ok(())
+}
+
+/// Waits up to `timeout` (`None`: for ever) for `fd` to be readable.
+fn readable(fd: RawFd, timeout: Option<Duration>) -> bool {
+    let ms = timeout.map_or(-1, |d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX));
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, for the length given.
+    match unsafe { libc::poll(&mut pfd, 1, ms) } {
+        n if n > 0 => true,
+        0 => false,
+        _ => {
+            // EINTR: go round again. Anything else would repeat at once: wait
+            // out the tick instead of spinning.
+            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                std::thread::sleep(timeout.unwrap_or(Duration::from_secs(1)));
+            }
+            false
+        }
+    }
+}
+
+/// The first signal tears the running tests down on a thread of its own (so
+/// a second one is still heard while services stop) and exits with 128+N;
+/// a second exits at once.
+fn on_signal(rt: &Weak<Runtime>, sig: i32, first: bool) {
+    use signal_hook::consts::SIGINT;
+    let code = 128 + sig;
+    if !first {
+        super::progress::restore_terminal();
+        eprintln!("ducktape: second signal, exiting now");
+        std::process::exit(code);
+    }
+    let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+    eprintln!("ducktape: {name}: tearing down running tests (again to exit now)");
+    let rt = rt.clone();
+    std::thread::spawn(move || {
+        if let Some(rt) = rt.upgrade() {
+            interrupt_all(&rt, name);
+        }
+        super::progress::restore_terminal();
+        std::process::exit(code);
+    });
 }
 
 fn interrupt_all(rt: &Arc<Runtime>, signal: &str) {

@@ -397,10 +397,12 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    /// Builds the runtime and starts listening for Ctrl-C / SIGTERM.
+    /// Builds the runtime and starts its background thread: it listens for
+    /// Ctrl-C / SIGTERM and ticks the progress shown.
     fn start(parsed: &cli::Parsed) -> Result<Arc<Self>, RunError> {
         let rt = Arc::new(Self::new(parsed)?);
-        interrupt::install(Arc::downgrade(&rt)).map_err(RunError::Signals)?;
+        let tick = rt.progress.tick_period();
+        interrupt::install(Arc::downgrade(&rt), tick).map_err(RunError::Signals)?;
         Ok(rt)
     }
 

@@ -25,9 +25,12 @@
 //! Under nextest (one process per test, its own SLOW notices) nothing is
 //! printed; a SLOW test still gets a WARN in its own log.
 //!
-//! One background thread per process, woken by a timer, reads counters and
-//! the table of running tests (as many as run at once): a test's hooks cost
-//! an atomic add and a map insert and remove, whatever the suite's size.
+//! The process's one background thread, which also waits for signals (see
+//! `interrupt.rs`), calls [`Progress::tick`] on a timer: it reads counters
+//! and the table of running tests (as many as run at once), so a test's
+//! hooks cost an atomic add and a map insert and remove, whatever the
+//! suite's size. Sharing that thread saves a thread's start and end in
+//! every nextest process (one per test).
 
 use crate::cli::{Format, Options};
 use libtest_mimic::{Completion, Failed};
@@ -72,9 +75,10 @@ struct Shared {
     ignored: AtomicUsize,
     next_id: AtomicU64,
     running: Mutex<HashMap<u64, Running>>,
-    /// Set when the run is over; the condvar wakes the timer thread.
-    stop: Mutex<bool>,
-    wake: Condvar,
+    /// While progress is shown: since when, and when the next status line
+    /// is due. A tick holds the lock while it draws, so once
+    /// [`Shown`] has dropped nothing more is drawn.
+    clock: Mutex<Option<Clock>>,
     /// Whose turn it is, when trials take turns.
     turn: Mutex<Turns>,
     turn_passed: Condvar,
@@ -86,6 +90,12 @@ struct Shared {
 struct Turns {
     run: usize,
     report: usize,
+}
+
+/// The clock of progress being shown.
+struct Clock {
+    start: Instant,
+    next_status: Instant,
 }
 
 /// A test whose body runs.
@@ -138,37 +148,65 @@ impl Progress {
         }
     }
 
+    /// How often [`Progress::tick`] should be called: often enough for a
+    /// live line's seconds and for short thresholds, at most once a second
+    /// otherwise; `None` when nothing is ever shown or noted.
+    pub(crate) fn tick_period(&self) -> Option<Duration> {
+        if self.mode == Mode::LogOnly && self.slow.is_zero() {
+            return None;
+        }
+        let live = if self.mode == Mode::Terminal {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(1)
+        };
+        let period = [self.interval / 4, self.slow / 4]
+            .into_iter()
+            .filter(|d| !d.is_zero())
+            .fold(live, Duration::min)
+            .max(Duration::from_millis(50));
+        Some(period)
+    }
+
     /// Starts showing progress for `total` trials; it stops, and the
     /// terminal is restored, when the guard drops.
     pub(crate) fn show(&self, total: usize) -> Shown {
         self.shared.total.store(total, Ordering::Relaxed);
-        if self.mode == Mode::LogOnly && self.slow.is_zero() {
+        if self.tick_period().is_none() {
             return Shown(None);
         }
-        let ticker = Ticker {
-            shared: self.shared.clone(),
-            mode: self.mode,
-            interval: self.interval,
-            slow: self.slow,
-            start: Instant::now(),
-        };
         if self.mode == Mode::Terminal {
             terminal::reserve();
         }
-        let thread = std::thread::Builder::new()
-            .name("ducktape-progress".into())
-            .spawn(move || ticker.run());
-        match thread {
-            Ok(handle) => Shown(Some(Ticking {
-                shared: self.shared.clone(),
-                handle,
-                join: self.mode != Mode::LogOnly,
-            })),
-            Err(e) => {
-                terminal::release();
-                tracing::warn!("no progress line: cannot start its thread: {e}");
-                Shown(None)
+        let start = Instant::now();
+        *self.shared.clock.lock() = Some(Clock {
+            start,
+            next_status: start + self.interval,
+        });
+        Shown(Some(self.shared.clone()))
+    }
+
+    /// One tick of the timer while progress is shown: SLOW notices, then
+    /// the live line or a status line due.
+    pub(crate) fn tick(&self) {
+        let mut clock = self.shared.clock.lock();
+        let Some(clock) = clock.as_mut() else {
+            return;
+        };
+        let now = Instant::now();
+        let slow = self.slow_notices(now);
+        match self.mode {
+            Mode::Terminal => terminal::draw(&self.status(clock.start, now)),
+            Mode::Lines => {
+                let mut lines: String = slow.iter().map(|s| self.slow_line(s)).collect();
+                if !self.interval.is_zero() && now >= clock.next_status {
+                    clock.next_status += self.interval;
+                    lines += &format!("ducktape: {}\n", self.status(clock.start, now));
+                }
+                // One write, so parallel tests' lines never split it.
+                let _ = std::io::stderr().lock().write_all(lines.as_bytes());
             }
+            Mode::LogOnly => {}
         }
     }
 
@@ -216,29 +254,15 @@ impl Progress {
     }
 }
 
-/// Progress being shown; dropping it stops the thread and restores the
+/// Progress being shown; dropping it stops the ticks and restores the
 /// terminal.
-pub(crate) struct Shown(Option<Ticking>);
-
-/// The timer thread of a [`Shown`].
-struct Ticking {
-    shared: Arc<Shared>,
-    handle: std::thread::JoinHandle<()>,
-    /// Whether the end waits for the thread. Only when it prints: one that
-    /// only writes SLOW notices to test logs (under nextest, one process
-    /// per test) is told to stop and left to end on its own, since waking
-    /// it and waiting for its exit was ~0.2 ms of every nextest process.
-    join: bool,
-}
+pub(crate) struct Shown(Option<Arc<Shared>>);
 
 impl Drop for Shown {
     fn drop(&mut self) {
-        if let Some(t) = self.0.take() {
-            *t.shared.stop.lock() = true;
-            t.shared.wake.notify_all();
-            if t.join {
-                let _ = t.handle.join();
-            }
+        if let Some(shared) = self.0.take() {
+            // Waits for a tick drawing now: none draws after this.
+            *shared.clock.lock() = None;
         }
         terminal::release();
     }
@@ -302,15 +326,6 @@ pub(crate) fn restore_terminal() {
     terminal::release();
 }
 
-/// The timer thread's state.
-struct Ticker {
-    shared: Arc<Shared>,
-    mode: Mode,
-    interval: Duration,
-    slow: Duration,
-    start: Instant,
-}
-
 /// A SLOW notice: the test, its nodes and how long it has run.
 struct Slow {
     name: String,
@@ -318,53 +333,7 @@ struct Slow {
     elapsed: Duration,
 }
 
-impl Ticker {
-    fn run(self) {
-        let tick = self.tick();
-        let mut next_status = self.start + self.interval;
-        let mut stop = self.shared.stop.lock();
-        while !*stop {
-            self.shared.wake.wait_for(&mut stop, tick);
-            if !*stop {
-                parking_lot::MutexGuard::unlocked(&mut stop, || self.once(&mut next_status));
-            }
-        }
-    }
-
-    /// One wake-up: SLOW notices, then the live line or a status line due.
-    fn once(&self, next_status: &mut Instant) {
-        let now = Instant::now();
-        let slow = self.slow_notices(now);
-        match self.mode {
-            Mode::Terminal => terminal::draw(&self.status(now)),
-            Mode::Lines => {
-                let mut lines: String = slow.iter().map(|s| self.slow_line(s)).collect();
-                if !self.interval.is_zero() && now >= *next_status {
-                    *next_status += self.interval;
-                    lines += &format!("ducktape: {}\n", self.status(now));
-                }
-                // One write, so parallel tests' lines never split it.
-                let _ = std::io::stderr().lock().write_all(lines.as_bytes());
-            }
-            Mode::LogOnly => {}
-        }
-    }
-
-    /// How often the thread wakes: often enough for a live line's seconds
-    /// and for short thresholds, at most once a second otherwise.
-    fn tick(&self) -> Duration {
-        let live = if self.mode == Mode::Terminal {
-            Duration::from_millis(200)
-        } else {
-            Duration::from_secs(1)
-        };
-        [self.interval / 4, self.slow / 4]
-            .into_iter()
-            .filter(|d| !d.is_zero())
-            .fold(live, Duration::min)
-            .max(Duration::from_millis(50))
-    }
-
+impl Progress {
     /// The tests past their SLOW time, each noted once more in its own log
     /// and due again an interval later.
     fn slow_notices(&self, now: Instant) -> Vec<Slow> {
@@ -411,7 +380,7 @@ impl Ticker {
 
     /// `3/10 done: 2 passed, 1 failed, 0 ignored; 12s elapsed, ETA 28s;
     /// running a::b 5s`: the longest running first, SLOW past the timeout.
-    fn status(&self, now: Instant) -> String {
+    fn status(&self, start: Instant, now: Instant) -> String {
         let s = &self.shared;
         let (passed, failed, ignored) = (
             s.passed.load(Ordering::Relaxed),
@@ -419,7 +388,7 @@ impl Ticker {
             s.ignored.load(Ordering::Relaxed),
         );
         let (done, total) = (passed + failed + ignored, s.total.load(Ordering::Relaxed));
-        let elapsed = now - self.start;
+        let elapsed = now - start;
         let mut text = format!(
             "{done}/{total} done: {passed} passed, {failed} failed, {ignored} ignored; {} elapsed",
             secs(elapsed)
@@ -557,21 +526,23 @@ mod tests {
         assert_eq!(secs(Duration::from_secs(7620)), "2h07m");
     }
 
-    fn ticker(total: usize) -> Ticker {
-        let shared = Arc::new(Shared::default());
-        shared.total.store(total, Ordering::Relaxed);
-        Ticker {
-            shared,
+    /// Progress printing lines, with a status every 30 s and SLOW past 60 s.
+    fn lines(total: usize) -> Progress {
+        let p = Progress {
+            shared: Arc::default(),
             mode: Mode::Lines,
             interval: Duration::from_secs(30),
             slow: Duration::from_secs(60),
-            start: Instant::now() - Duration::from_secs(20),
-        }
+            ordered: false,
+        };
+        p.shared.total.store(total, Ordering::Relaxed);
+        p
     }
 
     #[test]
     fn the_status_counts_estimates_and_names_the_longest_running_tests() {
-        let t = ticker(10);
+        let t = lines(10);
+        let start = Instant::now() - Duration::from_secs(20);
         t.shared.passed.store(3, Ordering::Relaxed);
         t.shared.failed.store(1, Ordering::Relaxed);
         let now = Instant::now();
@@ -587,7 +558,7 @@ mod tests {
                 },
             );
         }
-        let text = t.status(now);
+        let text = t.status(start, now);
         assert!(
             text.starts_with("4/10 done: 3 passed, 1 failed, 0 ignored; 20s elapsed, ETA 30s"),
             "{text}"
@@ -601,7 +572,7 @@ mod tests {
         slow.since = now - Duration::from_secs(61);
         slow.nodes = vec!["worker1".into(), "worker2".into()];
         drop(running);
-        let text = t.status(now);
+        let text = t.status(start, now);
         assert!(
             text.ends_with(
                 "; running SLOW m::t1 [worker1 worker2] 1m01s, m::t3 9s, m::t0 5s and 2 more"
@@ -612,7 +583,7 @@ mod tests {
 
     #[test]
     fn a_test_past_the_slow_timeout_is_noted_once_per_interval() {
-        let t = ticker(1);
+        let t = lines(1);
         let now = Instant::now();
         t.shared.running.lock().insert(
             7,
@@ -632,6 +603,42 @@ mod tests {
         );
         assert!(t.slow_notices(now + Duration::from_secs(59)).is_empty());
         assert_eq!(t.slow_notices(now + Duration::from_secs(60)).len(), 1);
+    }
+
+    #[test]
+    fn ticks_note_slow_tests_only_while_progress_is_shown() {
+        let p = Progress {
+            mode: Mode::LogOnly,
+            ..lines(1)
+        };
+        assert_eq!(p.tick_period(), Some(Duration::from_secs(1)));
+        let now = Instant::now();
+        let due = now - Duration::from_secs(1);
+        p.shared.running.lock().insert(
+            1,
+            Running {
+                name: "m::slow".into(),
+                nodes: Vec::new(),
+                since: now - Duration::from_secs(61),
+                slow_at: due,
+                span: tracing::Span::none(),
+            },
+        );
+        let slow_at = || p.shared.running.lock()[&1].slow_at;
+        p.tick();
+        assert_eq!(slow_at(), due, "noted before progress was shown");
+        let shown = p.show(1);
+        p.tick();
+        assert!(slow_at() > now, "not noted while shown");
+        p.shared.running.lock().get_mut(&1).unwrap().slow_at = due;
+        drop(shown);
+        p.tick();
+        assert_eq!(slow_at(), due, "noted after the guard dropped");
+        let quiet = Progress {
+            slow: Duration::ZERO,
+            ..p
+        };
+        assert_eq!(quiet.tick_period(), None);
     }
 
     fn ordered() -> Progress {
