@@ -276,6 +276,9 @@ impl<'a> Driver<'a> {
         let mut progress = self.feed(ch)?;
         progress |= self.drain_stdout(ch, out)?;
         progress |= self.drain_stderr(ch)?;
+        // Output the reads above left in libssh2's queue is read next
+        // round, not waited for on the socket (see `queued`).
+        progress |= queued(ch);
         if ch.eof() {
             return Ok(State::Eof);
         }
@@ -505,6 +508,23 @@ impl<'a> Driver<'a> {
     }
 }
 
+/// Whether libssh2 holds output of `ch` that no read has taken yet.
+///
+/// Reading either stream makes libssh2 take in every packet the socket
+/// has, for both streams: the stderr read of a round can take in stdout
+/// that arrived just after that round's stdout read, with the channel's EOF
+/// and close when it was the command's last output. That stdout then waits
+/// in libssh2's queue, `ch.eof()` stays false while it does, and nothing
+/// more comes on the socket to end a wait on it: the command ran into its
+/// deadline. A CI run under load hit this on `trap 'echo trapped' EXIT;
+/// exit 4` (its trap replaces the wrapper's, so no exit marker started the
+/// grace): a 10 s timeout instead of status 4. (After an exit marker the
+/// wait ends with the grace instead, and the queued stdout would be dropped
+/// as "held open".) The window is a thread preempted between the reads.
+fn queued(ch: &Channel) -> bool {
+    ch.read_window().available > 0
+}
+
 /// Closes a channel whose command may still run or write: sends close, then
 /// reads and drops whatever still arrives until the server's close.
 pub(crate) fn close_channel(conn: &Conn, ch: &mut Channel, budget: Duration) -> Result<(), Fail> {
@@ -517,7 +537,7 @@ pub(crate) fn close_channel(conn: &Conn, ch: &mut Channel, budget: Duration) -> 
         // A drain stops after STEP_BYTES with more already buffered in
         // libssh2: waiting on the socket then would sleep out the budget
         // with the end of the stream in hand.
-        let read = d.drain_stdout(ch, &mut sink)? | d.drain_stderr(ch)?;
+        let read = d.drain_stdout(ch, &mut sink)? | d.drain_stderr(ch)? | queued(ch);
         if ch.eof() {
             break;
         }
