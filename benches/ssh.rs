@@ -13,7 +13,9 @@
 //! * `true` on 8 and on 64 warm nodes: the worker pool vs one node after
 //!   another;
 //! * lease to body of a 64-node test: `Cluster::alloc` (lease, connect,
-//!   clear stale processes and faults on every node), cold and warm.
+//!   clear stale processes and faults on every node), cold and warm; beside
+//!   the cold one, OpenSSH's client opening a new connection to each of the
+//!   64 nodes at once and running `true` (the machine's floor).
 //!
 //! Loops are bounded and all traffic goes to the namespace nodes.
 //! `cargo bench --features ssh --bench ssh`; `DUCKTAPE_BENCH_ITERS=N` changes the
@@ -667,6 +669,42 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
         );
     }
 
+    /// The floor of a cold lease: OpenSSH's client connecting to the first
+    /// `n` nodes at once, each a new connection (no ControlMaster) running
+    /// `true`, as a lease connects and runs one command per node.
+    fn openssh_new_connections(&self, n: usize) -> Duration {
+        let shared = ["ControlMaster=auto", "ControlPersist=60"];
+        let mut args: Vec<String> = Vec::new();
+        for a in self.ssh_args() {
+            let is_option_of = |prev: Option<&String>| prev.is_some_and(|p| p == "-o");
+            if shared.contains(&a.as_str()) || a.starts_with("ControlPath=") {
+                // Drop the `-o` before it too.
+                if is_option_of(args.last()) {
+                    args.pop();
+                }
+                continue;
+            }
+            args.push(a);
+        }
+        args.extend(["-o", "ControlMaster=no", "-o", "ControlPath=none"].map(String::from));
+        let t = Instant::now();
+        let children: Vec<_> = (0..n)
+            .map(|i| {
+                Command::new("ssh")
+                    .args(&args)
+                    .arg(self.ip(i))
+                    .arg("true")
+                    .stdin(Stdio::null())
+                    .spawn()
+                    .expect("spawn ssh")
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().expect("wait for ssh").success(), "ssh failed");
+        }
+        t.elapsed()
+    }
+
     /// A test of `n` nodes, from lease to body: `Cluster::alloc` leases the
     /// nodes and prepares them (connect, kill stale processes, heal stale
     /// faults). Cold: a new cluster (every node connects); warm: the same
@@ -693,10 +731,13 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
             .expect("cluster");
         alloc(&cluster);
         let warm = best_of(3, || (alloc(&cluster), ()));
+        let openssh = best_of(3, || (self.openssh_new_connections(n), ()));
         println!("\n{n}-node test, lease to body (Cluster::alloc, best of 3):");
         println!(
-            "  cold (new connections)      {:7.1} ms",
-            cold.as_secs_f64() * 1e3
+            "  cold (new connections)      {:7.1} ms   (OpenSSH, `ssh node true` on all {n} at \
+             once, new connections: {:.1} ms)",
+            cold.as_secs_f64() * 1e3,
+            openssh.as_secs_f64() * 1e3
         );
         println!(
             "  warm (pooled sessions)      {:7.1} ms",
