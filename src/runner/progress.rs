@@ -66,7 +66,7 @@ pub(crate) struct Progress {
     ordered: bool,
 }
 
-/// What the hooks update and the timer thread reads.
+/// What the hooks update and the ticks read.
 #[derive(Default)]
 struct Shared {
     total: AtomicUsize,
