@@ -676,10 +676,9 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
         let shared = ["ControlMaster=auto", "ControlPersist=60"];
         let mut args: Vec<String> = Vec::new();
         for a in self.ssh_args() {
-            let is_option_of = |prev: Option<&String>| prev.is_some_and(|p| p == "-o");
             if shared.contains(&a.as_str()) || a.starts_with("ControlPath=") {
                 // Drop the `-o` before it too.
-                if is_option_of(args.last()) {
+                if args.last().is_some_and(|p| p == "-o") {
                     args.pop();
                 }
                 continue;
