@@ -673,10 +673,10 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
     /// `n` nodes at once, each a new connection (no ControlMaster) running
     /// `true`, as a lease connects and runs one command per node.
     fn openssh_new_connections(&self, n: usize) -> Duration {
-        let shared = ["ControlMaster=auto", "ControlPersist=60"];
+        let multiplexing = ["ControlMaster=auto", "ControlPersist=60"];
         let mut args: Vec<String> = Vec::new();
         for a in self.ssh_args() {
-            if shared.contains(&a.as_str()) || a.starts_with("ControlPath=") {
+            if multiplexing.contains(&a.as_str()) || a.starts_with("ControlPath=") {
                 // Drop the `-o` before it too.
                 if args.last().is_some_and(|p| p == "-o") {
                     args.pop();

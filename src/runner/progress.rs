@@ -287,18 +287,20 @@ impl Turn<'_> {
         let mut turns = self.shared.turn.lock();
         turns.run = self.index + 1;
         self.shared.turn_passed.notify_all();
-        while turns.report < self.index {
-            self.shared.turn_passed.wait(&mut turns);
-        }
+        self.wait_to_write(&mut turns);
     }
 
     /// Returns once this trial may write its results: the trial before has
     /// written its own. The next trial may not run yet (an earlier
     /// repetition of this one writes its results this way).
     pub(crate) fn may_write(&self) {
-        let mut turns = self.shared.turn.lock();
+        self.wait_to_write(&mut self.shared.turn.lock());
+    }
+
+    /// Waits, under the turns' lock, until the trial before has written.
+    fn wait_to_write(&self, turns: &mut parking_lot::MutexGuard<'_, Turns>) {
         while turns.report < self.index {
-            self.shared.turn_passed.wait(&mut turns);
+            self.shared.turn_passed.wait(turns);
         }
     }
 }
