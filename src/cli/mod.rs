@@ -206,6 +206,24 @@ fn check_config(
     file: &Path,
     tokens: &[(OsString, usize)],
 ) -> Result<(), CliError> {
+    // Which files are read is settled before any is: a --config-file in one
+    // would be parsed and then never read.
+    if let Some((_, line)) = tokens.iter().find(|(t, _)| {
+        let t = t.to_string_lossy();
+        t == "--config-file" || t.starts_with("--config-file=")
+    }) {
+        let error = CliError::Invalid(
+            "--config-file cannot be set in a config file; give it on the command line \
+             or as DUCKTAPE_CONFIG_FILE"
+                .into(),
+        );
+        let line = *line;
+        return Err(Origin::Config {
+            path: file.to_path_buf(),
+            line,
+        }
+        .blame(error));
+    }
     let words = |last: usize| {
         tokens
             .iter()
@@ -740,6 +758,16 @@ pub(super) mod tests {
                 "--subset 3 is out of range",
             ),
             ("--exclude 'a\n", 1, "missing closing quote"),
+            (
+                "--repeat 2\n--config-file /etc/other\n",
+                2,
+                "--config-file cannot be set in a config file",
+            ),
+            (
+                "--config-file=/etc/other\n",
+                1,
+                "--config-file cannot be set in a config file",
+            ),
         ];
         for (text, line, needle) in cases {
             std::fs::write(&file, text).unwrap();
