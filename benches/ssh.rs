@@ -205,6 +205,29 @@ fn rusage(who: libc::c_int) -> Duration {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
+/// CPU time the whole machine spent busy (every process and the kernel,
+/// all cores), from `/proc/stat`: what a copy costs both its ends, which
+/// share this machine's cores.
+fn machine_cpu() -> Duration {
+    // SAFETY: sysconf cannot fail for _SC_CLK_TCK.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait.
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    Duration::from_millis(busy * 1000 / hz)
+}
+
 /// The 1-minute load average, as `uptime` shows it.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -572,13 +595,15 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
         ];
         let mut wall = vec![Vec::new(); contenders.len()];
         let mut cpu = vec![Vec::new(); contenders.len()];
+        let mut machine = vec![Vec::new(); contenders.len()];
         let load = load_average();
         for _ in 0..runs {
             for (i, (f, clock)) in contenders.iter().enumerate() {
-                let (c0, t) = (clock(), Instant::now());
+                let (c0, m0, t) = (clock(), machine_cpu(), Instant::now());
                 f();
                 wall[i].push(t.elapsed());
                 cpu[i].push(clock().saturating_sub(c0));
+                machine[i].push(machine_cpu().saturating_sub(m0));
             }
         }
         assert_eq!(
@@ -590,20 +615,24 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
             v.sort_unstable();
             v[v.len() / 2]
         };
-        let m: Vec<(Duration, Duration)> = (0..contenders.len())
-            .map(|i| (median(&wall[i]), median(&cpu[i])))
+        let m: Vec<(Duration, Duration, Duration)> = (0..contenders.len())
+            .map(|i| (median(&wall[i]), median(&cpu[i]), median(&machine[i])))
             .collect();
         println!(
             "\n100 MiB file, median of {runs} (load {load} before):  to node      from node   \
-             (client CPU ms up/down)"
+             (CPU ms up/down: client; whole machine)"
         );
-        let row = |label: &str, u: (Duration, Duration), d: (Duration, Duration)| {
+        type Row = (Duration, Duration, Duration);
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let row = |label: &str, u: Row, d: Row| {
             println!(
-                "  {label:<26} {:7.1} MB/s {:7.1} MB/s   ({:.0}/{:.0})",
+                "  {label:<26} {:7.1} MB/s {:7.1} MB/s   ({:.0}/{:.0}; {:.0}/{:.0})",
                 mbps(n, u.0),
                 mbps(n, d.0),
-                u.1.as_secs_f64() * 1e3,
-                d.1.as_secs_f64() * 1e3
+                ms(u.1),
+                ms(d.1),
+                ms(u.2),
+                ms(d.2)
             )
         };
         row("SshAccount copy_to/_from", m[0], m[1]);
@@ -613,6 +642,16 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
             "  SshAccount vs ssh cat:     {:7.2}x      {:7.2}x",
             m[2].0.as_secs_f64() / m[0].0.as_secs_f64(),
             m[3].0.as_secs_f64() / m[1].0.as_secs_f64()
+        );
+        // Both ends share this machine's cores: a copy cannot finish before
+        // its whole-machine CPU spread over every core.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let ceiling = |ours: Duration, cat: Duration| cat.as_secs_f64() / (ms(ours) / 1e3 / cores);
+        println!(
+            "  ceiling on {cores} cores:       {:7.2}x      {:7.2}x   (ssh cat's time / \
+             our machine CPU spread over the cores)",
+            ceiling(m[0].2, m[2].0),
+            ceiling(m[1].2, m[3].0)
         );
         let _ = a.remove(Path::new(remote), true);
     }
