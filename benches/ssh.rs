@@ -170,8 +170,6 @@ fn cpu_openssh() -> Duration {
 /// CPU time of the running OpenSSH ControlMaster processes (`[mux]` in
 /// their process titles).
 fn mux_cpu() -> Duration {
-    // SAFETY: sysconf cannot fail for _SC_CLK_TCK.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let mut ticks = 0u64;
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let dir = entry.path();
@@ -191,6 +189,13 @@ fn mux_cpu() -> Duration {
             ticks += f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
         }
     }
+    from_clock_ticks(ticks)
+}
+
+/// `/proc`'s CPU times are in clock ticks.
+fn from_clock_ticks(ticks: u64) -> Duration {
+    // SAFETY: sysconf cannot fail for _SC_CLK_TCK.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Duration::from_millis(ticks * 1000 / hz)
 }
 
@@ -209,8 +214,6 @@ fn rusage(who: libc::c_int) -> Duration {
 /// all cores), from `/proc/stat`: what a copy costs both its ends, which
 /// share this machine's cores.
 fn machine_cpu() -> Duration {
-    // SAFETY: sysconf cannot fail for _SC_CLK_TCK.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let ticks: Vec<u64> = stat
         .lines()
@@ -225,7 +228,7 @@ fn machine_cpu() -> Duration {
         .iter()
         .filter_map(|&i| ticks.get(i))
         .sum();
-    Duration::from_millis(busy * 1000 / hz)
+    from_clock_ticks(busy)
 }
 
 /// The 1-minute load average, as `uptime` shows it.
@@ -646,7 +649,8 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
         // Both ends share this machine's cores: a copy cannot finish before
         // its whole-machine CPU spread over every core.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        let ceiling = |ours: Duration, cat: Duration| cat.as_secs_f64() / (ms(ours) / 1e3 / cores);
+        let ceiling =
+            |ours: Duration, cat: Duration| cat.as_secs_f64() * cores / ours.as_secs_f64();
         println!(
             "  ceiling on {cores} cores:       {:7.2}x      {:7.2}x   (ssh cat's time / \
              our machine CPU spread over the cores)",

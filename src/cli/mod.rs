@@ -206,24 +206,7 @@ fn check_config(
     file: &Path,
     tokens: &[(OsString, usize)],
 ) -> Result<(), CliError> {
-    // Which files are read is settled before any is: a --config-file in one
-    // would be parsed and then never read.
-    if let Some((_, line)) = tokens.iter().find(|(t, _)| {
-        let t = t.to_string_lossy();
-        t == "--config-file" || t.starts_with("--config-file=")
-    }) {
-        let error = CliError::Invalid(
-            "--config-file cannot be set in a config file; give it on the command line \
-             or as DUCKTAPE_CONFIG_FILE"
-                .into(),
-        );
-        let line = *line;
-        return Err(Origin::Config {
-            path: file.to_path_buf(),
-            line,
-        }
-        .blame(error));
-    }
+    refuse_config_file_flag(file, tokens)?;
     let words = |last: usize| {
         tokens
             .iter()
@@ -240,6 +223,28 @@ fn check_config(
         .find(|&l| try_parse(cmd, program, words(l)).is_err_and(|e| e.to_string() == same))
         .or_else(|| tokens.last().map(|(_, l)| *l))
         .unwrap_or(1);
+    Err(Origin::Config {
+        path: file.to_path_buf(),
+        line,
+    }
+    .blame(error))
+}
+
+/// Which files are read is settled before any is read, so a `--config-file`
+/// inside one would be parsed and then ignored: it is refused instead.
+fn refuse_config_file_flag(file: &Path, tokens: &[(OsString, usize)]) -> Result<(), CliError> {
+    let is_flag = |t: &OsString| {
+        let t = t.to_string_lossy();
+        t == "--config-file" || t.starts_with("--config-file=")
+    };
+    let Some(&(_, line)) = tokens.iter().find(|(t, _)| is_flag(t)) else {
+        return Ok(());
+    };
+    let error = CliError::Invalid(
+        "--config-file cannot be set in a config file; give it on the command line or as \
+         DUCKTAPE_CONFIG_FILE"
+            .into(),
+    );
     Err(Origin::Config {
         path: file.to_path_buf(),
         line,
