@@ -9,13 +9,15 @@
 //! * copy_to / copy_from of a 100 MB file vs `scp` and `ssh host 'cat > f'`
 //!   (medians of interleaved rounds, `DUCKTAPE_BENCH_COPY_RUNS`, default 5,
 //!   with the client CPU each used: this process's, or OpenSSH's client and
-//!   ControlMaster's);
+//!   ControlMaster's; and the whole machine's, with the ceiling it implies
+//!   when both ends share the cores);
 //! * `true` on 8 and on 64 warm nodes: the worker pool vs one node after
 //!   another;
 //! * lease to body of a 64-node test: `Cluster::alloc` (lease, connect,
 //!   clear stale processes and faults on every node), cold and warm; beside
 //!   the cold one, OpenSSH's client opening a new connection to each of the
-//!   64 nodes at once and running `true` (the machine's floor).
+//!   64 nodes at once and running `true` (a new `ssh` process per node,
+//!   for comparison).
 //!
 //! Loops are bounded and all traffic goes to the namespace nodes.
 //! `cargo bench --features ssh --bench ssh`; `DUCKTAPE_BENCH_ITERS=N` changes the
@@ -712,7 +714,7 @@ print("%.3f %.3f %.3f" % (connect * 1e3, sum(ts) / len(ts) * 1e3, ts[len(ts) // 
         );
     }
 
-    /// The floor of a cold lease: OpenSSH's client connecting to the first
+    /// What a cold lease compares with: OpenSSH's client connecting to the first
     /// `n` nodes at once, each a new connection (no ControlMaster) running
     /// `true`, as a lease connects and runs one command per node.
     fn openssh_new_connections(&self, n: usize) -> Duration {
