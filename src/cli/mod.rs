@@ -214,7 +214,7 @@ fn check_config(
             .map(|(t, _)| t)
     };
     let Err(error) = try_parse(cmd, program, words(usize::MAX)) else {
-        return Ok(());
+        return refuse_filters(cmd, program, file, tokens);
     };
     let same = error.to_string();
     let line = tokens
@@ -223,6 +223,46 @@ fn check_config(
         .find(|&l| try_parse(cmd, program, words(l)).is_err_and(|e| e.to_string() == same))
         .or_else(|| tokens.last().map(|(_, l)| *l))
         .unwrap_or(1);
+    Err(Origin::Config {
+        path: file.to_path_buf(),
+        line,
+    }
+    .blame(error))
+}
+
+/// A word that is not a flag's nor its value is a test filter: in a config
+/// file it is almost surely a flag missing its `--` (`history 0`), which
+/// would quietly select no test in every run; it is refused, naming it.
+fn refuse_filters(
+    cmd: &clap::Command,
+    program: &OsString,
+    file: &Path,
+    tokens: &[(OsString, usize)],
+) -> Result<(), CliError> {
+    let filters = |last: usize| -> Vec<String> {
+        let words = tokens.iter().filter(|(_, l)| *l <= last).map(|(t, _)| t);
+        let argv = std::iter::once(program).chain(words);
+        cmd.clone()
+            .try_get_matches_from(argv)
+            .ok()
+            .and_then(|m| {
+                m.get_many::<String>("filters")
+                    .map(|v| v.cloned().collect())
+            })
+            .unwrap_or_default()
+    };
+    let Some(first) = filters(usize::MAX).into_iter().next() else {
+        return Ok(());
+    };
+    let line = tokens
+        .iter()
+        .map(|(_, l)| *l)
+        .find(|&l| !filters(l).is_empty())
+        .unwrap_or(1);
+    let error = CliError::Invalid(format!(
+        "unexpected word {first:?}: a config file holds flags only (each with its leading --; \
+         test names and suite files go on the command line)"
+    ));
     Err(Origin::Config {
         path: file.to_path_buf(),
         line,
@@ -772,6 +812,16 @@ pub(super) mod tests {
                 "--config-file=/etc/other\n",
                 1,
                 "--config-file cannot be set in a config file",
+            ),
+            (
+                "--deflake 2\nhistory 0\n",
+                2,
+                "unexpected word \"history\": a config file holds flags only",
+            ),
+            (
+                "--exclude x\n--exact quickstart\n",
+                2,
+                "unexpected word \"quickstart\"",
             ),
         ];
         for (text, line, needle) in cases {

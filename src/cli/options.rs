@@ -33,9 +33,8 @@ pub enum Color {
 /// Each long flag can also be set with a `DUCKTAPE_<FLAG>` environment
 /// variable (`--subset 2` ≡ `DUCKTAPE_SUBSET=2`), because `cargo nextest run`
 /// passes no unknown flags to a test binary.
-///
-/// Serializable so that nextest's processes can share one parse (see
-/// `cli/cache.rs`).
+// Serializable so that nextest's processes can share one parse (see
+// `cli/cache.rs`); a `//` comment because the doc comment is `--help`'s text.
 #[derive(Clone, Debug, Parser, Serialize, Deserialize)]
 #[serde(default)]
 #[command(

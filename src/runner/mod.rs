@@ -262,9 +262,7 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
     let rt = Runtime::start(parsed)?;
     // One process, many tests: update the report files in batches.
     rt.reports.set_batched(cases.len() > 1);
-    args.test_threads = args
-        .test_threads
-        .map(|n| rt.progress.libtest_threads(n, cases.len()));
+    args.test_threads = args.test_threads.map(|n| rt.progress.libtest_threads(n));
     let shown = rt.progress.show(cases.len());
     let trials = cases
         .into_iter()

@@ -137,11 +137,12 @@ impl Progress {
         }
     }
 
-    /// The threads libtest-mimic gets for `threads` test threads and
-    /// `trials` trials: two when the trials take turns, so it prints each
-    /// line whole and a trial's results are written while the next runs.
-    pub(crate) fn libtest_threads(&self, threads: usize, trials: usize) -> usize {
-        if self.ordered && trials > 1 {
+    /// The threads libtest-mimic gets for `threads` test threads: two when
+    /// the trials take turns, so it prints each line whole (even a single
+    /// trial's, run from an IDE with stdout and stderr in one console) and
+    /// a trial's results are written while the next runs.
+    pub(crate) fn libtest_threads(&self, threads: usize) -> usize {
+        if self.ordered {
             2
         } else {
             threads

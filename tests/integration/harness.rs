@@ -880,6 +880,31 @@ fn without_a_terminal_status_and_slow_lines_are_whole_lines_even_with_one_thread
     );
 }
 
+/// One test run alone (an IDE's run button, `--exact NAME 2>&1`): its
+/// SLOW lines and echoed log lines do not split libtest's line either.
+#[test]
+fn a_single_test_keeps_its_libtest_line_whole_in_a_shared_console() {
+    let args = [SLEEPER, &["--exact", "progress::sleeps"]].concat();
+    let (status, text, _) = run_merged(&args, &[("DUCKTAPE_SLOW_TIMEOUT", "1")]);
+    assert_eq!(status, 0, "{text}");
+    assert!(
+        text.lines().any(|l| l == "test progress::sleeps ... ok"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ducktape: SLOW progress::sleeps (nodes worker")),
+        "{text}"
+    );
+    // A failing test's ERROR line is echoed to stderr: still not inside.
+    let (status, text, _) = run_merged(&["--exact", "basic::fails", "--history", "0"], &[]);
+    assert_eq!(status, 101, "{text}");
+    assert!(
+        text.lines().any(|l| l == "test basic::fails ... FAILED"),
+        "{text}"
+    );
+}
+
 #[test]
 fn no_status_for_runs_shorter_than_the_interval_none_when_off_and_none_under_nextest() {
     let quiet_enough = |text: &str| !text.contains("done:") && !text.contains("SLOW");
