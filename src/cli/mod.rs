@@ -318,7 +318,13 @@ fn clap_error(e: clap::Error) -> CliError {
         _ => {
             let first = text.lines().next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            CliError::Parse(format!("{first} (see --help)"))
+            // clap's tip is on a later line; the one line keeps it.
+            match e.get(ContextKind::SuggestedArg) {
+                Some(ContextValue::String(s)) => {
+                    CliError::Parse(format!("{first}; did you mean '{s}'? (see --help)"))
+                }
+                _ => CliError::Parse(format!("{first} (see --help)")),
+            }
         }
     }
 }

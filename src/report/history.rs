@@ -15,7 +15,11 @@
 //! - baseline: the mean of the metric in the earlier sessions where the test
 //!   passed; flagged when `|value - mean| > threshold × |mean|` and
 //!   `|value - mean| > max - min` of the earlier values; a baseline of 0 is
-//!   never compared; run-time changes under [`RUN_TIME_FLOOR`] are noise.
+//!   never compared; run-time changes under [`RUN_TIME_FLOOR`] are noise;
+//!   with `--history K`, a test is compared once it has [`MIN_SESSIONS`]
+//!   earlier values (or K, if fewer): one value has no spread, so any
+//!   jitter beyond the threshold would be flagged. A `--baseline` is
+//!   compared with whatever it holds: the user chose it.
 //!
 //! Cost per test is O(K), whatever the suite size: the earlier sessions are
 //! listed once per process, then each test reads its own `report.json` in
@@ -32,6 +36,8 @@ use std::path::{Path, PathBuf};
 /// Run-time changes smaller than this (seconds) are never flagged: the run
 /// time of a trivial test is scheduling noise.
 pub const RUN_TIME_FLOOR: f64 = 0.05;
+/// Earlier values a test needs under `--history` before it is compared.
+pub const MIN_SESSIONS: usize = 3;
 /// At most this many metrics of one test are compared and charted, so one
 /// test returning a huge object cannot bloat every report.
 const MAX_METRICS: usize = 32;
@@ -50,6 +56,8 @@ enum Source {
 pub struct History {
     source: Source,
     threshold: f64,
+    /// Fewer earlier values than this: not compared.
+    min_earlier: usize,
 }
 
 /// A test's passing results in the earlier sessions, oldest first: read
@@ -97,6 +105,7 @@ impl History {
         Ok(History {
             source: Source::Sessions(sessions),
             threshold,
+            min_earlier: k.clamp(1, MIN_SESSIONS),
         })
     }
 
@@ -118,7 +127,11 @@ impl History {
                 return Self::from_baseline(&path.join("report.json"), threshold);
             }
             let source = Source::Sessions(vec![(name, path.to_path_buf())]);
-            return Ok(History { source, threshold });
+            return Ok(History {
+                source,
+                threshold,
+                min_earlier: 1,
+            });
         }
         let text = std::fs::read_to_string(path).ctx("read baseline", path)?;
         let value: Value = serde_json::from_str(&text)
@@ -143,6 +156,7 @@ impl History {
         Ok(History {
             source: Source::Report(session, by_id),
             threshold,
+            min_earlier: 1,
         })
     }
 
@@ -200,7 +214,7 @@ impl History {
         earlier: &[f64],
         lower: bool,
     ) -> Option<Regression> {
-        if earlier.is_empty() {
+        if earlier.len() < self.min_earlier.max(1) {
             return None;
         }
         let mean = earlier.iter().sum::<f64>() / earlier.len() as f64;
@@ -567,6 +581,7 @@ mod tests {
         History {
             source: Source::Report(String::new(), HashMap::new()),
             threshold,
+            min_earlier: 1,
         }
     }
 
@@ -632,6 +647,28 @@ mod tests {
         assert_eq!(faster.kind, ChangeKind::Improvement);
         assert!(h.compare("t", RUN_TIME, 0.004, &[0.001], true).is_none());
         assert!(h.compare("t", "errors", 3.0, &[0.0], true).is_none());
+    }
+
+    #[test]
+    fn under_history_a_test_needs_three_earlier_values_or_k() {
+        let root = tempfile::tempdir().unwrap();
+        let current = root.path().join("now");
+        let drop = |h: &History, earlier: &[f64]| {
+            h.compare("t", "throughput", 40.0, earlier, false).is_some()
+        };
+        let h = History::from_root(root.path(), &current, 5, 0.2).unwrap();
+        assert!(!drop(&h, &[100.0]));
+        assert!(!drop(&h, &[100.0, 100.0]));
+        assert!(drop(&h, &[100.0, 100.0, 100.0]));
+        // Asked for fewer sessions: that many will do.
+        let h = History::from_root(root.path(), &current, 1, 0.2).unwrap();
+        assert!(drop(&h, &[100.0]));
+        // A chosen baseline of one session is compared.
+        let base = root.path().join("base");
+        std::fs::create_dir(&base).unwrap();
+        std::fs::write(base.join("session.json"), "{}").unwrap();
+        let h = History::from_baseline(&base, 0.2).unwrap();
+        assert!(drop(&h, &[100.0]));
     }
 
     #[test]
