@@ -163,9 +163,12 @@ pub(crate) fn start<T: Send + 'static>(
     let dispatch = tracing::dispatcher::get_default(|d| d.clone());
     let span = tracing::Span::current();
     workers::run(Box::new(move || {
+        // A panic resumed with `resume_unwind` calls no hook: not an old one's place.
+        LAST_PANIC.set(None);
         let r = tracing::dispatcher::with_default(&dispatch, || {
             span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)))
-        });
+        })
+        .map_err(located);
         // The caller may have stopped waiting: nobody to tell.
         closer.0.put(r);
     }))
@@ -174,6 +177,38 @@ pub(crate) fn start<T: Send + 'static>(
         name: name.to_string(),
         slot,
     })
+}
+
+thread_local! {
+    /// Where this thread last panicked, noted by [`note_panic_locations`]'s
+    /// hook: a caught panic's payload does not say.
+    static LAST_PANIC: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
+}
+
+/// Installs, once, a panic hook that notes where each panic happened for
+/// [`start`]'s jobs (so a test's failure says `at tests/x.rs:15:14`), then
+/// calls the hook that was there before (by default Rust's, which prints
+/// the panic on stderr).
+pub(crate) fn note_panic_locations() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(at) = info.location() {
+                LAST_PANIC.set(Some(format!("{}:{}:{}", at.file(), at.line(), at.column())));
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// The payload of a panic caught on this thread, its message followed by
+/// where it happened when the hook noted it.
+fn located(panic: Box<dyn std::any::Any + Send>) -> Box<dyn std::any::Any + Send> {
+    match LAST_PANIC.take() {
+        Some(at) => Box::new(format!("{} (at {at})", panic_message(&*panic))),
+        None => panic,
+    }
 }
 
 /// A panic's message, when it has one (`panic!` with a string).
@@ -247,11 +282,34 @@ mod tests {
             panic!("boom {}", 7)
         })
         .unwrap();
-        assert!(matches!(&r, Ended::Panicked(m) if m == "boom 7"), "{r:?}");
+        // With the hook of `a_panic_says_where_it_happened`, the place follows.
+        assert!(
+            matches!(&r, Ended::Panicked(m) if m == "boom 7" || m.starts_with("boom 7 (at src/deadline.rs:")),
+            "{r:?}"
+        );
         let (tx, rx) = crossbeam_channel::bounded::<()>(0);
         let r = run_with_deadline("hang", Duration::from_millis(20), move || rx.recv()).unwrap();
         assert!(matches!(r, Ended::TimedOut), "{r:?}");
         drop(tx); // lets the abandoned job end
+    }
+
+    #[test]
+    fn a_panic_says_where_it_happened() {
+        note_panic_locations();
+        let before = line!();
+        let r = run_with_deadline("boom", Duration::from_secs(5), || -> () { panic!("boom") });
+        let at = |m: &str| -> Option<u32> {
+            let rest = m.strip_prefix("boom (at src/deadline.rs:")?;
+            rest.split(':').next()?.parse().ok()
+        };
+        let line = match r {
+            Ok(Ended::Panicked(m)) => at(&m),
+            _ => None,
+        };
+        assert_eq!(line, Some(before + 1));
+        // The next job's result is its own, whatever the last one did.
+        let r = run_with_deadline("add", Duration::from_secs(5), || 1 + 1).unwrap();
+        assert!(matches!(r, Ended::Finished(2)), "{r:?}");
     }
 
     #[test]

@@ -260,6 +260,7 @@ fn run_trials(parsed: &cli::Parsed, mut cases: Vec<TestCase>) -> Result<ExitCode
     // Built before any test runs, so a bad cluster file or results root is
     // bad input (exit 2), not a failure of every test.
     let rt = Runtime::start(parsed)?;
+    crate::deadline::note_panic_locations();
     // One process, many tests: update the report files in batches.
     rt.reports.set_batched(cases.len() > 1);
     args.test_threads = args.test_threads.map(|n| rt.progress.libtest_threads(n));
