@@ -379,10 +379,16 @@ impl ServiceNodes {
                 return Ok(None);
             }
             let s = &started[started.len() - 1];
+            // The node's copy goes at teardown: say where the kept one is.
+            let kept = Path::new(&self.id)
+                .join(node.name())
+                .join(s.log.file_name().unwrap_or(s.log.as_os_str()));
             Ok(Some(format!(
-                "`{}` exited before it was ready; the last lines of {}:\n{}",
+                "`{}` exited before it was ready; the last lines of {} (kept as {} in the \
+                 test's results):\n{}",
                 s.cmd,
                 s.log.display(),
+                kept.display(),
                 procs::log_tail(node, &s.log, s.offset)
             )))
         })

@@ -669,6 +669,11 @@ fn services_fail_fast_wait_for_readiness_and_stop_in_their_order() {
     let fast = record_of(&run, "svcapi::start_fails_fast");
     let summary = fast["summary"].as_str().unwrap();
     assert!(summary.contains("exited before it was ready"), "{summary}");
+    // The node's copy of the output is gone after teardown: the kept one is named.
+    assert!(
+        summary.contains("(kept as shell-1/worker1/output.log in the test's results)"),
+        "{summary}"
+    );
     assert!(
         summary.contains("config error: bad port 99999"),
         "{summary}"
