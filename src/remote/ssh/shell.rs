@@ -74,13 +74,14 @@ pub(crate) const SHELL_ARGS: &str = "bash --noprofile --norc -s ducktape-shell";
 /// shell's own job messages ("Killed") go to /dev/null instead. The shell
 /// waits for the command to end, not merely to stop (SIGSTOP): `wait`
 /// returns for a stopped job too (status 147-150), so it waits again (every
-/// 50 ms) while the subshell exists; any other status is the command's, even
-/// if its pid was meanwhile reused. Not `wait -f`: bash 5.2's `wait -f` re-reads the job's
-/// process record after `wait_for` has freed it (a job killed by a signal
-/// bash reports, such as SIGKILL, is reported and deleted inside the wait),
-/// and in the one bash process in 256 whose glibc tcache key makes that
-/// freed record look stopped it loops forever ("wait_for: No record of
-/// process N"): `kill -9 $BASHPID` then hung a fresh shell. Then: does
+/// 50 ms) while the subshell exists; any other status is the command's,
+/// even if its pid was meanwhile reused. Not `wait -f`: bash 5.2's
+/// `wait -f` re-reads the job's process record after `wait_for` has freed
+/// it (a job killed by a signal bash reports, such as SIGKILL, is reported
+/// and deleted inside the wait), and in the one bash process in 256 whose
+/// glibc tcache key makes that freed record look stopped it loops forever
+/// ("wait_for: No record of process N"): `kill -9 $BASHPID` then hung a
+/// fresh shell. Then: does
 /// any process the command started hold the shell's stdout or stderr (a
 /// background job)? While the command's process group has members, every
 /// process but the shell and its sshd is looked at; otherwise only
