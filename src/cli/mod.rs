@@ -207,27 +207,34 @@ fn check_config(
     tokens: &[(OsString, usize)],
 ) -> Result<(), CliError> {
     refuse_config_file_flag(file, tokens)?;
-    let words = |last: usize| {
-        tokens
-            .iter()
-            .filter(move |(_, l)| *l <= last)
-            .map(|(t, _)| t)
-    };
-    let Err(error) = try_parse(cmd, program, words(usize::MAX)) else {
+    let Err(error) = try_parse(cmd, program, up_to(tokens, usize::MAX)) else {
         return refuse_filters(cmd, program, file, tokens);
     };
     let same = error.to_string();
     let line = tokens
         .iter()
         .map(|(_, l)| *l)
-        .find(|&l| try_parse(cmd, program, words(l)).is_err_and(|e| e.to_string() == same))
+        .find(|&l| try_parse(cmd, program, up_to(tokens, l)).is_err_and(|e| e.to_string() == same))
         .or_else(|| tokens.last().map(|(_, l)| *l))
         .unwrap_or(1);
-    Err(Origin::Config {
+    Err(at_line(file, line, error))
+}
+
+/// A config file's words on lines up to `last`.
+fn up_to(tokens: &[(OsString, usize)], last: usize) -> impl Iterator<Item = &OsString> {
+    tokens
+        .iter()
+        .filter(move |(_, l)| *l <= last)
+        .map(|(t, _)| t)
+}
+
+/// `error`, blamed on line `line` of config file `file`.
+fn at_line(file: &Path, line: usize, error: CliError) -> CliError {
+    Origin::Config {
         path: file.to_path_buf(),
         line,
     }
-    .blame(error))
+    .blame(error)
 }
 
 /// A word that is not a flag's nor its value is a test filter: in a config
@@ -240,8 +247,7 @@ fn refuse_filters(
     tokens: &[(OsString, usize)],
 ) -> Result<(), CliError> {
     let filters = |last: usize| -> Vec<String> {
-        let words = tokens.iter().filter(|(_, l)| *l <= last).map(|(t, _)| t);
-        let argv = std::iter::once(program).chain(words);
+        let argv = std::iter::once(program).chain(up_to(tokens, last));
         cmd.clone()
             .try_get_matches_from(argv)
             .ok()
@@ -263,11 +269,7 @@ fn refuse_filters(
         "unexpected word {first:?}: a config file holds flags only (each with its leading --; \
          test names and suite files go on the command line)"
     ));
-    Err(Origin::Config {
-        path: file.to_path_buf(),
-        line,
-    }
-    .blame(error))
+    Err(at_line(file, line, error))
 }
 
 /// Which files are read is settled before any is read, so a `--config-file`
@@ -285,11 +287,7 @@ fn refuse_config_file_flag(file: &Path, tokens: &[(OsString, usize)]) -> Result<
          DUCKTAPE_CONFIG_FILE"
             .into(),
     );
-    Err(Origin::Config {
-        path: file.to_path_buf(),
-        line,
-    }
-    .blame(error))
+    Err(at_line(file, line, error))
 }
 
 fn clap_error(e: clap::Error) -> CliError {
