@@ -12,7 +12,7 @@
 
 use crate::cluster::lease::Lease;
 use crate::cluster::Node;
-use crate::remote::{Lines, Output, RemoteAccount, RemoteError};
+use crate::remote::{Lines, Output, Process, RemoteAccount, RemoteError};
 use parking_lot::Mutex;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -235,9 +235,9 @@ impl RemoteAccount for FencedAccount {
         self.inner.create_file(path, contents)
     }
 
-    fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
+    fn processes(&self) -> Result<Vec<Process>, RemoteError> {
         let _op = self.enter()?;
-        self.inner.pids(pattern)
+        self.inner.processes()
     }
 
     fn copy_from(&self, src: &Path, dest: &Path) -> Result<(), RemoteError> {

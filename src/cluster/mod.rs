@@ -562,8 +562,8 @@ mod tests {
         fn create_file(&self, p: &Path, c: &[u8]) -> Result<(), crate::remote::RemoteError> {
             self.local.create_file(p, c)
         }
-        fn pids(&self, pattern: &str) -> Result<Vec<u32>, crate::remote::RemoteError> {
-            self.local.pids(pattern)
+        fn processes(&self) -> Result<Vec<crate::remote::Process>, crate::remote::RemoteError> {
+            self.local.processes()
         }
         fn copy_from(&self, s: &Path, d: &Path) -> Result<(), crate::remote::RemoteError> {
             self.local.copy_from(s, d)

@@ -7,7 +7,7 @@
 //!
 //! [`pids`]: RemoteAccount::pids
 
-use super::{Lines, Output, RemoteAccount, RemoteError};
+use super::{Lines, Output, Process, RemoteAccount, RemoteError};
 use crate::deadline::Ended;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
@@ -341,14 +341,9 @@ impl RemoteAccount for LocalAccount {
         std::fs::write(&path, contents).map_err(self.io_err(format!("write {}", path.display())))
     }
 
-    fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
-        let re = regex::Regex::new(pattern).map_err(|e| RemoteError::Io {
-            node: self.name.clone(),
-            op: format!("pids: bad pattern /{pattern}/"),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
-        })?;
+    fn processes(&self) -> Result<Vec<Process>, RemoteError> {
         let tag = format!("DUCKTAPE_NODE={}", self.tag);
-        let mut pids = Vec::new();
+        let mut procs = Vec::new();
         for pid in other_processes().map_err(self.io_err("list /proc"))? {
             if !(has_env(pid, &tag) || self.descends_from_spawned(pid)) {
                 continue;
@@ -357,13 +352,14 @@ impl RemoteAccount for LocalAccount {
             let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
                 continue;
             };
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if !is_zombie(pid) && re.is_match(cmdline.trim_end()) {
-                pids.push(pid);
+            let args = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if !is_zombie(pid) {
+                let args = args.trim_end().to_string();
+                procs.push(Process { pid, args });
             }
         }
-        pids.sort_unstable();
-        Ok(pids)
+        procs.sort_unstable_by_key(|p| p.pid);
+        Ok(procs)
     }
 
     /// Removes a file or tree inside the node's directory, in-process and
@@ -592,8 +588,11 @@ mod tests {
     #[test]
     fn kill_stale_kills_only_this_nodes_processes() {
         let tmp = tempfile::tempdir().unwrap();
-        let a = account(tmp.path().join("worker1"));
-        let b = account(tmp.path().join("worker10"));
+        let (a, b) = (
+            account(tmp.path().join("worker1")),
+            account(tmp.path().join("worker10")),
+        );
+        let (a, b): (&dyn RemoteAccount, &dyn RemoteAccount) = (&a, &b);
         a.spawn("exec sleep 4101", Path::new("a.log")).unwrap();
         a.exec("nohup sleep 4101 >/dev/null 2>&1 &", Duration::from_secs(5))
             .unwrap();

@@ -248,8 +248,11 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
     /// Writes `contents` to `path`, creating parent directories.
     fn create_file(&self, path: &Path, contents: &[u8]) -> Result<(), RemoteError>;
 
-    /// Pids of this node's processes whose command line matches the regex.
-    fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError>;
+    /// This node's live processes (zombies left out), sorted by pid: on the
+    /// localhost cluster the ones the node started, on an SSH host all the
+    /// host's but the listing's own and the sessions' shells. `pids`,
+    /// `java_pids` and `kill_process` pick from them by regex.
+    fn processes(&self) -> Result<Vec<Process>, RemoteError>;
 
     /// Copies a file or directory from this node to a local path.
     fn copy_from(&self, src: &Path, dest: &Path) -> Result<(), RemoteError>;
@@ -349,27 +352,6 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
     fn signal(&self, pid: u32, signal: &str, allow_fail: bool) -> Result<(), RemoteError> {
         self.ssh(&format!("kill -{} {pid}", quote_str(signal)), allow_fail)
             .map(drop)
-    }
-
-    /// Signals every process matching `pattern`: TERM when `clean_shutdown`,
-    /// else KILL. Returns the pids signalled.
-    fn kill_process(
-        &self,
-        pattern: &str,
-        clean_shutdown: bool,
-        allow_fail: bool,
-    ) -> Result<Vec<u32>, RemoteError> {
-        let sig = if clean_shutdown { "TERM" } else { "KILL" };
-        let pids = self.pids(pattern)?;
-        for &pid in &pids {
-            self.signal(pid, sig, allow_fail)?;
-        }
-        Ok(pids)
-    }
-
-    /// Pids of Java processes whose command line matches `pattern`.
-    fn java_pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
-        self.pids(&format!("java.*{pattern}"))
     }
 
     /// Whether `path` is a symbolic link.
@@ -476,6 +458,71 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
             .into_iter()
             .filter(|d| d != "lo" && (d.starts_with("eth") || d.starts_with("en")))
             .collect())
+    }
+}
+
+/// One of a node's processes, as [`RemoteAccount::processes`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// Its pid on the node.
+    pub pid: u32,
+    /// Its command line, the arguments joined by single spaces.
+    pub args: String,
+}
+
+/// Matching processes by regex. These are methods of the trait object
+/// (what [`Node::account`](crate::cluster::Node::account) gives), not of the trait:
+/// a trait method is linked into every test binary through the accounts'
+/// vtables, and the regex engine is a third of an unoptimized test binary's
+/// code, whose loading each nextest process pays for (0.3-0.4 ms of CPU)
+/// although few tests match processes.
+///
+/// ```no_run
+/// use ducktape::prelude::*;
+///
+/// fn stop_brokers(node: &Node) -> ducktape::Result<()> {
+///     let account = node.account();
+///     let brokers = account.java_pids("kafka\\.Kafka")?;
+///     account.kill_process("kafka\\.Kafka", true, false)?; // TERM each
+///     info!("stopped {brokers:?}");
+///     Ok(())
+/// }
+/// ```
+impl dyn RemoteAccount + '_ {
+    /// Pids of this node's processes whose command line matches the regex.
+    pub fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
+        let re = regex::Regex::new(pattern).map_err(|e| RemoteError::Io {
+            node: self.name().to_string(),
+            op: format!("pids: bad pattern /{pattern}/"),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+        })?;
+        let procs = self.processes()?;
+        Ok(procs
+            .into_iter()
+            .filter(|p| re.is_match(&p.args))
+            .map(|p| p.pid)
+            .collect())
+    }
+
+    /// Pids of Java processes whose command line matches `pattern`.
+    pub fn java_pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
+        self.pids(&format!("java.*{pattern}"))
+    }
+
+    /// Signals every process matching `pattern`: TERM when `clean_shutdown`,
+    /// else KILL. Returns the pids signalled.
+    pub fn kill_process(
+        &self,
+        pattern: &str,
+        clean_shutdown: bool,
+        allow_fail: bool,
+    ) -> Result<Vec<u32>, RemoteError> {
+        let sig = if clean_shutdown { "TERM" } else { "KILL" };
+        let pids = self.pids(pattern)?;
+        for &pid in &pids {
+            self.signal(pid, sig, allow_fail)?;
+        }
+        Ok(pids)
     }
 }
 

@@ -31,7 +31,9 @@ mod shell;
 mod transfer;
 
 pub use super::ssh_options::{HostKeyPolicy, SshOptions};
-use super::{quote, quote_str, Lines, Output, RemoteAccount, RemoteError, DEFAULT_COMMAND_TIMEOUT};
+use super::{
+    quote, quote_str, Lines, Output, Process, RemoteAccount, RemoteError, DEFAULT_COMMAND_TIMEOUT,
+};
 use crate::cluster::file::NodeConfig;
 use capture::{far_future, Capture};
 use conn::{Conn, Fail, Target};
@@ -659,14 +661,7 @@ impl RemoteAccount for SshAccount {
         self.checked(r)
     }
 
-    fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
-        let re = regex::Regex::new(pattern).map_err(|e| {
-            self.inner.io_err(
-                format!("pids: bad pattern /{pattern}/"),
-                io::Error::new(io::ErrorKind::InvalidInput, e),
-            )
-        });
-        let re = self.checked(re)?;
+    fn processes(&self) -> Result<Vec<Process>, RemoteError> {
         let mut out = Vec::new();
         let r = self.run_ok(
             "list processes",
@@ -677,7 +672,7 @@ impl RemoteAccount for SshAccount {
         let ran = self.checked(r)?;
         // Leave out the listing itself: its shell and the ps it started.
         let me = ran.pid.unwrap_or(0);
-        let mut pids = Vec::new();
+        let mut procs = Vec::new();
         for line in String::from_utf8_lossy(&out).lines() {
             let mut f = line.split_whitespace();
             let (Some(pid), Some(ppid), Some(stat)) = (f.next(), f.next(), f.next()) else {
@@ -691,12 +686,10 @@ impl RemoteAccount for SshAccount {
             if pid == me || ppid == me || stat.starts_with('Z') || args == shell::SHELL_ARGS {
                 continue;
             }
-            if re.is_match(&args) {
-                pids.push(pid);
-            }
+            procs.push(Process { pid, args });
         }
-        pids.sort_unstable();
-        Ok(pids)
+        procs.sort_unstable_by_key(|p| p.pid);
+        Ok(procs)
     }
 
     /// One remote command: `grep -z` finds the processes whose initial

@@ -268,6 +268,16 @@ fn processes(e: &Env) {
     );
     // The listing never finds itself.
     assert!(e.a.pids("ps -eo").unwrap().is_empty());
+    let procs = e.a.processes().unwrap();
+    let sleep = procs.iter().find(|p| p.pid == pid);
+    assert_eq!(
+        sleep.map(|p| p.args.as_str()),
+        Some("sleep 29"),
+        "{procs:?}"
+    );
+    assert!(procs.windows(2).all(|w| w[0].pid < w[1].pid), "{procs:?}");
+    let err = e.a.pids("sleep (29").unwrap_err().to_string();
+    assert!(err.contains("bad pattern /sleep (29/"), "{err}");
     e.a.signal(pid, "TERM", false).unwrap();
     wait_for(|| !e.a.alive(pid).unwrap(), "sleep 29 gone after TERM");
     assert!(e.a.signal(pid, "TERM", false).is_err());
@@ -783,6 +793,7 @@ fn ssh_node_cut_off_mid_command() {
     let t = Instant::now();
     assert_eq!(a.ssh_output("echo back").unwrap(), "back\n");
     eprintln!("first command after restore: {:?}", t.elapsed());
+    let a: &dyn RemoteAccount = &*a;
     a.kill_process("^sleep 30$", false, true).unwrap();
 }
 

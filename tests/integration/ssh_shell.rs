@@ -211,7 +211,7 @@ fn forged_pid_marker_redirects_the_timeout_kill() {
                 "{name}: the timeout killed pid {victim} named by the forged marker"
             ));
         }
-        let left = a.pids("^sleep 302$").unwrap();
+        let left = (&**a as &dyn RemoteAccount).pids("^sleep 302$").unwrap();
         if !left.is_empty() {
             problems.push(format!(
                 "{name}: the timed-out command survived its timeout: {left:?}"
