@@ -13,7 +13,9 @@
 //!   libtest-mimic binary with the same test names (the floor), and the
 //!   5,000/200 ratio;
 //! - one process running one case (`--exact`, as nextest and IDEs do) in a
-//!   200- and a 10,000-case binary;
+//!   200- and a 10,000-case binary, and as a nextest process joining its
+//!   run's session in a fresh results root and in one that keeps 1,000
+//!   earlier sessions;
 //! - `--list --format terse` (what nextest asks) of 10,000 cases;
 //! - `cargo test` of 200 cases with the results in memory (`/dev/shm`), and
 //!   the disk's own cost of the files each test leaves (a plain loop
@@ -269,6 +271,37 @@ fn best_of(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
     (0..n).map(|_| f()).min().unwrap_or_default()
 }
 
+/// One nextest process (`--exact`, joining its run's session) in a results
+/// root that keeps `earlier` sessions, best of 7: what a test costs once a
+/// results root has grown (CI machines and laptops keep every session).
+fn exact_in_root(exe: &Path, earlier: usize, results: &Path) -> Duration {
+    let root = tempfile::tempdir_in(results).expect("tempdir");
+    for n in 0..earlier {
+        let dir = root.path().join(format!("2026-01-01--{n:04}"));
+        std::fs::create_dir(&dir).expect("session dir");
+        std::fs::write(dir.join("session.json"), "{}").expect("session.json");
+    }
+    let run_id = format!("overhead-bench-{earlier}");
+    let once = || {
+        let start = Instant::now();
+        let status = Command::new(exe)
+            .args(["--exact", "trivial::a=3,b=7", "--nocapture"])
+            .env("DUCKTAPE_RESULTS_ROOT", root.path())
+            .env("NEXTEST", "1")
+            .env("NEXTEST_RUN_ID", &run_id)
+            .env("NEXTEST_EXECUTION_MODE", "process-per-test")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("bench binary runs");
+        assert!(status.success(), "{} --exact failed", exe.display());
+        start.elapsed()
+    };
+    once(); // creates the session: not timed
+    best_of(7, once)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -429,6 +462,8 @@ struct Figures {
     cargo_test_ram: Option<f64>,
     nextest: [(f64, f64); 2],
     exact: (f64, f64),
+    /// One nextest process in a results root of no / 1,000 earlier sessions.
+    grown_root: (f64, f64),
     list: f64,
     /// The 200-case suite with the `ssh` feature: nextest per test, and
     /// one `--exact` case.
@@ -461,6 +496,10 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
             run(&s10k, &["--exact", "many::x=3,y=7"], results, 1)
         })),
     );
+    let grown_root = (
+        ms(exact_in_root(&s200, 0, results)),
+        ms(exact_in_root(&s200, 1_000, results)),
+    );
     let list = ms(best_of(5, || {
         run(&s10k, &["--list", "--format", "terse"], results, 10_000)
     }));
@@ -477,6 +516,7 @@ fn measure(root: &Path, profile: Profile, results: &Path) -> Result<Figures, Str
         cargo_test_ram,
         nextest,
         exact,
+        grown_root,
         list,
         ssh,
     })
@@ -522,6 +562,11 @@ fn print(profile: Profile, f: &Figures) {
         f.exact.0,
         f.exact.1,
         f.exact.1 / f.exact.0
+    );
+    println!(
+        "{p}: one nextest process (--exact, joining its run's session), 200-case binary: \
+         {:.1} ms with a fresh results root, {:.1} ms with 1,000 earlier sessions in it",
+        f.grown_root.0, f.grown_root.1
     );
     println!("{p}: --list of 10,000 cases: {:.1} ms", f.list);
     println!(

@@ -21,10 +21,13 @@
 //!   jitter beyond the threshold would be flagged. A `--baseline` is
 //!   compared with whatever it holds: the user chose it.
 //!
-//! Cost per test is O(K), whatever the suite size: the earlier sessions are
-//! listed once per process, then each test reads its own `report.json` in
-//! each of the last K sessions (the test directory is the same relative path
-//! in every session). A `--baseline` report.json is parsed once per process.
+//! Cost per test is O(K), whatever the suite size and however many sessions
+//! the results root keeps: the earlier sessions are chosen once per session
+//! (its first process lists the root and keeps the choice in the session's
+//! `.history.json`; the others read that), then each test reads its own
+//! `report.json` in each of the last K sessions (the test directory is the
+//! same relative path in every session). A `--baseline` report.json is
+//! parsed once per process.
 
 use super::error::{IoContext, ReportError};
 use super::record::{ChangeKind, Regression, Status, TestRecord, Trend};
@@ -81,27 +84,22 @@ impl History {
         k: usize,
         threshold: f64,
     ) -> Result<Self, ReportError> {
-        let mut dirs = Vec::new();
-        let entries = std::fs::read_dir(results_root).ctx("list", results_root)?;
-        for entry in entries.flatten() {
-            // The entry's type comes with the listing: no stat per entry.
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                dirs.push((order_key(&name), name, entry.path()));
+        let names = match read_chosen(current, k) {
+            Some(names) => names,
+            None => {
+                let names = choose(results_root, current, k)?;
+                // Best effort: a process that cannot write it chooses again.
+                let _ = write_chosen(current, k, &names);
+                names
             }
-        }
-        dirs.sort();
-        // Newest first, stopping at `k`: every nextest process of a run
-        // does this, and a results root keeps every session ever run, so
-        // only the candidates are stat'ed for their `session.json`.
-        let mut sessions: Vec<(String, PathBuf)> = dirs
+        };
+        let sessions = names
             .into_iter()
-            .rev()
-            .filter(|(_, _, dir)| dir != current && dir.join("session.json").is_file())
-            .take(k)
-            .map(|(_, name, dir)| (name, dir))
+            .map(|name| {
+                let dir = results_root.join(&name);
+                (name, dir)
+            })
             .collect();
-        sessions.reverse();
         Ok(History {
             source: Source::Sessions(sessions),
             threshold,
@@ -384,6 +382,67 @@ fn json_number(v: &str) -> Option<f64> {
     let dot_ok = !v.contains(".e") && !v.contains(".E") && !v.ends_with('.');
     let x = v.parse::<f64>().ok().filter(|x| x.is_finite())?;
     (starts && chars && dot_ok).then_some(x)
+}
+
+/// The names of the last `k` sessions of `results_root` other than
+/// `current` that have a `session.json`, oldest first. Costs a listing and
+/// a sort of the whole root, which keeps every session ever run.
+fn choose(results_root: &Path, current: &Path, k: usize) -> Result<Vec<String>, ReportError> {
+    let mut dirs = Vec::new();
+    let entries = std::fs::read_dir(results_root).ctx("list", results_root)?;
+    for entry in entries.flatten() {
+        // The entry's type comes with the listing: no stat per entry.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            dirs.push((order_key(&name), name, entry.path()));
+        }
+    }
+    dirs.sort();
+    // Newest first, stopping at `k`: only the candidates are stat'ed for
+    // their `session.json`.
+    let mut names: Vec<String> = dirs
+        .into_iter()
+        .rev()
+        .filter(|(_, _, dir)| dir != current && dir.join("session.json").is_file())
+        .take(k)
+        .map(|(_, name, _)| name)
+        .collect();
+    names.reverse();
+    Ok(names)
+}
+
+/// The earlier sessions a session's tests compare with, kept in its
+/// directory: its first process chooses them, every later process (one per
+/// test under nextest) reads them instead of listing the results root.
+const CHOSEN: &str = ".history.json";
+
+#[derive(serde::Serialize, Deserialize)]
+struct Chosen {
+    k: usize,
+    sessions: Vec<String>,
+}
+
+/// The choice kept in `current` for this `k`; `None` if there is none, it
+/// was made for another `k`, or it is not ours (then it is made again).
+fn read_chosen(current: &Path, k: usize) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(current.join(CHOSEN)).ok()?;
+    let chosen: Chosen = serde_json::from_str(&text).ok()?;
+    let one_name = |n: &String| {
+        let mut parts = Path::new(n).components();
+        matches!(parts.next(), Some(std::path::Component::Normal(_))) && parts.next().is_none()
+    };
+    (chosen.k == k && chosen.sessions.iter().all(one_name)).then_some(chosen.sessions)
+}
+
+fn write_chosen(current: &Path, k: usize, sessions: &[String]) -> Result<(), ReportError> {
+    let chosen = Chosen {
+        k,
+        sessions: sessions.to_vec(),
+    };
+    match serde_json::to_vec(&chosen) {
+        Ok(text) => super::fsutil::write_atomic(&current.join(CHOSEN), &text),
+        Err(_) => Ok(()), // (never: a number and strings)
+    }
 }
 
 /// Sorts `YYYY-MM-DD--NNN` by date then number (NNN may outgrow 3 digits);
@@ -705,6 +764,47 @@ mod tests {
         };
         assert_eq!(all.len(), 31, "every finished session but the current one");
         assert_eq!(all[0].0, "2026-01-01--001");
+    }
+
+    /// The session's first process chooses; later ones (a nextest process
+    /// per test) read the choice, so a results root of many sessions is
+    /// listed once per session, and every test of it compares with the same
+    /// sessions even when a newer one appears meanwhile.
+    #[test]
+    fn the_choice_is_made_once_per_session() {
+        let root = tempfile::tempdir().unwrap();
+        let session = |name: &str| {
+            let dir = root.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("session.json"), "{}").unwrap();
+            dir
+        };
+        let names = |h: &History| match &h.source {
+            Source::Sessions(s) => s.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+            Source::Report(..) => panic!("sessions expected"),
+        };
+        session("2026-01-01--001");
+        session("2026-01-01--002");
+        let current = session("2026-01-01--003");
+        let first = History::from_root(root.path(), &current, 5, 0.2).unwrap();
+        assert_eq!(names(&first), ["2026-01-01--001", "2026-01-01--002"]);
+        assert!(current.join(CHOSEN).is_file());
+        // Not listed again: a session that appears meanwhile is not seen ...
+        session("2026-01-01--000");
+        let later = History::from_root(root.path(), &current, 5, 0.2).unwrap();
+        assert_eq!(names(&later), names(&first));
+        // ... unless another K is asked for, or the kept choice is damaged
+        // or names something outside the root.
+        let other_k = History::from_root(root.path(), &current, 2, 0.2).unwrap();
+        assert_eq!(names(&other_k), ["2026-01-01--001", "2026-01-01--002"]);
+        for bad in ["{\"k\":5,", "{\"k\":5,\"sessions\":[\"../../etc\"]}"] {
+            std::fs::write(current.join(CHOSEN), bad).unwrap();
+            let h = History::from_root(root.path(), &current, 5, 0.2).unwrap();
+            assert_eq!(
+                names(&h),
+                ["2026-01-01--000", "2026-01-01--001", "2026-01-01--002"]
+            );
+        }
     }
 
     #[test]
