@@ -2,10 +2,9 @@
 //! commands are processes on this machine.
 //!
 //! All virtual nodes share one process table, so every process a node starts
-//! carries `DUCKTAPE_NODE=<tag>` in its environment, and [`pids`] only sees
-//! processes with this node's tag (children inherit it).
-//!
-//! [`pids`]: RemoteAccount::pids
+//! carries `DUCKTAPE_NODE=<tag>` in its environment, and
+//! [`processes`](RemoteAccount::processes) (so `pids` and `kill_process`)
+//! only sees processes with this node's tag (children inherit it).
 
 use super::{Lines, Output, Process, RemoteAccount, RemoteError};
 use crate::deadline::Ended;
