@@ -415,6 +415,8 @@ fn choose(results_root: &Path, current: &Path, k: usize) -> Result<Vec<String>, 
 /// directory: its first process chooses them, every later process (one per
 /// test under nextest) reads them instead of listing the results root.
 const CHOSEN: &str = ".history.json";
+/// The longest `.history.json` read (bytes).
+const MAX_CHOSEN: u64 = 1 << 20;
 
 #[derive(serde::Serialize, Deserialize)]
 struct Chosen {
@@ -425,7 +427,14 @@ struct Chosen {
 /// The choice kept in `current` for this `k`; `None` if there is none, it
 /// was made for another `k`, or it is not ours (then it is made again).
 fn read_chosen(current: &Path, k: usize) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(current.join(CHOSEN)).ok()?;
+    use std::io::Read as _;
+    // K names of a few dozen bytes: anything much longer is not ours.
+    let mut text = String::new();
+    let file = std::fs::File::open(current.join(CHOSEN)).ok()?;
+    file.take(MAX_CHOSEN + 1).read_to_string(&mut text).ok()?;
+    if text.len() as u64 > MAX_CHOSEN {
+        return None;
+    }
     let chosen: Chosen = serde_json::from_str(&text).ok()?;
     let one_name = |n: &String| {
         let mut parts = Path::new(n).components();
@@ -797,7 +806,8 @@ mod tests {
         // or names something outside the root.
         let other_k = History::from_root(root.path(), &current, 2, 0.2).unwrap();
         assert_eq!(names(&other_k), ["2026-01-01--001", "2026-01-01--002"]);
-        for bad in ["{\"k\":5,", "{\"k\":5,\"sessions\":[\"../../etc\"]}"] {
+        let huge = format!("{{\"k\":5,\"sessions\":[\"{}\"]}}", "x".repeat(2 << 20));
+        for bad in ["{\"k\":5,", "{\"k\":5,\"sessions\":[\"../../etc\"]}", &huge] {
             std::fs::write(current.join(CHOSEN), bad).unwrap();
             let h = History::from_root(root.path(), &current, 5, 0.2).unwrap();
             assert_eq!(
