@@ -84,7 +84,7 @@ impl History {
         k: usize,
         threshold: f64,
     ) -> Result<Self, ReportError> {
-        let names = match read_chosen(current, k) {
+        let names = match read_chosen(results_root, current, k) {
             Some(names) => names,
             None => {
                 let names = choose(results_root, current, k)?;
@@ -415,8 +415,8 @@ fn choose(results_root: &Path, current: &Path, k: usize) -> Result<Vec<String>, 
 /// directory: its first process chooses them, every later process (one per
 /// test under nextest) reads them instead of listing the results root.
 const CHOSEN: &str = ".history.json";
-/// The longest `.history.json` read (bytes).
-const MAX_CHOSEN: u64 = 1 << 20;
+/// The longest `.history.json` read (bytes): K names of a few dozen bytes.
+const MAX_CHOSEN: u64 = 64 << 10;
 
 #[derive(serde::Serialize, Deserialize)]
 struct Chosen {
@@ -425,22 +425,48 @@ struct Chosen {
 }
 
 /// The choice kept in `current` for this `k`; `None` if there is none, it
-/// was made for another `k`, or it is not ours (then it is made again).
-fn read_chosen(current: &Path, k: usize) -> Option<Vec<String>> {
+/// was made for another `k`, or it is not one [`choose`] could have made
+/// (then it is made again).
+fn read_chosen(results_root: &Path, current: &Path, k: usize) -> Option<Vec<String>> {
+    let text = read_small_file(&current.join(CHOSEN))?;
+    let chosen: Chosen = serde_json::from_str(&text).ok()?;
+    let names = chosen.sessions;
+    let distinct: std::collections::HashSet<&String> = names.iter().collect();
+    let own = current
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let is_session = |n: &String| {
+        let mut parts = Path::new(n).components();
+        let one =
+            matches!(parts.next(), Some(std::path::Component::Normal(_))) && parts.next().is_none();
+        // A real directory of the root (not a link out of it) with a
+        // session.json: what `choose` takes. K stats, once per process.
+        let dir = results_root.join(n);
+        one && own.as_ref() != Some(n)
+            && std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir())
+            && dir.join("session.json").is_file()
+    };
+    let fits = chosen.k == k && names.len() <= k && distinct.len() == names.len();
+    (fits && names.iter().all(is_session)).then_some(names)
+}
+
+/// A regular file's text, read only if it is one (not a link, FIFO or
+/// device: opening a FIFO would block) and at most [`MAX_CHOSEN`] long.
+fn read_small_file(path: &Path) -> Option<String> {
     use std::io::Read as _;
-    // K names of a few dozen bytes: anything much longer is not ours.
-    let mut text = String::new();
-    let file = std::fs::File::open(current.join(CHOSEN)).ok()?;
-    file.take(MAX_CHOSEN + 1).read_to_string(&mut text).ok()?;
-    if text.len() as u64 > MAX_CHOSEN {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_CHOSEN {
         return None;
     }
-    let chosen: Chosen = serde_json::from_str(&text).ok()?;
-    let one_name = |n: &String| {
-        let mut parts = Path::new(n).components();
-        matches!(parts.next(), Some(std::path::Component::Normal(_))) && parts.next().is_none()
-    };
-    (chosen.k == k && chosen.sessions.iter().all(one_name)).then_some(chosen.sessions)
+    let mut text = String::new();
+    file.take(MAX_CHOSEN).read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 fn write_chosen(current: &Path, k: usize, sessions: &[String]) -> Result<(), ReportError> {
@@ -802,19 +828,50 @@ mod tests {
         session("2026-01-01--000");
         let later = History::from_root(root.path(), &current, 5, 0.2).unwrap();
         assert_eq!(names(&later), names(&first));
-        // ... unless another K is asked for, or the kept choice is damaged
-        // or names something outside the root.
-        let other_k = History::from_root(root.path(), &current, 2, 0.2).unwrap();
-        assert_eq!(names(&other_k), ["2026-01-01--001", "2026-01-01--002"]);
+        // ... unless another K is asked for (K = 1 takes the newest only),
+        let other_k = History::from_root(root.path(), &current, 1, 0.2).unwrap();
+        assert_eq!(names(&other_k), ["2026-01-01--002"]);
+        // or the kept choice is damaged, or names what `choose` never
+        // would: outside the root, through a link, twice, more than K, the
+        // session itself.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("session.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("elsewhere")).unwrap();
         let huge = format!("{{\"k\":5,\"sessions\":[\"{}\"]}}", "x".repeat(2 << 20));
-        for bad in ["{\"k\":5,", "{\"k\":5,\"sessions\":[\"../../etc\"]}", &huge] {
-            std::fs::write(current.join(CHOSEN), bad).unwrap();
+        let kept = |names: &[&str]| serde_json::json!({ "k": 5, "sessions": names }).to_string();
+        let bad = [
+            "{\"k\":5,".to_string(),
+            kept(&["../../etc"]),
+            huge,
+            kept(&["elsewhere"]),
+            kept(&["2026-01-01--001", "2026-01-01--001", "2026-01-01--001"]),
+            kept(&["2026-01-01--003"]),
+            kept(&["latest"]),
+        ];
+        for text in bad {
+            std::fs::write(current.join(CHOSEN), &text).unwrap();
             let h = History::from_root(root.path(), &current, 5, 0.2).unwrap();
             assert_eq!(
                 names(&h),
-                ["2026-01-01--000", "2026-01-01--001", "2026-01-01--002"]
+                ["2026-01-01--000", "2026-01-01--001", "2026-01-01--002"],
+                "{}",
+                &text[..text.len().min(80)]
             );
         }
+        // More names than K.
+        let three = r#"{"k":2,"sessions":["2026-01-01--000","2026-01-01--001","2026-01-01--002"]}"#;
+        std::fs::write(current.join(CHOSEN), three).unwrap();
+        let h = History::from_root(root.path(), &current, 2, 0.2).unwrap();
+        assert_eq!(names(&h), ["2026-01-01--001", "2026-01-01--002"]);
+        // A FIFO in its place is not opened for reading (that would block).
+        std::fs::remove_file(current.join(CHOSEN)).unwrap();
+        let fifo =
+            std::ffi::CString::new(current.join(CHOSEN).into_os_string().into_encoded_bytes())
+                .unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let h = History::from_root(root.path(), &current, 5, 0.2).unwrap();
+        assert_eq!(names(&h).len(), 3);
     }
 
     #[test]
