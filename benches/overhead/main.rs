@@ -564,7 +564,7 @@ fn print(profile: Profile, f: &Figures) {
         f.exact.1 / f.exact.0
     );
     println!(
-        "{p}: one nextest process (--exact, joining its run's session), 200-case binary: \
+        "{p}: a later nextest process (--exact, joining its run's session), 200-case binary: \
          {:.1} ms with a fresh results root, {:.1} ms with 1,000 earlier sessions in it",
         f.grown_root.0, f.grown_root.1
     );
