@@ -61,7 +61,7 @@ pub mod prelude {
     pub use crate::cluster::spec::{ClusterSpec, NodeSpec};
     pub use crate::cluster::Node;
     pub use crate::fault::{Netem, Pick};
-    pub use crate::remote::RemoteAccount;
+    pub use crate::remote::{RemoteAccount, RemoteAccountExt};
     pub use crate::service::{LogSpec, Service, ServiceHandle, ServiceNodes, WaitFor};
     pub use crate::wait::{retry, retry_on_error, wait_until};
     pub use crate::{Test, TestContext};

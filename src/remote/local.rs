@@ -3,7 +3,8 @@
 //!
 //! All virtual nodes share one process table, so every process a node starts
 //! carries `DUCKTAPE_NODE=<tag>` in its environment, and
-//! [`processes`](RemoteAccount::processes) (so `pids` and `kill_process`)
+//! [`processes`](RemoteAccount::processes) (so [`pids`](super::RemoteAccountExt::pids)
+//! and `kill_process`)
 //! only sees processes with this node's tag (children inherit it).
 
 use super::{Lines, Output, Process, RemoteAccount, RemoteError};
@@ -524,6 +525,7 @@ fn copy(src: &Path, dest: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::RemoteAccountExt as _;
 
     fn account(root: PathBuf) -> LocalAccount {
         let tag = root.display().to_string();
@@ -591,7 +593,6 @@ mod tests {
             account(tmp.path().join("worker1")),
             account(tmp.path().join("worker10")),
         );
-        let (a, b): (&dyn RemoteAccount, &dyn RemoteAccount) = (&a, &b);
         a.spawn("exec sleep 4101", Path::new("a.log")).unwrap();
         a.exec("nohup sleep 4101 >/dev/null 2>&1 &", Duration::from_secs(5))
             .unwrap();

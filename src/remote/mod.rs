@@ -463,6 +463,7 @@ pub trait RemoteAccount: Send + Sync + fmt::Debug {
 
 /// One of a node's processes, as [`RemoteAccount::processes`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Process {
     /// Its pid on the node.
     pub pid: u32,
@@ -470,12 +471,33 @@ pub struct Process {
     pub args: String,
 }
 
-/// Matching processes by regex. These are methods of the trait object
-/// (what [`Node::account`](crate::cluster::Node::account) gives), not of the trait:
-/// a trait method is linked into every test binary through the accounts'
-/// vtables, and the regex engine is a third of an unoptimized test binary's
-/// code, whose loading each nextest process pays for (0.3-0.4 ms of CPU)
-/// although few tests match processes.
+impl Process {
+    /// A process with this pid and command line (for accounts written
+    /// outside this crate; `Process` may gain fields).
+    ///
+    /// ```
+    /// let p = ducktape::remote::Process::new(42, "sleep 5");
+    /// assert_eq!((p.pid, p.args.as_str()), (42, "sleep 5"));
+    /// ```
+    pub fn new(pid: u32, args: impl Into<String>) -> Self {
+        Process {
+            pid,
+            args: args.into(),
+        }
+    }
+}
+
+/// Matching a node's processes by regex, for every [`RemoteAccount`]:
+/// `&dyn RemoteAccount` (what [`Node::account`](crate::cluster::Node::account)
+/// gives), a concrete account, or a generic `A: RemoteAccount`. In the
+/// prelude.
+///
+/// These are not trait methods of [`RemoteAccount`] because every trait
+/// method is linked into every test binary through the accounts' vtables, and
+/// the regex engine is a third of an unoptimized test binary's code, whose
+/// loading each nextest process pays for (0.3-0.4 ms of CPU) although few
+/// tests match processes. A generic method here is compiled only into the
+/// binaries that call it.
 ///
 /// ```no_run
 /// use ducktape::prelude::*;
@@ -487,43 +509,76 @@ pub struct Process {
 ///     info!("stopped {brokers:?}");
 ///     Ok(())
 /// }
+///
+/// fn sleepers(account: &impl RemoteAccount) -> ducktape::Result<usize> {
+///     Ok(account.pids("^sleep ")?.len())
+/// }
+///
+/// fn shared(account: &Arc<dyn RemoteAccount + Send + Sync>) -> ducktape::Result<Vec<u32>> {
+///     Ok(account.pids("^redis-server")?)
+/// }
 /// ```
-impl dyn RemoteAccount + '_ {
+pub trait RemoteAccountExt: RemoteAccount {
     /// Pids of this node's processes whose command line matches the regex.
-    pub fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
-        let re = regex::Regex::new(pattern).map_err(|e| RemoteError::Io {
-            node: self.name().to_string(),
-            op: format!("pids: bad pattern /{pattern}/"),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
-        })?;
-        let procs = self.processes()?;
-        Ok(procs
-            .into_iter()
-            .filter(|p| re.is_match(&p.args))
-            .map(|p| p.pid)
-            .collect())
+    fn pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
+        matching(self, "pids", pattern)
     }
 
-    /// Pids of Java processes whose command line matches `pattern`.
-    pub fn java_pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
-        self.pids(&format!("java.*{pattern}"))
+    /// Pids of Java processes whose command line matches `pattern`
+    /// (`java.*PATTERN`).
+    fn java_pids(&self, pattern: &str) -> Result<Vec<u32>, RemoteError> {
+        matching(self, "java_pids", &format!("java.*{pattern}"))
     }
 
     /// Signals every process matching `pattern`: TERM when `clean_shutdown`,
     /// else KILL. Returns the pids signalled.
-    pub fn kill_process(
+    fn kill_process(
         &self,
         pattern: &str,
         clean_shutdown: bool,
         allow_fail: bool,
     ) -> Result<Vec<u32>, RemoteError> {
         let sig = if clean_shutdown { "TERM" } else { "KILL" };
-        let pids = self.pids(pattern)?;
+        let pids = matching(self, "kill_process", pattern)?;
         for &pid in &pids {
             self.signal(pid, sig, allow_fail)?;
         }
         Ok(pids)
     }
+}
+
+impl<A: RemoteAccount + ?Sized> RemoteAccountExt for A {}
+
+/// Pids of `account`'s processes matching `pattern`; a bad pattern's error
+/// names the method (`what`) and says what is wrong in one line.
+fn matching<A: RemoteAccount + ?Sized>(
+    account: &A,
+    what: &str,
+    pattern: &str,
+) -> Result<Vec<u32>, RemoteError> {
+    let re = regex::Regex::new(pattern).map_err(|e| RemoteError::Io {
+        node: account.name().to_string(),
+        op: format!("{what}: bad pattern /{pattern}/"),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, regex_cause(&e)),
+    })?;
+    Ok(account
+        .processes()?
+        .into_iter()
+        .filter(|p| re.is_match(&p.args))
+        .map(|p| p.pid)
+        .collect())
+}
+
+/// The regex error's own words in one line: a syntax error prints the
+/// pattern and a caret over several lines before its last, `error: …`.
+fn regex_cause(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 /// Device names from `ip -o link` (`2: eth0@if7: <…> …`) or a plain list.

@@ -24,7 +24,7 @@
 //! Cost per test is O(K), whatever the suite size and however many sessions
 //! the results root keeps: the earlier sessions are chosen once per session
 //! (its first process lists the root and keeps the choice in the session's
-//! `.history.json`; the others read that), then each test reads its own
+//! `.history-K.json`; the others read that), then each test reads its own
 //! `report.json` in each of the last K sessions (the test directory is the
 //! same relative path in every session). A `--baseline` report.json is
 //! parsed once per process.
@@ -411,11 +411,15 @@ fn choose(results_root: &Path, current: &Path, k: usize) -> Result<Vec<String>, 
     Ok(names)
 }
 
-/// The earlier sessions a session's tests compare with, kept in its
-/// directory: its first process chooses them, every later process (one per
-/// test under nextest) reads them instead of listing the results root.
-const CHOSEN: &str = ".history.json";
-/// The longest `.history.json` read (bytes): K names of a few dozen bytes.
+/// The file in a session's directory that keeps the earlier sessions its
+/// tests compare with under `--history K`: its first process chooses them,
+/// every later process (one per test under nextest) reads them instead of
+/// listing the results root. One file per K: test binaries of one nextest
+/// run may be given different K, and would otherwise undo each other's.
+fn chosen_file(k: usize) -> String {
+    format!(".history-{k}.json")
+}
+/// The longest `.history-K.json` read (bytes): K names of a few dozen bytes.
 const MAX_CHOSEN: u64 = 64 << 10;
 
 #[derive(serde::Serialize, Deserialize)]
@@ -428,7 +432,7 @@ struct Chosen {
 /// was made for another `k`, or it is not one [`choose`] could have made
 /// (then it is made again).
 fn read_chosen(results_root: &Path, current: &Path, k: usize) -> Option<Vec<String>> {
-    let text = read_small_file(&current.join(CHOSEN))?;
+    let text = read_small_file(&current.join(chosen_file(k)))?;
     let chosen: Chosen = serde_json::from_str(&text).ok()?;
     let names = chosen.sessions;
     let distinct: std::collections::HashSet<&String> = names.iter().collect();
@@ -475,7 +479,7 @@ fn write_chosen(current: &Path, k: usize, sessions: &[String]) -> Result<(), Rep
         sessions: sessions.to_vec(),
     };
     match serde_json::to_vec(&chosen) {
-        Ok(text) => super::fsutil::write_atomic(&current.join(CHOSEN), &text),
+        Ok(text) => super::fsutil::write_atomic(&current.join(chosen_file(k)), &text),
         Err(_) => Ok(()), // (never: a number and strings)
     }
 }
@@ -823,14 +827,18 @@ mod tests {
         let current = session("2026-01-01--003");
         let first = History::from_root(root.path(), &current, 5, 0.2).unwrap();
         assert_eq!(names(&first), ["2026-01-01--001", "2026-01-01--002"]);
-        assert!(current.join(CHOSEN).is_file());
+        let kept_5 = current.join(chosen_file(5));
+        assert!(kept_5.is_file());
         // Not listed again: a session that appears meanwhile is not seen ...
         session("2026-01-01--000");
         let later = History::from_root(root.path(), &current, 5, 0.2).unwrap();
         assert_eq!(names(&later), names(&first));
         // ... unless another K is asked for (K = 1 takes the newest only),
+        // which keeps a choice of its own and leaves K = 5's alone,
         let other_k = History::from_root(root.path(), &current, 1, 0.2).unwrap();
         assert_eq!(names(&other_k), ["2026-01-01--002"]);
+        let again = History::from_root(root.path(), &current, 5, 0.2).unwrap();
+        assert_eq!(names(&again), names(&first));
         // or the kept choice is damaged, or names what `choose` never
         // would: outside the root, through a link, twice, more than K, the
         // session itself.
@@ -849,7 +857,7 @@ mod tests {
             kept(&["latest"]),
         ];
         for text in bad {
-            std::fs::write(current.join(CHOSEN), &text).unwrap();
+            std::fs::write(&kept_5, &text).unwrap();
             let h = History::from_root(root.path(), &current, 5, 0.2).unwrap();
             assert_eq!(
                 names(&h),
@@ -860,14 +868,12 @@ mod tests {
         }
         // More names than K.
         let three = r#"{"k":2,"sessions":["2026-01-01--000","2026-01-01--001","2026-01-01--002"]}"#;
-        std::fs::write(current.join(CHOSEN), three).unwrap();
+        std::fs::write(current.join(chosen_file(2)), three).unwrap();
         let h = History::from_root(root.path(), &current, 2, 0.2).unwrap();
         assert_eq!(names(&h), ["2026-01-01--001", "2026-01-01--002"]);
         // A FIFO in its place is not opened for reading (that would block).
-        std::fs::remove_file(current.join(CHOSEN)).unwrap();
-        let fifo =
-            std::ffi::CString::new(current.join(CHOSEN).into_os_string().into_encoded_bytes())
-                .unwrap();
+        std::fs::remove_file(&kept_5).unwrap();
+        let fifo = std::ffi::CString::new(kept_5.into_os_string().into_encoded_bytes()).unwrap();
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         let h = History::from_root(root.path(), &current, 5, 0.2).unwrap();

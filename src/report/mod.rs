@@ -13,7 +13,7 @@
 //! - `report.txt`, `report.json`, `report.xml` (JUnit), `report.html` +
 //!   `report.css` + `report.js`.
 //! - `.lock`: the lock file.
-//! - `.history.json`: the earlier sessions its tests compare with (see
+//! - `.history-K.json`: the earlier sessions its tests compare with (see
 //!   `history.rs`), chosen by its first process.
 //! - `records.damaged`: lines of `records.jsonl` a repair found were not
 //!   records (a line a kill cut short), if any.

@@ -12,8 +12,8 @@ use ducktape::cluster::file::{load_json_cluster, NodeConfig};
 use ducktape::cluster::spec::ClusterSpec;
 use ducktape::cluster::Cluster;
 use ducktape::remote::{
-    fan_out, HostKeyPolicy, LocalAccount, LogMonitor, RemoteAccount, RemoteError, SshAccount,
-    SshOptions,
+    fan_out, HostKeyPolicy, LocalAccount, LogMonitor, RemoteAccount, RemoteAccountExt as _,
+    RemoteError, SshAccount, SshOptions,
 };
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -276,8 +276,19 @@ fn processes(e: &Env) {
         "{procs:?}"
     );
     assert!(procs.windows(2).all(|w| w[0].pid < w[1].pid), "{procs:?}");
-    let err = e.a.pids("sleep (29").unwrap_err().to_string();
-    assert!(err.contains("bad pattern /sleep (29/"), "{err}");
+    let err = e.a.pids("sleep (29").unwrap_err();
+    let chain = format!("{:#}", anyhow::Error::from(err));
+    assert!(
+        chain.contains(": pids: bad pattern /sleep (29/: unclosed group"),
+        "{chain}"
+    );
+    assert!(!chain.contains('\n'), "one line: {chain}");
+    let err = e.a.kill_process("sleep [", false, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(": kill_process: bad pattern /sleep [/"),
+        "{err}"
+    );
     e.a.signal(pid, "TERM", false).unwrap();
     wait_for(|| !e.a.alive(pid).unwrap(), "sleep 29 gone after TERM");
     assert!(e.a.signal(pid, "TERM", false).is_err());
@@ -793,7 +804,6 @@ fn ssh_node_cut_off_mid_command() {
     let t = Instant::now();
     assert_eq!(a.ssh_output("echo back").unwrap(), "back\n");
     eprintln!("first command after restore: {:?}", t.elapsed());
-    let a: &dyn RemoteAccount = &*a;
     a.kill_process("^sleep 30$", false, true).unwrap();
 }
 

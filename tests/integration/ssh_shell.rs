@@ -5,7 +5,9 @@
 //! lists every mismatch it saw, not only the first.
 
 use super::remote::{netns, options, SKIP};
-use ducktape::remote::{Output, RemoteAccount, RemoteError, SshAccount, SshOptions};
+use ducktape::remote::{
+    Output, RemoteAccount, RemoteAccountExt as _, RemoteError, SshAccount, SshOptions,
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -211,7 +213,7 @@ fn forged_pid_marker_redirects_the_timeout_kill() {
                 "{name}: the timeout killed pid {victim} named by the forged marker"
             ));
         }
-        let left = (&**a as &dyn RemoteAccount).pids("^sleep 302$").unwrap();
+        let left = a.pids("^sleep 302$").unwrap();
         if !left.is_empty() {
             problems.push(format!(
                 "{name}: the timed-out command survived its timeout: {left:?}"
