@@ -194,10 +194,11 @@ fn copy_to_split(
             pos: off,
             end: off + len,
         };
-        let cmd = format!(
-            "dd of={dest} bs=1M seek={off} oflag=seek_bytes conv=notrunc iflag=fullblock \
-             status=none"
-        );
+        // Each read from the pipe is written as it came (no `fullblock`):
+        // with 1 MiB blocks the two `dd`s took twice the CPU (`perf record
+        // -a`), writing a megabyte at a time into one file under its lock.
+        let cmd =
+            format!("dd of={dest} bs=128K seek={off} oflag=seek_bytes conv=notrunc status=none");
         a.run_ok(op, &cmd, Some(&mut part), &mut io::sink())
             .map(drop)
     })?;
