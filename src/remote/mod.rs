@@ -742,6 +742,18 @@ pub fn quote_str(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The regex's complaint without the pattern and caret it prints first.
+    #[test]
+    fn a_bad_pattern_is_explained_in_one_line() {
+        let cause = |p: &str| regex_cause(&regex::Regex::new(p).unwrap_err());
+        assert_eq!(cause("sleep (29"), "unclosed group");
+        assert_eq!(cause("sleep ["), "unclosed character class");
+        assert_eq!(
+            cause("a{2,1}"),
+            "invalid repetition count range, the start must be <= the end"
+        );
+    }
+
     #[test]
     fn network_devices_from_ip_link_and_plain_lists() {
         let ip = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue\\    link/loopback 00:00\n\
