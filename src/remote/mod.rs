@@ -558,7 +558,7 @@ fn matching<A: RemoteAccount + ?Sized>(
 ) -> Result<Vec<u32>, RemoteError> {
     let re = regex::Regex::new(pattern).map_err(|e| RemoteError::Io {
         node: account.name().to_string(),
-        op: format!("{what}: bad pattern /{pattern}/"),
+        op: format!("{what}: bad pattern /{}/", visible(pattern)),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, regex_cause(&e)),
     })?;
     Ok(account
@@ -567,6 +567,18 @@ fn matching<A: RemoteAccount + ?Sized>(
         .filter(|p| re.is_match(&p.args))
         .map(|p| p.pid)
         .collect())
+}
+
+/// A pattern as it can be shown in one line: control characters (a newline)
+/// escaped, everything else as written (`\d` stays `\d`).
+fn visible(pattern: &str) -> String {
+    pattern
+        .chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
 }
 
 /// The regex error's own words in one line: a syntax error prints the
@@ -752,6 +764,7 @@ mod tests {
             cause("a{2,1}"),
             "invalid repetition count range, the start must be <= the end"
         );
+        assert_eq!(visible("a\n(\\d\t"), "a\\n(\\d\\t");
     }
 
     #[test]
