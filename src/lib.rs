@@ -22,6 +22,7 @@ pub mod cluster;
 pub mod context;
 mod deadline;
 pub mod fault;
+mod flock;
 #[doc(hidden)]
 pub mod logging;
 #[doc(hidden)]

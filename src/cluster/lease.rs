@@ -5,6 +5,7 @@
 //! and between `cargo nextest` processes, and a process that dies releases
 //! its leases by dying: a stale lease can never block a new run.
 
+use crate::flock::FileLock;
 use parking_lot::{Condvar, Mutex};
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -15,7 +16,7 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct Lease {
     index: usize,
-    file: Option<File>,
+    file: Option<FileLock>,
 }
 
 impl Lease {
@@ -27,8 +28,8 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        // Close the file (releasing the flock) before waking in-process
-        // waiters, so the one that wakes finds the node free.
+        // Release the flock before waking in-process waiters, so the one
+        // that wakes finds the node free.
         drop(self.file.take());
         let (lock, cvar) = &*FREED;
         *lock.lock() += 1;
@@ -94,7 +95,7 @@ impl LeaseDir {
         match file.try_lock() {
             Ok(()) => Ok(Some(Lease {
                 index,
-                file: Some(file),
+                file: Some(FileLock::held(file)),
             })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
@@ -103,10 +104,10 @@ impl LeaseDir {
 
     /// Takes the admission lock: one allocator at a time waits for nodes, so
     /// a large test that is waiting cannot be overtaken by small ones.
-    pub fn admission(&self) -> io::Result<File> {
+    pub(crate) fn admission(&self) -> io::Result<FileLock> {
         let file = self.open_file("admission.lock")?;
         file.lock()?;
-        Ok(file)
+        Ok(FileLock::held(file))
     }
 
     fn open_file(&self, name: &str) -> io::Result<File> {

@@ -6,14 +6,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Holds an exclusive `flock`-style lock until dropped (closing the file
-/// releases it, also when the process dies). Each `open` is its own open file
-/// description, so the lock also excludes other threads of this process.
-pub(crate) struct FileLock {
-    _file: File,
-}
+pub(crate) use crate::flock::FileLock;
 
-/// Blocks until `path` (created if absent) is locked exclusively.
+/// Blocks until `path` (created if absent) is locked exclusively; the lock
+/// is held until the value is dropped (or the process dies). Each `open` is
+/// its own open file description, so the lock also excludes other threads
+/// of this process.
 pub(crate) fn lock(path: &Path) -> Result<FileLock, ReportError> {
     let file = OpenOptions::new()
         .create(true)
@@ -22,7 +20,7 @@ pub(crate) fn lock(path: &Path) -> Result<FileLock, ReportError> {
         .open(path)
         .ctx("open lock file", path)?;
     file.lock().ctx("lock", path)?;
-    Ok(FileLock { _file: file })
+    Ok(FileLock::held(file))
 }
 
 /// Reads a whole UTF-8 file.

@@ -243,6 +243,7 @@ fn repair_unless_busy(dir: &Path) -> Result<Option<Rebuilt>, ReportError> {
         Err(TryLockError::WouldBlock) => return Ok(None),
         Err(TryLockError::Error(e)) => return Err(e).ctx("lock", &lock_path),
     }
+    let _lock = fsutil::FileLock::held(lock);
     let meta = load_meta(&dir.join(META))?;
     match check(dir)? {
         Check::Consistent(_) => Ok(None),

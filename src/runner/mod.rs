@@ -533,6 +533,7 @@ impl Runtime {
     fn note_failed(&self, test_id: &str) -> std::io::Result<()> {
         let lock = std::fs::File::create(self.session_dir.join(".rerun.lock"))?;
         lock.lock()?;
+        let _lock = crate::flock::FileLock::held(lock);
         let path = self.session_dir.join("rerun-failed.yml");
         let mut text = String::new();
         if !path.exists() {

@@ -361,6 +361,18 @@ mod tests {
         );
         fs::write(&script, body).unwrap();
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        // A child another test's thread forked while the script was open for
+        // writing holds that descriptor until it execs, and running the
+        // script meanwhile fails with ETXTBSY: wait until it can run (no new
+        // writer can appear once it has been closed here).
+        for _ in 0..1000 {
+            match std::process::Command::new(&script).output() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(2))
+                }
+                _ => break,
+            }
+        }
         script
     }
 

@@ -1,0 +1,59 @@
+//! Advisory `flock` locks held by a value: leases, the admission lock,
+//! session locks.
+//!
+//! Dropping a [`FileLock`] unlocks the file before closing it. Closing
+//! alone releases a `flock` only once every descriptor of that open file is
+//! closed, and a child that another thread is forking holds a copy of each
+//! until it execs (`O_CLOEXEC` acts at `exec`, not at `fork`). This crate's
+//! threads start processes all the time (local commands, services), so a
+//! lock released by closing could outlive its holder by that child's
+//! start-up: a waiter woken for a freed node found it still leased, and a
+//! new session skipped repairing one whose lock looked held.
+
+use std::fs::File;
+
+/// A locked file, unlocked when dropped.
+#[derive(Debug)]
+pub(crate) struct FileLock {
+    file: File,
+}
+
+impl FileLock {
+    /// Takes ownership of `file`, which the caller has locked.
+    pub(crate) fn held(file: File) -> Self {
+        FileLock { file }
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // Unlocks the open file itself, whoever else holds a descriptor of
+        // it; an error leaves the lock to the close that follows.
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd as _;
+
+    /// A descriptor of the locked file that outlives the holder (as a
+    /// forked child's copy does until it execs) does not keep it locked.
+    #[test]
+    fn dropping_unlocks_even_while_a_copy_of_the_descriptor_lives() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let file = File::create(&path).unwrap();
+        file.lock().unwrap();
+        // SAFETY: dup of a valid descriptor; the copy is owned below.
+        let copy = unsafe { libc::dup(file.as_raw_fd()) };
+        assert!(copy >= 0);
+        // SAFETY: `copy` is a fresh descriptor owned by nothing else.
+        let copy = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(copy) };
+        drop(FileLock::held(file));
+        let other = File::open(&path).unwrap();
+        assert!(other.try_lock().is_ok(), "still locked through the copy");
+        drop(copy);
+    }
+}
