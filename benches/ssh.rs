@@ -93,7 +93,7 @@ const CLUSTER_NAME: &str = "sshbench";
 struct NetnsCluster {
     dir: PathBuf,
     nodes: Vec<NodeConfig>,
-    _lock: std::fs::File,
+    lock: std::fs::File,
 }
 
 fn script() -> PathBuf {
@@ -117,7 +117,7 @@ impl NetnsCluster {
         let mut cluster = NetnsCluster {
             nodes: Vec::new(),
             dir,
-            _lock: lock,
+            lock,
         };
         assert!(
             out.status.success(),
@@ -137,6 +137,8 @@ impl Drop for NetnsCluster {
             .arg(&self.dir)
             .stdin(Stdio::null())
             .output();
+        // Not left to the close: a child still being forked would hold it.
+        let _ = self.lock.unlock();
     }
 }
 

@@ -19,7 +19,9 @@ pub(crate) struct FileLock {
 }
 
 impl FileLock {
-    /// Takes ownership of `file`, which the caller has locked.
+    /// Takes ownership of `file`, which the caller has just locked. The
+    /// open file must be this value's alone (not a `try_clone` kept
+    /// elsewhere): dropping it unlocks the open file for every descriptor.
     pub(crate) fn held(file: File) -> Self {
         FileLock { file }
     }
@@ -36,7 +38,6 @@ impl Drop for FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::AsRawFd as _;
 
     /// A descriptor of the locked file that outlives the holder (as a
     /// forked child's copy does until it execs) does not keep it locked.
@@ -46,11 +47,7 @@ mod tests {
         let path = dir.path().join("x.lock");
         let file = File::create(&path).unwrap();
         file.lock().unwrap();
-        // SAFETY: dup of a valid descriptor; the copy is owned below.
-        let copy = unsafe { libc::dup(file.as_raw_fd()) };
-        assert!(copy >= 0);
-        // SAFETY: `copy` is a fresh descriptor owned by nothing else.
-        let copy = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(copy) };
+        let copy = file.try_clone().unwrap(); // a dup, as fork makes
         drop(FileLock::held(file));
         let other = File::open(&path).unwrap();
         assert!(other.try_lock().is_ok(), "still locked through the copy");

@@ -370,10 +370,10 @@ mod tests {
                 Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
                     std::thread::sleep(std::time::Duration::from_millis(2))
                 }
-                _ => break,
+                _ => return script,
             }
         }
-        script
+        panic!("{} still busy (ETXTBSY) after 2 s", script.display())
     }
 
     #[cfg(unix)]
