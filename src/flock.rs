@@ -1,5 +1,5 @@
-//! Advisory `flock` locks held by a value: leases, the admission lock,
-//! session locks.
+//! Advisory `flock` locks held by a value: leases, the admission lock, the
+//! session and results-root locks, the rerun list's.
 //!
 //! Dropping a [`FileLock`] unlocks the file before closing it. Closing
 //! alone releases a `flock` only once every descriptor of that open file is
@@ -7,8 +7,9 @@
 //! until it execs (`O_CLOEXEC` acts at `exec`, not at `fork`). This crate's
 //! threads start processes all the time (local commands, services), so a
 //! lock released by closing could outlive its holder by that child's
-//! start-up: a waiter woken for a freed node found it still leased, and a
-//! new session skipped repairing one whose lock looked held.
+//! start-up: a waiter woken for a freed node could find it still leased, and
+//! a new session skipped repairing one whose lock looked held (a unit test
+//! failed so under load).
 
 use std::fs::File;
 
