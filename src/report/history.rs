@@ -440,12 +440,9 @@ fn read_chosen(results_root: &Path, current: &Path, k: usize) -> Option<Vec<Stri
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
     let is_session = |n: &String| {
-        // `components()` would drop a trailing `/` or `/.`, and the name
-        // would then stand for the same session twice (`X`, `X/`).
-        let mut parts = Path::new(n).components();
-        let one = !n.contains('/')
-            && matches!(parts.next(), Some(std::path::Component::Normal(_)))
-            && parts.next().is_none();
+        // One plain path component, written as `choose` writes it (not
+        // `X/`, which would name session X a second time).
+        let one = !n.contains('/') && !matches!(n.as_str(), "" | "." | "..");
         // A real directory of the root (not a link out of it) with a
         // session.json: what `choose` takes. K stats, once per process.
         let dir = results_root.join(n);
